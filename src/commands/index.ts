@@ -1,0 +1,45 @@
+// The command tree. Each noun wires its children; each command lives in its
+// own file named like the subcommand.
+
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import * as portalsAdd from './portals/add.js';
+import * as portalsList from './portals/list.js';
+import * as portalsSet from './portals/set.js';
+import * as usersList from './users/list.js';
+import * as usersInvite from './users/invite.js';
+import * as usersResend from './users/resend-registration.js';
+import * as usersSetRemovalDays from './users/set-removal-days.js';
+import * as usersWhoami from './users/whoami-login.js';
+import * as usersShow from './users/show.js';
+import * as usersAccessCheck from './users/access-check.js';
+import * as link from './link.js';
+import * as prune from './prune.js';
+import * as outboxList from './outbox/list.js';
+import * as outboxSend from './outbox/send.js';
+import * as audit from './audit.js';
+
+interface CommandModule {
+  register(parent: Command, ctx: Context): void;
+}
+
+function noun(program: Command, name: string, summary: string, children: CommandModule[], ctx: Context): Command {
+  const cmd = program.command(name).summary(summary).description(summary);
+  for (const child of children) child.register(cmd, ctx);
+  return cmd;
+}
+
+export function registerCommands(program: Command, ctx: Context): void {
+  program.commandsGroup('Registration:');
+  const users = noun(program, 'users', 'the Users overview: invite, send new registrations, look users up', [usersList, usersInvite, usersResend, usersSetRemovalDays, usersShow], ctx);
+  users.commandsGroup('Helpdesk:');
+  usersWhoami.register(users, ctx);
+  usersAccessCheck.register(users, ctx);
+  link.register(program, ctx);
+  prune.register(program, ctx);
+
+  program.commandsGroup('Administration:');
+  noun(program, 'portals', 'create and configure portals', [portalsAdd, portalsList, portalsSet], ctx);
+  noun(program, 'outbox', 'registration emails waiting for delivery', [outboxList, outboxSend], ctx);
+  audit.register(program, ctx);
+}

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import type { Context } from '../../context.js';
+import { UsageError } from '../../errors.js';
+import { iso } from '../../domain/time.js';
+import { parseStatusFilter, statusCondition, toUserView, type StatusFilter, type UserView } from '../../domain/users.js';
+import { parseWholeNumber } from '../../domain/validate.js';
+import { printUsers } from '../../output/output.js';
+import { USER_LIST_SELECT, type UserListRow } from '../../store/store.js';
+
+export interface UsersListOptions {
+  status?: string;
+  search?: string;
+  limit?: string;
+}
+
+export interface UserQuery {
+  status?: StatusFilter;
+  search?: string;
+  limit?: number;
+}
+
+export function parseUsersListOptions(o: UsersListOptions): UserQuery {
+  const q: UserQuery = {};
+  if (o.status !== undefined) q.status = parseStatusFilter(o.status);
+  if (o.search !== undefined) {
+    const s = o.search.trim();
+    // eslint-disable-next-line no-control-regex
+    if (s === '' || s.length > 200 || /[\u0000-\u001f\u007f]/.test(s)) throw new UsageError('Invalid --search: give 1–200 printable characters of a name, address or username.', 'invalid_search');
+    q.search = s;
+  }
+  if (o.limit !== undefined) q.limit = parseWholeNumber(o.limit, '--limit', 1, 10_000_000);
+  return q;
+}
+
+/** The users of a portal matching the query, streamed in id order. */
+export function* queryUsers(ctx: Context, portalId: number, q: UserQuery): Generator<UserView> {
+  const now = iso(ctx.now());
+  const where = [`u.portal_id = :portal`, statusCondition(q.status)];
+  const params: Record<string, unknown> = { portal: portalId, now };
+  if (q.search) {
+    where.push(`(u.first_name || ' ' || u.last_name LIKE :like ESCAPE '\\' OR u.email LIKE :like ESCAPE '\\' OR u.username LIKE :like ESCAPE '\\')`);
+    params.like = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  const sql = `${USER_LIST_SELECT} WHERE ${where.join(' AND ')} ORDER BY u.id${q.limit ? ' LIMIT :limit' : ''}`;
+  if (q.limit) params.limit = q.limit;
+  const store = ctx.store();
+  const stmt = store.db.prepare(sql);
+  for (const row of store.read(() => stmt.iterate(params)) as Iterable<UserListRow>) yield toUserView(row, now);
+}
+
+export async function usersListRun(ctx: Context, o: UsersListOptions): Promise<void> {
+  const q = parseUsersListOptions(o);
+  const portal = ctx.portal();
+  await printUsers(ctx, queryUsers(ctx, portal.id, q));
+}
+
+export function register(parent: Command, ctx: Context): void {
+  parent
+    .command('list')
+    .summary('the Users overview')
+    .description('The Users overview: every user of the portal with their Username/ID (Login Service), status, link expiry and removal countdown.')
+    .option('--status <status>', 'only linked, pending (link valid), expired (link expired) or unlinked users')
+    .option('--search <text>', 'only users whose name, email or username contains TEXT')
+    .option('--limit <n>', 'at most N users')
+    .addHelpText('after', '\nExamples:\n  portalctl users list\n  portalctl users list --status expired\n  portalctl users list --search doe --json')
+    .action((o: UsersListOptions) => usersListRun(ctx, o));
+}

@@ -1,0 +1,40 @@
+// Step 2 link tokens.
+//
+// A token is 16 bytes from the CSPRNG (128 bits) followed by a 4-byte check
+// (the first bytes of SHA-256 over the random part), written as 27 base64url
+// characters. The check lets a mis-copied link be told apart from one that
+// simply does not exist (link_malformed vs link_unknown) without a database
+// look-up. Only SHA-256(token) is stored, so a copy of the store does not hold
+// a single usable link.
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const RANDOM_BYTES = 16;
+const CHECK_BYTES = 4;
+export const TOKEN_LENGTH = Math.ceil(((RANDOM_BYTES + CHECK_BYTES) * 4) / 3); // 27
+
+function check(random: Buffer): Buffer {
+  return createHash('sha256').update('portalctl-link-v1').update(random).digest().subarray(0, CHECK_BYTES);
+}
+
+export function mintToken(): string {
+  const random = randomBytes(RANDOM_BYTES);
+  return Buffer.concat([random, check(random)]).toString('base64url');
+}
+
+/** True when the token has the right shape and its check matches. */
+export function isWellFormedToken(token: string): boolean {
+  if (token.length !== TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return false;
+  const bytes = Buffer.from(token, 'base64url');
+  if (bytes.length !== RANDOM_BYTES + CHECK_BYTES || bytes.toString('base64url') !== token) return false;
+  return timingSafeEqual(bytes.subarray(RANDOM_BYTES), check(bytes.subarray(0, RANDOM_BYTES)));
+}
+
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** The Step 2 URL that goes into the email. */
+export function linkUrl(portalUrl: string, token: string): string {
+  return `${portalUrl}/register/link?token=${token}`;
+}

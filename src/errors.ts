@@ -1,0 +1,57 @@
+// Typed errors with stable codes. Commands throw these; src/cli.ts is the one
+// place that turns them into text or JSON on stderr and into an exit code.
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  mailQueued: 75,
+} as const;
+
+export class PortalctlError extends Error {
+  readonly code: string;
+  readonly exitCode: number;
+  /** Extra machine-readable details for --json (e.g. the expiry of an expired link). */
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: string, message: string, exitCode: number, details?: Record<string, unknown>) {
+    super(message);
+    this.code = code;
+    this.exitCode = exitCode;
+    this.details = details;
+  }
+}
+
+/** Bad input or a bad invocation: exit 2, nothing changed. */
+export class UsageError extends PortalctlError {
+  constructor(message: string, code = 'usage', details?: Record<string, unknown>) {
+    super(code, message, EXIT.usage, details);
+  }
+}
+
+/** The operation was refused or failed: exit 1. */
+export class RefusedError extends PortalctlError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, message, EXIT.failed, details);
+  }
+}
+
+export class NotFoundError extends RefusedError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('not_found', message, details);
+  }
+}
+
+/** The work is recorded but an email could not be delivered now: exit 75. */
+export class MailQueuedError extends PortalctlError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('mail_queued', message, EXIT.mailQueued, details);
+  }
+}
+
+/** The user pressed Ctrl-C at a prompt or answered no. */
+export class CancelError extends PortalctlError {
+  constructor(message = 'Cancelled; nothing was changed.') {
+    super('cancelled', message, EXIT.failed);
+  }
+}

@@ -1,0 +1,140 @@
+// The one module that prints. Commands hand it rows; it decides between a
+// boxed, coloured table (terminal), tab-separated text (piped) and JSON, and
+// neutralises untrusted text on the way. Data goes to stdout; messages,
+// warnings and progress to stderr.
+
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Writable } from 'node:stream';
+import type { Context } from '../context.js';
+import { colorLevel } from '../context.js';
+import { daysLeft, formatLocal } from '../domain/time.js';
+import { usernameCell } from '../domain/services.js';
+import type { UserView } from '../domain/users.js';
+import { neutralize } from './sanitize.js';
+
+export const NOT_LINKED = '(This account is not linked)...';
+
+export function chalkFor(ctx: Context, stream: 'stdout' | 'stderr' = 'stdout'): ChalkInstance {
+  const tty = stream === 'stdout' ? ctx.io.stdoutIsTTY : ctx.io.stderrIsTTY;
+  return new Chalk({ level: colorLevel(ctx.env, tty, ctx.options.color) });
+}
+
+/** Writes in large chunks and waits for the pipe to drain, so 100k rows stream in bounded memory. */
+export class ChunkWriter {
+  private buf = '';
+  constructor(private readonly out: Writable) {}
+  async write(s: string): Promise<void> {
+    this.buf += s;
+    if (this.buf.length >= 1 << 16) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.buf) return;
+    const chunk = this.buf;
+    this.buf = '';
+    if (!this.out.write(chunk)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+  }
+}
+
+export interface Column<T> {
+  header: string;
+  /** Plain text of the cell (untrusted parts are neutralised by the printer). */
+  text: (row: T) => string;
+  /** Text for the terminal table, if it differs (local times, colour). Already neutralised. */
+  tty?: (row: T, c: ChalkInstance) => string;
+}
+
+// Tabs and newlines in a value would break the TSV; neutralize() escapes them.
+const tsvCell = neutralize;
+
+/** Terminal: a boxed table; piped: TSV with one header line. Returns the number of rows. */
+export async function printTable<T>(ctx: Context, columns: Column<T>[], rows: Iterable<T>): Promise<number> {
+  let n = 0;
+  if (ctx.io.stdoutIsTTY) {
+    const c = chalkFor(ctx);
+    const { default: Table } = await import('cli-table3');
+    const table = new Table({
+      head: columns.map((col) => c.bold(col.header)),
+      style: { head: [], border: c.level > 0 ? ['grey'] : [] },
+      wordWrap: true,
+    });
+    for (const row of rows) {
+      table.push(columns.map((col) => (col.tty ? col.tty(row, c) : neutralize(col.text(row)))));
+      n++;
+    }
+    ctx.io.stdout.write(`${table.toString()}\n`);
+    return n;
+  }
+  const w = new ChunkWriter(ctx.io.stdout);
+  await w.write(`${columns.map((c) => c.header).join('\t')}\n`);
+  for (const row of rows) {
+    await w.write(`${columns.map((col) => tsvCell(col.text(row))).join('\t')}\n`);
+    n++;
+  }
+  await w.flush();
+  return n;
+}
+
+/** Streams `{"<key>": [ ... ]}` followed by any extra top-level fields. */
+export async function printJsonList<T>(ctx: Context, key: string, rows: Iterable<T>, extra?: Record<string, unknown>): Promise<number> {
+  const w = new ChunkWriter(ctx.io.stdout);
+  let n = 0;
+  await w.write(`{${JSON.stringify(key)}: [`);
+  for (const row of rows) {
+    await w.write(`${n++ === 0 ? '\n  ' : ',\n  '}${JSON.stringify(row)}`);
+  }
+  await w.write(n ? '\n]' : ']');
+  for (const [k, v] of Object.entries(extra ?? {})) await w.write(`, ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  await w.write('}\n');
+  await w.flush();
+  return n;
+}
+
+export function printJson(ctx: Context, doc: unknown): void {
+  ctx.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+export function userColumns(ctx: Context): Column<UserView>[] {
+  const now = ctx.now();
+  const removal = (u: UserView) => {
+    if (u.status === 'linked' || !u.removalDueAt) return '';
+    const d = daysLeft(u.removalDueAt, now);
+    return d <= 0 ? 'due now' : `${d} day${d === 1 ? '' : 's'}`;
+  };
+  const statusColor = (s: string, c: ChalkInstance) => (s === 'linked' ? c.green(s) : s === 'pending' ? c.yellow(s) : c.red(s));
+  return [
+    { header: 'ID', text: (u) => String(u.id) },
+    {
+      header: 'Name',
+      text: (u) => `${u.firstName} ${u.lastName}${u.status === 'linked' ? '' : ` ${NOT_LINKED}`}`,
+      tty: (u, c) => `${neutralize(`${u.firstName} ${u.lastName}`)}${u.status === 'linked' ? '' : ` ${c.dim(NOT_LINKED)}`}`,
+    },
+    { header: 'Email', text: (u) => u.email },
+    { header: 'Username/ID (Login Service)', text: (u) => usernameCell(u.loginService, u.username) },
+    { header: 'Status', text: (u) => u.status, tty: (u, c) => statusColor(u.status, c) },
+    {
+      header: 'Link expires',
+      text: (u) => (u.status === 'linked' ? '' : (u.registrationExpiresAt ?? '')),
+      tty: (u) => (u.status === 'linked' || !u.registrationExpiresAt ? '' : formatLocal(u.registrationExpiresAt)),
+    },
+    { header: 'Removal in', text: removal },
+  ];
+}
+
+/** The Users overview, in whichever form the output calls for. */
+export async function printUsers(ctx: Context, users: Iterable<UserView>, extra?: Record<string, unknown>): Promise<number> {
+  if (ctx.options.json) return printJsonList(ctx, 'users', users, extra);
+  return printTable(ctx, userColumns(ctx), users);
+}
+
+/** A human message on stderr (suppressed by --quiet and --json). */
+export function say(ctx: Context, text: string): void {
+  if (ctx.options.quiet || ctx.options.json) return;
+  ctx.io.stderr.write(`${text}\n`);
+}
+
+/** A warning on stderr: shown even with --quiet, never with --json (JSON callers read the exit code). */
+export function warn(ctx: Context, text: string): void {
+  if (ctx.options.json) return;
+  const c = chalkFor(ctx, 'stderr');
+  ctx.io.stderr.write(`${c.yellow('warning:')} ${text}\n`);
+}
