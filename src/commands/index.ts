@@ -18,6 +18,7 @@ import * as prune from './prune.js';
 import * as outboxList from './outbox/list.js';
 import * as outboxSend from './outbox/send.js';
 import * as audit from './audit.js';
+import * as doctor from './doctor.js';
 
 interface CommandModule {
   register(parent: Command, ctx: Context): void;
@@ -42,4 +43,5 @@ export function registerCommands(program: Command, ctx: Context): void {
   noun(program, 'portals', 'create and configure portals', [portalsAdd, portalsList, portalsSet], ctx);
   noun(program, 'outbox', 'registration emails waiting for delivery', [outboxList, outboxSend], ctx);
   audit.register(program, ctx);
+  doctor.register(program, ctx);
 }
