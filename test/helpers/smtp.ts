@@ -10,10 +10,13 @@ export type Fault =
   | { kind: 'rcpt'; code: number; message: string; only?: string }
   | { kind: 'data'; code: number; message: string }
   | { kind: 'drop-after-data' }
-  | { kind: 'greeting'; code: number };
+  | { kind: 'greeting'; code: number }
+  | { kind: 'slow'; gate: Promise<void> };
 
 export interface TestSmtp {
   url: string;
+  /** Resolves once `n` messages in all have been accepted. */
+  waitFor(n: number): Promise<void>;
   port: number;
   messages: ParsedMail[];
   fault: Fault;
@@ -24,7 +27,9 @@ export interface TestSmtp {
 
 export async function startSmtp(opts: Partial<SMTPServerOptions> = {}): Promise<TestSmtp> {
   const messages: ParsedMail[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
   const state: TestSmtp = {
+    waitFor: (n) => (messages.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
     url: '',
     port: 0,
     messages,
@@ -58,13 +63,17 @@ export async function startSmtp(opts: Partial<SMTPServerOptions> = {}): Promise<
       stream.on('end', async () => {
         const f = state.fault;
         if (f.kind === 'drop-after-data') {
-          (session as unknown as { socket?: { destroy(): void } }).socket?.destroy();
-          // smtp-server does not expose the socket on the session; destroy via the connection below.
-          return cb(Object.assign(new Error('dropped'), { responseCode: 421 }));
+          // Hang up without answering, as a relay that crashes after DATA.
+          for (const conn of (server as unknown as { connections: Set<{ session: { id: string }; _socket: { destroy(): void } }> }).connections) {
+            if (conn.session.id === session.id) conn._socket.destroy();
+          }
+          return;
         }
         if (f.kind === 'data') return cb(err(f.code, f.message));
+        if (f.kind === 'slow') await f.gate;
         messages.push(await simpleParser(Buffer.concat(chunks)));
         cb();
+        for (const w of waiters.filter((x) => messages.length >= x.n)) w.resolve();
       });
     },
     ...opts,
