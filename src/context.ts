@@ -5,6 +5,7 @@
 
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
+import { configPath, defaultDbPath, pick, readConfigFile, type ConfigFile, type Resolved } from './config.js';
 import type { Readable, Writable } from 'node:stream';
 import { UsageError } from './errors.js';
 import { clockFromEnv, type Clock } from './domain/time.js';
@@ -45,20 +46,26 @@ export interface Context {
   /** Progress (spinners, counters) only on a terminal stderr, and not with --json or --quiet. */
   showProgress(): boolean;
   dbPath(): string;
+  /** Every setting with where its value came from (flag > env > config file > default). */
+  settings(): Settings;
   store(): Store;
   actorName(): string;
   mailSettings(): MailSettings;
   mailer(opts?: { pool?: boolean }): Promise<Mailer>;
-  /** --portal, PORTALCTL_PORTAL, or the only portal in the store. */
+  /** --portal, PORTALCTL_PORTAL, the config file, or the only portal in the store. */
   portal(): PortalRow;
+  /** For commands that cover every portal (prune, outbox, audit): the portal named by --portal, if any. */
+  portalFlag(): PortalRow | undefined;
   close(): void;
 }
 
-export function defaultDbPath(env: NodeJS.ProcessEnv): string {
-  if (env.PORTALCTL_DB) return env.PORTALCTL_DB;
-  const home = env.HOME || userInfo().homedir;
-  const data = env.XDG_DATA_HOME || join(home, '.local', 'share');
-  return join(data, 'portalctl', 'portalctl.db');
+export interface Settings {
+  configFile: string;
+  db: Resolved<string>;
+  portal: Resolved<string | undefined>;
+  smtpUrl: Resolved<string | undefined>;
+  smtpPasswordFile: Resolved<string | undefined>;
+  mailFrom: Resolved<string | undefined>;
 }
 
 export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean, flag: boolean): 0 | 1 | 2 | 3 {
@@ -79,6 +86,8 @@ export function createContext(io: IO, env: NodeJS.ProcessEnv): Context {
   let store: Store | undefined;
   let mailer: Mailer | undefined;
   let clock: Clock | undefined;
+  let settings: Settings | undefined;
+  let file: ConfigFile | undefined;
   const ctx: Context = {
     io,
     env,
@@ -90,7 +99,36 @@ export function createContext(io: IO, env: NodeJS.ProcessEnv): Context {
     color: () => colorLevel(env, io.stdoutIsTTY, ctx.options.color) > 0,
     canPrompt: () => io.stdinIsTTY && io.stdoutIsTTY,
     showProgress: () => io.stderrIsTTY && !ctx.options.json && !ctx.options.quiet,
-    dbPath: () => ctx.options.db ?? defaultDbPath(env),
+    dbPath: () => ctx.settings().db.value,
+    settings: () => {
+      if (settings) return settings;
+      const path = configPath(env);
+      file ??= readConfigFile(path);
+      const none = { value: undefined, source: 'default' as const, from: '' };
+      settings = {
+        configFile: path,
+        db: pick<string>(
+          [
+            [ctx.options.db, 'flag', '--db'],
+            [env.PORTALCTL_DB, 'env', 'PORTALCTL_DB'],
+            [file.db, 'config', path],
+          ],
+          { value: defaultDbPath(env), source: 'default', from: '$XDG_DATA_HOME/portalctl/portalctl.db' },
+        ),
+        portal: pick<string | undefined>(
+          [
+            [ctx.options.portal, 'flag', '--portal'],
+            [env.PORTALCTL_PORTAL, 'env', 'PORTALCTL_PORTAL'],
+            [file.portal, 'config', path],
+          ],
+          none,
+        ),
+        smtpUrl: pick<string | undefined>([[env.PORTALCTL_SMTP_URL, 'env', 'PORTALCTL_SMTP_URL'], [file.smtpUrl, 'config', path]], none),
+        smtpPasswordFile: pick<string | undefined>([[env.PORTALCTL_SMTP_PASSWORD_FILE, 'env', 'PORTALCTL_SMTP_PASSWORD_FILE'], [file.smtpPasswordFile, 'config', path]], none),
+        mailFrom: pick<string | undefined>([[env.PORTALCTL_MAIL_FROM, 'env', 'PORTALCTL_MAIL_FROM'], [file.mailFrom, 'config', path]], none),
+      };
+      return settings;
+    },
     store: () => {
       store ??= Store.open(ctx.dbPath());
       return store;
@@ -104,11 +142,12 @@ export function createContext(io: IO, env: NodeJS.ProcessEnv): Context {
       }
     },
     mailSettings: () => {
-      const fromRaw = env.PORTALCTL_MAIL_FROM;
-      const from = fromRaw ? parseEmail(fromRaw, 'PORTALCTL_MAIL_FROM address') : undefined;
+      const st = ctx.settings();
+      const fromRaw = st.mailFrom.value;
+      const from = fromRaw ? parseEmail(fromRaw, `sender address (${st.mailFrom.from})`) : undefined;
       return {
-        smtpUrl: env.PORTALCTL_SMTP_URL || undefined,
-        smtpPasswordFile: env.PORTALCTL_SMTP_PASSWORD_FILE || undefined,
+        smtpUrl: st.smtpUrl.value,
+        smtpPasswordFile: st.smtpPasswordFile.value,
         from,
         mailDir: join(dirname(ctx.dbPath()), 'mail'),
       };
@@ -121,7 +160,7 @@ export function createContext(io: IO, env: NodeJS.ProcessEnv): Context {
       return mailer;
     },
     portal: () => {
-      const slugRaw = ctx.options.portal ?? env.PORTALCTL_PORTAL;
+      const slugRaw = ctx.settings().portal.value;
       const s = ctx.store();
       if (slugRaw) {
         const slug = parseSlug(slugRaw);
@@ -142,6 +181,7 @@ export function createContext(io: IO, env: NodeJS.ProcessEnv): Context {
       }
       throw new UsageError(`The store holds several portals (${all.map((p) => p.slug).join(', ')}); choose one with --portal SLUG.`, 'portal_required');
     },
+    portalFlag: () => (ctx.options.portal !== undefined ? ctx.portal() : undefined),
     close: () => {
       mailer?.close();
       store?.close();

@@ -6,6 +6,7 @@ export const EXIT = {
   failed: 1,
   usage: 2,
   mailQueued: 75,
+  interrupted: 130,
 } as const;
 
 export class PortalctlError extends Error {
@@ -49,9 +50,9 @@ export class MailQueuedError extends PortalctlError {
   }
 }
 
-/** The user pressed Ctrl-C at a prompt or answered no. */
+/** The user answered no at a confirmation (exit 1), or pressed Ctrl-C at a prompt (exit 130, as for SIGINT). */
 export class CancelError extends PortalctlError {
-  constructor(message = 'Cancelled; nothing was changed.') {
-    super('cancelled', message, EXIT.failed);
+  constructor(message = 'Cancelled; nothing was changed.', exitCode: number = EXIT.failed) {
+    super('cancelled', message, exitCode);
   }
 }

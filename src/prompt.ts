@@ -3,7 +3,7 @@
 // --yes: inquirer would otherwise read a piped "y" as consent.
 
 import type { Context } from './context.js';
-import { CancelError, UsageError } from './errors.js';
+import { CancelError, EXIT, UsageError } from './errors.js';
 
 async function inquirer() {
   return import('@inquirer/prompts');
@@ -19,7 +19,9 @@ async function guarded<T>(p: Promise<T>): Promise<T> {
     return await p;
   } catch (err) {
     const name = (err as Error).name;
-    if (name === 'ExitPromptError' || name === 'AbortPromptError' || name === 'CancelPromptError') throw new CancelError();
+    if (name === 'ExitPromptError' || name === 'AbortPromptError' || name === 'CancelPromptError') {
+      throw new CancelError('Cancelled at the prompt; nothing was changed.', EXIT.interrupted);
+    }
     throw err;
   }
 }

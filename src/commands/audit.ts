@@ -29,7 +29,7 @@ export async function auditRun(ctx: Context, o: AuditOptions): Promise<void> {
   const store = ctx.store();
   const where: string[] = [];
   const params: Record<string, unknown> = {};
-  const scoped = ctx.options.portal || ctx.env.PORTALCTL_PORTAL ? ctx.portal() : undefined;
+  const scoped = ctx.portalFlag();
   if (scoped) {
     where.push('portal = :portal');
     params.portal = scoped.slug;

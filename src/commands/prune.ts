@@ -14,7 +14,7 @@ export interface PruneOptions {
 /** Removes unlinked users past their removal date, in every portal unless --portal is given. */
 export async function pruneRun(ctx: Context, o: PruneOptions): Promise<void> {
   const store = ctx.store();
-  const scope = ctx.options.portal || ctx.env.PORTALCTL_PORTAL ? [ctx.portal().id] : 'all';
+  const scope = ctx.portalFlag() ? [ctx.portalFlag()!.id] : 'all';
   const dryRun = Boolean(o.dryRun);
   const nowIso = iso(ctx.now());
   if (!dryRun) {

@@ -9,7 +9,7 @@ export function outboxView(r: OutboxRow) {
 }
 
 export function scopePortalId(ctx: Context): number | undefined {
-  return ctx.options.portal || ctx.env.PORTALCTL_PORTAL ? ctx.portal().id : undefined;
+  return ctx.portalFlag()?.id;
 }
 
 export async function outboxListRun(ctx: Context): Promise<void> {

@@ -1,0 +1,83 @@
+// At a terminal, as an administrator: prompts for what is missing, the boxed
+// and coloured Users overview, and Ctrl-C. Driven through a real pseudo-terminal.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
+import { inTerminal, KEY } from '../helpers/terminal.js';
+
+let sb: Sandbox;
+beforeAll(async () => {
+  sb = sandbox();
+  await sb.run(GRANTS);
+});
+afterAll(() => sb.cleanup());
+
+const strip = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+
+describe('at a terminal', () => {
+  it('users invite prompts for missing values, re-asks on a bad one, and prints the boxed table', async () => {
+    const r = await inTerminal(['users', 'invite'], sb.env, [
+      { expect: 'Email address', send: `not an address${KEY.enter}` },
+      { expect: 'only one bare address', send: `\u0015jane@example.org${KEY.enter}` },
+      { expect: 'First name', send: `Jane${KEY.enter}` },
+      { expect: 'Last name', send: `Doe${KEY.enter}` },
+    ]);
+    expect(r.exitCode, r.output).toBe(0);
+    const text = strip(r.output);
+    expect(text).toMatch(/┌─+┬/);
+    expect(text).toMatch(/│ ID │ Name +│ Email/);
+    expect(text).toContain('Jane Doe (This account is not linked)...');
+    expect(text).toContain('2026-12-05 09:00 EST'); // local time with its zone
+    expect(r.output).toContain('\u001b[33mpending'); // coloured status
+  });
+
+  it('link asks which login service, as the FAQ\'s Step 2 does; Ctrl-C cancels cleanly with nothing changed', async () => {
+    const r = await inTerminal(['link', 'x'.repeat(27)], sb.env);
+    expect(r.exitCode).toBe(1); // malformed before any prompt
+    const users = () => (new Database(sb.db, { readonly: true }).prepare('SELECT count(*) AS n FROM link_attempts').get() as { n: number }).n;
+    const before = users();
+    const { mintToken } = await import('../../src/domain/tokens.js');
+    const c = await inTerminal(['link', mintToken()], sb.env, [
+      { expect: 'IMS Login Service', send: KEY.down },
+      { expect: 'IMS Employee Login', send: KEY.enter },
+      { expect: 'username', send: KEY.ctrlC },
+    ]);
+    expect(c.exitCode).toBe(130);
+    expect(strip(c.output)).toContain('Cancelled at the prompt; nothing was changed.');
+    expect(c.output).not.toMatch(/\n\s+at /);
+    expect(users()).toBe(before);
+  });
+
+  it('prune asks for confirmation; "n" removes nobody', async () => {
+    const r = await inTerminal(['prune'], { ...sb.env, PORTALCTL_NOW: '2027-03-01T00:00:00Z' }, [{ expect: 'Remove 1 unlinked user', send: `n${KEY.enter}` }]);
+    expect(r.exitCode).toBe(1);
+    expect((await sb.json(['users', 'list'])).users).toHaveLength(1);
+  });
+
+  it('NO_COLOR and --no-color turn colour off on a terminal; FORCE_COLOR turns it on when piped', async () => {
+    for (const [args, env] of [[['users', 'list'], { NO_COLOR: '1' }], [['--no-color', 'users', 'list'], {}]] as const) {
+      const r = await inTerminal([...args], { ...sb.env, ...env });
+      expect(r.output).toContain('│ ID │');
+      expect(r.output).not.toMatch(/\u001b\[3\dm/);
+    }
+    const piped = await sb.run(['users', 'list'], { env: { FORCE_COLOR: '1' } });
+    expect(piped.stdout).not.toContain('│'); // still TSV
+    const err = await sb.run(['users', 'list', '--status', 'x'], { env: { FORCE_COLOR: '1' } });
+    expect(err.stderr).toContain('\u001b[31merror:');
+  });
+
+  it('untrusted text in the store reaches the terminal neutralised', async () => {
+    const db = new Database(sb.db);
+    db.prepare("UPDATE users SET first_name = ?, last_name = ? WHERE id = 1").run('Ja\u001b]0;pwned\u0007ne', 'D\u202Eoe');
+    db.close();
+    const r = await inTerminal(['users', 'list'], sb.env);
+    expect(r.output).not.toContain('\u001b]0;');
+    expect(r.output).not.toContain('\u202E');
+    expect(strip(r.output)).toContain('Ja\\x1B]0;pwned\\x07ne D\\u202Eoe');
+    const piped = await sb.run(['users', 'list']);
+    expect(piped.stdout).toContain('Ja\\x1B]0;pwned\\x07ne');
+    const json = await sb.json(['users', 'list']);
+    expect(json.users[0].firstName).toBe('Ja\u001b]0;pwned\u0007ne'); // JSON keeps the data as it is
+  });
+});
