@@ -36,6 +36,19 @@ const fail = (name: string, detail: string): Check => ({ name, status: 'fail', d
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 const octal = (mode: number) => (mode & 0o777).toString(8).padStart(4, '0');
 
+/** The modes of those of the files that exist. */
+function fileModes(files: string[]): { file: string; mode: number }[] {
+  const out: { file: string; mode: number }[] = [];
+  for (const file of files) {
+    try {
+      out.push({ file, mode: statSync(file).mode });
+    } catch {
+      // not there: nothing to check
+    }
+  }
+  return out;
+}
+
 interface OpenedStore {
   store?: Store;
   /** A connection doctor opened itself (an existing store) and must close. */
@@ -46,6 +59,8 @@ interface OpenedStore {
 function checkStore(ctx: Context, checks: Check[]): OpenedStore {
   const path = ctx.dbPath();
   const existed = existsSync(path);
+  // Modes are read before opening, which may create the -wal and -shm files.
+  const modes = existed ? fileModes([path, `${path}-wal`, `${path}-shm`]) : [];
   let opened: OpenedStore;
   if (!existed) {
     try {
@@ -56,32 +71,31 @@ function checkStore(ctx: Context, checks: Check[]): OpenedStore {
     }
     checks.push(ok('store', `${path} (did not exist; created it now, empty)`));
   } else {
+    let db: DB | undefined;
     try {
       const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
-      const db = new BetterSqlite3(path, { fileMustExist: true, readonly: true, timeout: BUSY_TIMEOUT_MS });
+      db = new BetterSqlite3(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       opened = { own: db, store: new Store(db, path) };
+      // Read-write but nothing is written: unlike a read-only connection, closing
+      // it removes the -wal and -shm files it made. No migration, no chmod.
       // Reading the schema makes SQLite look at the file: a non-database fails here.
       db.pragma('schema_version', { simple: true });
     } catch (err) {
+      if (db?.open) db.close();
       const hint = (err as { code?: string }).code === 'SQLITE_NOTADB' ? ' It is not a SQLite database; check --db / PORTALCTL_DB.' : '';
       checks.push(fail('store', `${path} cannot be opened: ${message(err)}.${hint}`));
       return {};
     }
     checks.push(ok('store', `${path} (exists, ${statSync(path).size} bytes)`));
   }
-
   // The store holds names, addresses and who linked which account: owner only.
-  const wide = [path, `${path}-wal`, `${path}-shm`].filter((f) => {
-    try {
-      return (statSync(f).mode & 0o077) !== 0;
-    } catch {
-      return false;
-    }
-  });
-  if (wide.length === 0) checks.push(ok('store permissions', 'mode 0600 (readable by its owner only)'));
-  else {
-    const modes = wide.map((f) => `${f} has mode ${octal(statSync(f).mode)}`).join(', ');
-    checks.push(warning('store permissions', `${modes}: other users can read names and addresses; run \`chmod 600 ${wide.join(' ')}\``));
+  const wide = modes.filter((m) => (m.mode & 0o077) !== 0);
+  if (wide.length === 0) {
+    const mode = existed ? (modes[0]?.mode ?? 0o600) : statSync(path).mode;
+    checks.push(ok('store permissions', `mode ${octal(mode)} (readable by its owner only)`));
+  } else {
+    const list = wide.map((m) => `${m.file} has mode ${octal(m.mode)}`).join(', ');
+    checks.push(warning('store permissions', `${list}: other users can read names and addresses; run \`chmod 600 ${wide.map((m) => m.file).join(' ')}\``));
   }
 
   const db = opened.store!.db;
@@ -137,11 +151,25 @@ function nearestExisting(dir: string): string {
   return d;
 }
 
+/** What to do about an SMTP failure, judged from the server's or the system's words. */
+function smtpHint(reason: string): string {
+  if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|timeout/i.test(reason)) {
+    return '; check the host and port in PORTALCTL_SMTP_URL and that the mail server is running';
+  }
+  if (/certificate|self[- ]signed|SSL|TLS|wrong version number/i.test(reason)) {
+    return '; the TLS handshake failed: use smtps:// only for a port that speaks TLS from the start (usually 465), smtp:// otherwise';
+  }
+  if (/EAUTH|auth|535|534|credentials|password|login/i.test(reason)) {
+    return '; check the user name and password in PORTALCTL_SMTP_URL (or PORTALCTL_SMTP_PASSWORD_FILE)';
+  }
+  return '';
+}
+
 async function checkMail(ctx: Context, checks: Check[]): Promise<void> {
   const settings = mailSettings(ctx);
   if (settings.smtpUrl) {
     let secret: string | undefined;
-    let display = 'PORTALCTL_SMTP_URL';
+    let display: string | undefined;
     try {
       const smtp = parseSmtpUrl(settings.smtpUrl, settings.smtpPasswordFile);
       secret = smtp.password;
@@ -158,8 +186,9 @@ async function checkMail(ctx: Context, checks: Check[]): Promise<void> {
       checks.push(ok('mail', `${display}: reachable, ${login}, ${tls}`));
     } catch (err) {
       // Never show the password, whatever the error quotes.
-      const raw = maskSecret(maskSecret(message(err), secret), settings.smtpUrl);
-      checks.push(fail('mail', `${display}: ${raw}`));
+      const reason = maskSecret(maskSecret(message(err), secret), settings.smtpUrl);
+      // Before the URL is parsed there is nothing safe to show of it; the reason names PORTALCTL_SMTP_URL.
+      checks.push(fail('mail', display ? `${display}: ${reason}${smtpHint(reason)}` : reason));
     }
   } else {
     const dir = settings.mailDir;
