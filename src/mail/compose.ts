@@ -22,6 +22,8 @@ export interface RegistrationEmailInput {
 
 export interface ComposedEmail {
   from?: string;
+  /** The Date header; follows PORTALCTL_NOW so reproducible runs produce the same email. */
+  date?: Date;
   to: string;
   replyTo: string;
   subject: string;

@@ -99,6 +99,7 @@ async function deliverOne(store: Store, mailer: Mailer, outboxId: number, clock:
     timeZone: p.portal.time_zone ?? undefined,
   });
   mail.from = `no-reply@${new URL(p.portal.base_url).hostname}`;
+  mail.date = clock();
   const base = { outboxId, userId: p.user.id, to: p.reg.email };
   try {
     const sent = await mailer.send(mail, `${iso(clock()).replace(/[:.]/g, '-')}-${p.portal.slug}-user${p.user.id}-msg${outboxId}`);

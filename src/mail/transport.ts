@@ -3,6 +3,7 @@
 // only when a message is actually sent, so other commands start fast.
 
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ComposedEmail } from './compose.js';
@@ -126,7 +127,8 @@ export async function createMailer(settings: MailSettings, opts: { pool?: boolea
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
-    tls: { servername: smtp.url.hostname },
+    // SNI takes a host name, never an IP address.
+    tls: isIP(smtp.url.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: smtp.url.hostname },
   });
   return {
     description: smtp.display,

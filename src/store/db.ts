@@ -78,6 +78,14 @@ export function openDatabase(path: string): DB {
   } catch (err) {
     throw storeError(err, path);
   }
+  // SQLite creates -wal and -shm with the main file's mode; tighten any left from before.
+  for (const suffix of ['-wal', '-shm']) {
+    try {
+      chmodSync(path + suffix, 0o600);
+    } catch {
+      // not there yet
+    }
+  }
   try {
     migrate(db);
   } catch (err) {

@@ -39,6 +39,7 @@ describe('users invite sends the registration email', () => {
     expect((m.replyTo as { text: string }).text).toBe('admin@example.org');
     expect((m.from as { text: string }).text).toBe('portal@grants.example.org');
     expect(m.subject).toBe('Your registration for Grants Portal');
+    expect(m.date?.toISOString()).toBe('2026-11-28T14:00:00.000Z'); // the Date header follows PORTALCTL_NOW
     const text = m.text!;
     expect(text).toMatch(/STEP 1[\s\S]*register for an IMS Login Service account[\s\S]*https:\/\/grants\.example\.org\/register\b/);
     expect(text).toMatch(/STEP 2[\s\S]*https:\/\/grants\.example\.org\/register\/link\?token=[A-Za-z0-9_-]{27}/);
