@@ -4,6 +4,7 @@ import { RefusedError, UsageError } from '../../errors.js';
 import { isValidTimeZone, iso } from '../../domain/time.js';
 import { parseEmail, parseHttpUrl, parseName, parseSlug, parseWholeNumber } from '../../domain/validate.js';
 import { say } from '../../output/output.js';
+import { valueOrPrompt } from '../../prompt.js';
 import { printPortals, portalView } from './list.js';
 import type { PortalRow } from '../../store/store.js';
 
@@ -24,14 +25,13 @@ export function parseTimeZone(raw: string): string {
 }
 
 export async function portalsAddRun(ctx: Context, o: PortalAddOptions): Promise<void> {
-  const missing = (flag: string) => new UsageError(`Missing ${flag}; \`portalctl portals add SLUG --name N --url URL --admin-email A\`.`, 'missing_value');
   const slug = parseSlug(o.slug);
-  if (o.name === undefined) throw missing('--name');
-  if (o.url === undefined) throw missing('--url');
-  if (o.adminEmail === undefined) throw missing('--admin-email');
-  const name = parseName(o.name, 'portal name');
-  const url = parseHttpUrl(o.url, 'portal URL');
-  const adminEmail = parseEmail(o.adminEmail, 'Site Administrator address');
+  const name = parseName(await valueOrPrompt(ctx, o.name, '--name', 'Portal display name:', (v) => parseName(v, 'portal name')), 'portal name');
+  const url = parseHttpUrl(await valueOrPrompt(ctx, o.url, '--url', 'Portal base URL:', (v) => parseHttpUrl(v, 'portal URL')), 'portal URL');
+  const adminEmail = parseEmail(
+    await valueOrPrompt(ctx, o.adminEmail, '--admin-email', 'Site Administrator email address:', (v) => parseEmail(v, 'Site Administrator address')),
+    'Site Administrator address',
+  );
   const registerUrl = o.registerUrl !== undefined ? parseHttpUrl(o.registerUrl, 'registration form URL') : `${url}/register`;
   const linkDays = o.linkDays !== undefined ? parseWholeNumber(o.linkDays, '--link-days', 1, 365) : 7;
   const removalDays = o.removalDays !== undefined ? parseWholeNumber(o.removalDays, '--removal-days', 0, 3650) : 30;
