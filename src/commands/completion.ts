@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { completionScript, isShell, SHELLS } from '../completion/index.js';
+import { neutralize } from '../output/sanitize.js';
+
+export function completionRun(ctx: Context, program: Command, shell: string): void {
+  const name = shell.trim().toLowerCase();
+  if (!isShell(name)) {
+    throw new UsageError(`Unknown shell ${JSON.stringify(neutralize(shell))}; use one of: ${SHELLS.join(', ')}.`, 'invalid_shell');
+  }
+  ctx.io.stdout.write(completionScript(name, program));
+}
+
+export function register(program: Command, ctx: Context): void {
+  program
+    .command('completion')
+    .summary('print a shell completion script (bash, zsh or fish)')
+    .description('Print the completion script for SHELL (bash, zsh or fish) on stdout. The same scripts are kept in completions/ of the package.')
+    .argument('<shell>', `the shell: ${SHELLS.join(', ')}`)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  portalctl completion bash > ~/.local/share/bash-completion/completions/portalctl',
+        '  portalctl completion zsh > ~/.zfunc/_portalctl      # a directory on $fpath',
+        '  portalctl completion fish > ~/.config/fish/completions/portalctl.fish',
+      ].join('\n'),
+    )
+    .action((shell: string) => completionRun(ctx, program, shell));
+}
