@@ -78,6 +78,8 @@ export async function startSmtp(opts: Partial<SMTPServerOptions> = {}): Promise<
     },
     ...opts,
   });
+  // A client killed mid-session resets its connection; that is the test, not a failure.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   state.port = port;
