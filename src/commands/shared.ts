@@ -58,6 +58,8 @@ export function reportDeliveries(ctx: Context, results: DeliveryResult[]): void 
   const sent = results.filter((r) => r.state === 'sent');
   const queued = results.filter((r) => r.state === 'queued');
   const failed = results.filter((r) => r.state === 'failed');
+  const busy = results.filter((r) => r.state === 'busy').length;
+  if (busy) say(ctx, `${busy} email${busy === 1 ? ' is' : 's are'} being sent by another portalctl process right now; left to it.`);
   if (sent.length === 1) say(ctx, `Registration email to ${neutralize(sent[0]!.to ?? '')} ${sent[0]!.where?.endsWith('.eml') ? 'written to' : 'sent via'} ${sent[0]!.where}`);
   else if (sent.length > 1) {
     const where = sent[0]!.where?.endsWith('.eml') ? `written to ${sent[0]!.where.replace(/\/[^/]*$/, '/')}` : `sent via ${sent[0]!.where}`;

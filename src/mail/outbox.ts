@@ -11,6 +11,7 @@
 // So the store never holds a readable token, a retry never leaves two valid
 // links, and a message accepted once is never sent again.
 
+import { hostname } from 'node:os';
 import type { Store } from '../store/store.js';
 import type { PortalRow, RegistrationRow, UserRow } from '../store/store.js';
 import { addDays, iso, type Clock } from '../domain/time.js';
@@ -21,7 +22,32 @@ import { DeliveryError, type Mailer } from './transport.js';
 /** After this many failed attempts a message is marked failed rather than retried forever. */
 export const MAX_ATTEMPTS = 8;
 
-export type DeliveryState = 'sent' | 'queued' | 'failed' | 'dropped';
+/** A claim older than this is taken over even if its process cannot be checked (another host). */
+export const CLAIM_LIFETIME_MS = 15 * 60 * 1000;
+
+/** This process, as it writes its claims: "host:pid". */
+export const CLAIMANT = `${hostname()}:${process.pid}`;
+
+/**
+ * A claim may be taken over when its process is gone (same host) or it has
+ * outlived CLAIM_LIFETIME_MS. Claims are about real processes, so they use the
+ * real clock, never PORTALCTL_NOW.
+ */
+export function claimIsStale(claimedBy: string, claimedAt: string): boolean {
+  if (claimedBy === CLAIMANT) return true;
+  if (Date.now() - Date.parse(claimedAt) > CLAIM_LIFETIME_MS) return true;
+  const [host, pidText] = [claimedBy.slice(0, claimedBy.lastIndexOf(':')), claimedBy.slice(claimedBy.lastIndexOf(':') + 1)];
+  if (host !== hostname()) return false;
+  try {
+    process.kill(Number(pidText), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** 'busy': another live process is delivering it right now. */
+export type DeliveryState = 'sent' | 'queued' | 'failed' | 'dropped' | 'busy';
 
 export interface DeliveryResult {
   outboxId: number;
@@ -41,10 +67,13 @@ interface Prepared {
   expiresAt: string;
 }
 
-function prepare(store: Store, outboxId: number, now: Date): Prepared | { dropped: true } {
+function prepare(store: Store, outboxId: number, now: Date): Prepared | { dropped: true } | { busy: true } {
   return store.write(() => {
-    const row = store.db.prepare(`SELECT * FROM outbox WHERE id = ?`).get(outboxId) as { registration_id: number; state: string } | undefined;
+    const row = store.db.prepare(`SELECT * FROM outbox WHERE id = ?`).get(outboxId) as
+      | { registration_id: number; state: string; claimed_by: string | null; claimed_at: string | null }
+      | undefined;
     if (!row || row.state !== 'queued') return { dropped: true as const };
+    if (row.claimed_by && row.claimed_at && !claimIsStale(row.claimed_by, row.claimed_at)) return { busy: true as const };
     const reg = store.db.prepare('SELECT * FROM registrations WHERE id = ?').get(row.registration_id) as RegistrationRow;
     if (reg.state !== 'active') {
       // A newer registration replaced this one before its email went out.
@@ -59,7 +88,7 @@ function prepare(store: Store, outboxId: number, now: Date): Prepared | { droppe
     store.db.prepare('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND retired_at IS NULL').run(nowIso, reg.id);
     store.db.prepare('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)').run(tokenDigest(token), reg.id, nowIso);
     store.db.prepare('UPDATE registrations SET expires_at = ? WHERE id = ?').run(expiresAt, reg.id);
-    store.db.prepare('UPDATE outbox SET attempts = attempts + 1, updated_at = ? WHERE id = ?').run(nowIso, outboxId);
+    store.db.prepare('UPDATE outbox SET attempts = attempts + 1, updated_at = ?, claimed_by = ?, claimed_at = ? WHERE id = ?').run(nowIso, CLAIMANT, new Date().toISOString(), outboxId);
     return { outboxId, user, portal, reg, token, expiresAt };
   });
 }
@@ -68,10 +97,10 @@ function finish(store: Store, p: Prepared, now: Date, outcome: { state: 'sent' }
   const nowIso = iso(now);
   store.write(() => {
     if (outcome.state === 'sent') {
-      store.db.prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = NULL WHERE id = ?`).run(nowIso, nowIso, p.outboxId);
+      store.db.prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = NULL, claimed_by = NULL, claimed_at = NULL WHERE id = ?`).run(nowIso, nowIso, p.outboxId);
       store.db.prepare('UPDATE registrations SET sent_at = ? WHERE id = ?').run(nowIso, p.reg.id);
     } else {
-      store.db.prepare(`UPDATE outbox SET state = ?, last_error = ?, updated_at = ? WHERE id = ?`).run(outcome.state, outcome.error, nowIso, p.outboxId);
+      store.db.prepare(`UPDATE outbox SET state = ?, last_error = ?, updated_at = ?, claimed_by = NULL, claimed_at = NULL WHERE id = ?`).run(outcome.state, outcome.error, nowIso, p.outboxId);
     }
   });
 }
@@ -86,6 +115,7 @@ export interface DeliverOptions {
 async function deliverOne(store: Store, mailer: Mailer, outboxId: number, clock: Clock): Promise<DeliveryResult> {
   const p = prepare(store, outboxId, clock());
   if ('dropped' in p) return { outboxId, userId: null, to: null, state: 'dropped' };
+  if ('busy' in p) return { outboxId, userId: null, to: null, state: 'busy' };
   const mail = composeRegistrationEmail({
     portalName: p.portal.name,
     portalUrl: p.portal.base_url,
@@ -143,6 +173,8 @@ export interface OutboxRow {
   user_id: number;
   email: string;
   portal: string;
+  claimed_by: string | null;
+  claimed_at: string | null;
 }
 
 /** Messages not yet delivered: queued first (oldest first), then failed. */

@@ -246,6 +246,28 @@ describe('several processes on one store', () => {
     }
   });
 
+  it('two `outbox send` at once (an admin and cron): every queued email goes out exactly once', async () => {
+    const sb = sandbox();
+    try {
+      await sb.run(GRANTS);
+      const n = 40;
+      const f = join(sb.dir, 'q.csv');
+      writeFileSync(f, `email,first_name,last_name\n${Array.from({ length: n }, (_, i) => `q${i}@twice.example.org,Q,${i}`).join('\n')}\n`);
+      const down = await sb.run(['users', 'invite', '--from-csv', f, '--yes'], { env: { PORTALCTL_SMTP_URL: `smtp://127.0.0.1:${await closedPort()}` } });
+      expect(down.exitCode).toBe(75);
+      expect(inspect(sb.db).queued).toBe(n);
+      const start = smtp.messages.length;
+      const both = await Promise.all([0, 1].map(() => sb.run(['outbox', 'send'], { env: { PORTALCTL_SMTP_URL: smtp.url } })));
+      for (const r of both) expect(r.exitCode, r.stderr).toBe(0);
+      const got = smtp.messages.slice(start).map((m) => (m.to as { text: string }).text);
+      expect(got).toHaveLength(n);
+      expect(new Set(got).size).toBe(n);
+      expect(inspect(sb.db).queued).toBe(0);
+    } finally {
+      sb.cleanup();
+    }
+  });
+
   it('a lock held past the busy timeout is a clear error, exit 1, nothing half-done', async () => {
     const sb = sandbox();
     try {

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.js';
 import { formatLocal } from '../../domain/time.js';
-import { pendingMessages, type OutboxRow } from '../../mail/outbox.js';
+import { claimIsStale, pendingMessages, type OutboxRow } from '../../mail/outbox.js';
 import { printJsonList, printTable, say } from '../../output/output.js';
 
 export function outboxView(r: OutboxRow) {
-  return { id: r.id, portal: r.portal, userId: r.user_id, to: r.email, state: r.state, attempts: r.attempts, lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at };
+  // A queued message that a live process has claimed is being sent right now.
+  const state = r.state === 'queued' && r.claimed_by && r.claimed_at && !claimIsStale(r.claimed_by, r.claimed_at) ? 'sending' : r.state;
+  return { id: r.id, portal: r.portal, userId: r.user_id, to: r.email, state, attempts: r.attempts, lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
 export function scopePortalId(ctx: Context): number | undefined {
@@ -30,7 +32,7 @@ export async function outboxListRun(ctx: Context): Promise<void> {
       { header: 'Portal', text: (r) => r.portal },
       { header: 'User', text: (r) => String(r.user_id) },
       { header: 'To', text: (r) => r.email },
-      { header: 'State', text: (r) => r.state },
+      { header: 'State', text: (r) => outboxView(r).state },
       { header: 'Attempts', text: (r) => String(r.attempts) },
       { header: 'Last attempt', text: (r) => (tty ? formatLocal(r.updated_at) : r.updated_at) },
       { header: 'Last error', text: (r) => r.last_error ?? '' },
