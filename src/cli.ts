@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createContext, type Context, type IO } from './context.js';
 import { EXIT, PortalctlError, UsageError } from './errors.js';
-import { chalkFor } from './output/output.js';
+import { chalkFor, loadColor } from './output/output.js';
 import { neutralize } from './output/sanitize.js';
 import { registerCommands } from './commands/index.js';
 
@@ -14,7 +14,8 @@ export function version(): string {
   return pkg.version;
 }
 
-export function buildProgram(ctx: Context): Command {
+/** The command tree; with argv, only the part that argv names (see commands/index.ts). */
+export async function buildProgram(ctx: Context, argv?: readonly string[]): Promise<Command> {
   const program = new Command('portalctl');
   program
     .description('Portal user registration for single sign-on: invite people, send registration emails, link login-service accounts, prune unlinked profiles.')
@@ -37,7 +38,7 @@ export function buildProgram(ctx: Context): Command {
       // Commander's own usage errors are rendered by handleError like ours.
       outputError: () => {},
     })
-    .hook('preAction', (_root, action) => {
+    .hook('preAction', async (_root, action) => {
       const o = action.optsWithGlobals() as Record<string, unknown>;
       ctx.options = {
         db: o.db as string | undefined,
@@ -52,10 +53,11 @@ export function buildProgram(ctx: Context): Command {
       if (ctx.options.actor !== undefined && !/^[\p{L}\p{N} ._@+-]{1,64}$/u.test(ctx.options.actor)) {
         throw new UsageError(`Invalid --actor ${JSON.stringify(neutralize(ctx.options.actor))}: use 1–64 letters, digits, spaces or . _ @ + -.`, 'invalid_actor');
       }
+      await loadColor(ctx);
       // A bad PORTALCTL_NOW is a usage error before anything runs.
       ctx.now();
     });
-  registerCommands(program, ctx);
+  await registerCommands(program, ctx, argv);
   return program;
 }
 
@@ -63,7 +65,7 @@ function commanderMessage(err: CommanderError): string {
   return err.message.replace(/^error: /, '').replace(/\n+/g, ' ').trim();
 }
 
-export function handleError(ctx: Context, err: unknown, debug: boolean): number {
+export async function handleError(ctx: Context, err: unknown, debug: boolean): Promise<number> {
   let code: string;
   let message: string;
   let exitCode: number;
@@ -86,6 +88,7 @@ export function handleError(ctx: Context, err: unknown, debug: boolean): number 
   if (ctx.options.json) {
     ctx.io.stderr.write(`${JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } })}\n`);
   } else {
+    await loadColor(ctx);
     const c = chalkFor(ctx, 'stderr');
     ctx.io.stderr.write(`${c.red('error:')} ${message}\n`);
   }
@@ -111,11 +114,11 @@ export async function main(argv: string[], io: IO = processIO(), env: NodeJS.Pro
   if (argv.includes('--json')) ctx.options.json = true;
   if (argv.includes('--no-color')) ctx.options.color = false;
   try {
-    const program = buildProgram(ctx);
+    const program = await buildProgram(ctx, argv);
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (err) {
-    return handleError(ctx, err, debug);
+    return await handleError(ctx, err, debug);
   } finally {
     try {
       ctx.close();

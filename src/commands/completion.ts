@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { completionScript, isShell, SHELLS } from '../completion/index.js';
+import { SHELLS } from '../completion/model.js';
 import { neutralize } from '../output/sanitize.js';
 
-export function completionRun(ctx: Context, program: Command, shell: string): void {
+export async function completionRun(ctx: Context, program: Command, shell: string): Promise<void> {
   const name = shell.trim().toLowerCase();
+  // The generators are loaded only here, so other commands never pay for them.
+  const { completionScript, isShell } = await import('../completion/index.js');
   if (!isShell(name)) {
     throw new UsageError(`Unknown shell ${JSON.stringify(neutralize(shell))}; use one of: ${SHELLS.join(', ')}.`, 'invalid_shell');
   }

@@ -16,8 +16,7 @@ import { PortalctlError, RefusedError } from '../errors.js';
 import { parseEmail } from '../domain/validate.js';
 import { BUSY_TIMEOUT_MS, latestSchemaVersion, type DB } from '../store/db.js';
 import { Store } from '../store/store.js';
-import { pendingMessages } from '../mail/outbox.js';
-import { maskSecret, parseSmtpUrl, type MailSettings } from '../mail/transport.js';
+import type { MailSettings } from '../mail/transport.js';
 import { chalkFor, printJson, say } from '../output/output.js';
 import { neutralize } from '../output/sanitize.js';
 
@@ -166,6 +165,7 @@ function smtpHint(reason: string): string {
 }
 
 async function checkMail(ctx: Context, checks: Check[]): Promise<void> {
+  const { maskSecret, parseSmtpUrl } = await import('../mail/transport.js');
   const settings = mailSettings(ctx);
   if (settings.smtpUrl) {
     let secret: string | undefined;
@@ -264,7 +264,8 @@ function checkPortals(ctx: Context, store: Store, checks: Check[]): void {
   }
 }
 
-function checkQueue(ctx: Context, store: Store, checks: Check[]): void {
+async function checkQueue(ctx: Context, store: Store, checks: Check[]): Promise<void> {
+  const { pendingMessages } = await import('../mail/outbox.js');
   const rows = pendingMessages(store);
   const queued = rows.filter((r) => r.state === 'queued').length;
   const failed = rows.filter((r) => r.state === 'failed').length;
@@ -296,7 +297,7 @@ export async function runChecks(ctx: Context): Promise<Check[]> {
         ['queue', checkQueue],
       ] as const) {
         try {
-          fn(ctx, opened.store, checks);
+          await fn(ctx, opened.store, checks);
         } catch (err) {
           const why = err instanceof PortalctlError ? err.message : message(err);
           checks.push(fail(name, `cannot be read from the store: ${why}`));

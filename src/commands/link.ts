@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
-import { parseLinkInput, redeemLink } from '../domain/registration.js';
 import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
 import { parseAccount } from '../domain/validate.js';
 import { printUsers, say } from '../output/output.js';
@@ -14,6 +13,7 @@ export interface LinkOptions {
 }
 
 export async function linkRun(ctx: Context, input: string, o: LinkOptions): Promise<void> {
+  const { parseLinkInput, redeemLink } = await import('../domain/registration.js');
   // Validate everything given before asking for anything missing.
   const token = parseLinkInput(input);
   const given = o.service !== undefined ? parseServiceKey(o.service) : undefined;

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
-import { prune } from '../domain/registration.js';
 import { iso } from '../domain/time.js';
 import { toUserView } from '../domain/users.js';
 import { printJsonList, printUsers, say } from '../output/output.js';
@@ -14,10 +13,13 @@ export interface PruneOptions {
 /** Removes unlinked users past their removal date, in every portal unless --portal is given. */
 export async function pruneRun(ctx: Context, o: PruneOptions): Promise<void> {
   const store = ctx.store();
+  const { prune } = await import('../domain/registration.js');
   const scope = ctx.portalFlag() ? [ctx.portalFlag()!.id] : 'all';
   const dryRun = Boolean(o.dryRun);
   const nowIso = iso(ctx.now());
-  if (!dryRun) {
+  // The count is only for the confirmation question: with --yes (cron) there is
+  // no question, and counting would read every removable user a second time.
+  if (!dryRun && !ctx.options.yes) {
     const due = prune(store, scope, true, actor(ctx));
     if (due.length > 0) {
       await confirmOrRefuse(ctx, `Remove ${due.length} unlinked user${due.length === 1 ? '' : 's'} past their removal date?`, 'prune');

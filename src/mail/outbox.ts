@@ -17,10 +17,10 @@ import type { PortalRow, RegistrationRow, UserRow } from '../store/store.js';
 import { addDays, iso, type Clock } from '../domain/time.js';
 import { linkUrl, mintToken, tokenDigest } from '../domain/tokens.js';
 import { composeRegistrationEmail } from './compose.js';
+import { MAX_ATTEMPTS } from './limits.js';
 import { DeliveryError, type Mailer } from './transport.js';
 
-/** After this many failed attempts a message is marked failed rather than retried forever. */
-export const MAX_ATTEMPTS = 8;
+export { MAX_ATTEMPTS };
 
 /** A claim older than this is taken over even if its process cannot be checked (another host). */
 export const CLAIM_LIFETIME_MS = 15 * 60 * 1000;

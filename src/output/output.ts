@@ -3,7 +3,7 @@
 // neutralises untrusted text on the way. Data goes to stdout; messages,
 // warnings and progress to stderr.
 
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { Chalk as ChalkClass } from 'chalk';
 import type { Writable } from 'node:stream';
 import type { Context } from '../context.js';
 import { colorLevel } from '../context.js';
@@ -14,18 +14,49 @@ import { neutralize } from './sanitize.js';
 
 export const NOT_LINKED = '(This account is not linked)...';
 
-export function chalkFor(ctx: Context, stream: 'stdout' | 'stderr' = 'stdout'): ChalkInstance {
+/** The styles portalctl uses; a chalk instance, or plain text when colour is off. */
+export interface Styler {
+  level: number;
+  bold(text: string): string;
+  dim(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+}
+
+const plain = (text: string) => text;
+const PLAIN: Styler = { level: 0, bold: plain, dim: plain, red: plain, green: plain, yellow: plain };
+
+// chalk is loaded only when some stream will be coloured: a piped or cron run never pays for it.
+let chalk: typeof ChalkClass | undefined;
+
+function wantsColor(ctx: Context): boolean {
+  return colorLevel(ctx.env, ctx.io.stdoutIsTTY, ctx.options.color) > 0 || colorLevel(ctx.env, ctx.io.stderrIsTTY, ctx.options.color) > 0;
+}
+
+/** Call once the colour options are known, before chalkFor(). */
+export async function loadColor(ctx: Context): Promise<void> {
+  if (!chalk && wantsColor(ctx)) chalk = (await import('chalk')).Chalk;
+}
+
+export function chalkFor(ctx: Context, stream: 'stdout' | 'stderr' = 'stdout'): Styler {
   const tty = stream === 'stdout' ? ctx.io.stdoutIsTTY : ctx.io.stderrIsTTY;
-  return new Chalk({ level: colorLevel(ctx.env, tty, ctx.options.color) });
+  const level = colorLevel(ctx.env, tty, ctx.options.color);
+  if (level === 0 || !chalk) return PLAIN;
+  return new chalk({ level });
 }
 
 /** Writes in large chunks and waits for the pipe to drain, so 100k rows stream in bounded memory. */
 export class ChunkWriter {
   private buf = '';
   constructor(private readonly out: Writable) {}
-  async write(s: string): Promise<void> {
+  /** Buffers s; true when a chunk is full and flush() should be awaited. Synchronous, for per-row loops. */
+  push(s: string): boolean {
     this.buf += s;
-    if (this.buf.length >= 1 << 16) await this.flush();
+    return this.buf.length >= 1 << 16;
+  }
+  async write(s: string): Promise<void> {
+    if (this.push(s)) await this.flush();
   }
   async flush(): Promise<void> {
     if (!this.buf) return;
@@ -40,7 +71,7 @@ export interface Column<T> {
   /** Plain text of the cell (untrusted parts are neutralised by the printer). */
   text: (row: T) => string;
   /** Text for the terminal table, if it differs (local times, colour). Already neutralised. */
-  tty?: (row: T, c: ChalkInstance) => string;
+  tty?: (row: T, c: Styler) => string;
 }
 
 // Tabs and newlines in a value would break the TSV; neutralize() escapes them.
@@ -67,7 +98,8 @@ export async function printTable<T>(ctx: Context, columns: Column<T>[], rows: It
   const w = new ChunkWriter(ctx.io.stdout);
   await w.write(`${columns.map((c) => c.header).join('\t')}\n`);
   for (const row of rows) {
-    await w.write(`${columns.map((col) => tsvCell(col.text(row))).join('\t')}\n`);
+    // Awaiting only when a chunk is full: an await per row costs more than building the row.
+    if (w.push(`${columns.map((col) => tsvCell(col.text(row))).join('\t')}\n`)) await w.flush();
     n++;
   }
   await w.flush();
@@ -80,7 +112,7 @@ export async function printJsonList<T>(ctx: Context, key: string, rows: Iterable
   let n = 0;
   await w.write(`{${JSON.stringify(key)}: [`);
   for (const row of rows) {
-    await w.write(`${n++ === 0 ? '\n  ' : ',\n  '}${JSON.stringify(row)}`);
+    if (w.push(`${n++ === 0 ? '\n  ' : ',\n  '}${JSON.stringify(row)}`)) await w.flush();
   }
   await w.write(n ? '\n]' : ']');
   for (const [k, v] of Object.entries(extra ?? {})) await w.write(`, ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
@@ -100,7 +132,7 @@ export function userColumns(ctx: Context): Column<UserView>[] {
     const d = daysLeft(u.removalDueAt, now);
     return d <= 0 ? 'due now' : `${d} day${d === 1 ? '' : 's'}`;
   };
-  const statusColor = (s: string, c: ChalkInstance) => (s === 'linked' ? c.green(s) : s === 'pending' ? c.yellow(s) : c.red(s));
+  const statusColor = (s: string, c: Styler) => (s === 'linked' ? c.green(s) : s === 'pending' ? c.yellow(s) : c.red(s));
   return [
     { header: 'ID', text: (u) => String(u.id) },
     {

@@ -20,7 +20,7 @@ function paths(cmd: Command, prefix: string[] = []): string[][] {
   return cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => [[...prefix, c.name()], ...paths(c, [...prefix, c.name()])]);
 }
 
-const all = paths(buildProgram(createContext(captureIO().io, {})));
+const all = paths(await buildProgram(createContext(captureIO().io, {})));
 
 describe('help', () => {
   it('covers the whole command tree', () => {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.js';
 import { formatLocal } from '../../domain/time.js';
-import { claimIsStale, pendingMessages, type OutboxRow } from '../../mail/outbox.js';
+import type { OutboxRow } from '../../mail/outbox.js';
 import { printJsonList, printTable, say } from '../../output/output.js';
 
-export function outboxView(r: OutboxRow) {
+export function outboxView(r: OutboxRow, claimIsStale: (by: string, at: string) => boolean) {
   // A queued message that a live process has claimed is being sent right now.
   const state = r.state === 'queued' && r.claimed_by && r.claimed_at && !claimIsStale(r.claimed_by, r.claimed_at) ? 'sending' : r.state;
   return { id: r.id, portal: r.portal, userId: r.user_id, to: r.email, state, attempts: r.attempts, lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at };
@@ -15,9 +15,11 @@ export function scopePortalId(ctx: Context): number | undefined {
 }
 
 export async function outboxListRun(ctx: Context): Promise<void> {
+  const { claimIsStale, pendingMessages } = await import('../../mail/outbox.js');
+  const view = (r: OutboxRow) => outboxView(r, claimIsStale);
   const rows = pendingMessages(ctx.store(), scopePortalId(ctx));
   if (ctx.options.json) {
-    await printJsonList(ctx, 'messages', rows.map(outboxView));
+    await printJsonList(ctx, 'messages', rows.map(view));
     return;
   }
   if (rows.length === 0) {
@@ -32,7 +34,7 @@ export async function outboxListRun(ctx: Context): Promise<void> {
       { header: 'Portal', text: (r) => r.portal },
       { header: 'User', text: (r) => String(r.user_id) },
       { header: 'To', text: (r) => r.email },
-      { header: 'State', text: (r) => outboxView(r).state },
+      { header: 'State', text: (r) => view(r).state },
       { header: 'Attempts', text: (r) => String(r.attempts) },
       { header: 'Last attempt', text: (r) => (tty ? formatLocal(r.updated_at) : r.updated_at) },
       { header: 'Last error', text: (r) => r.last_error ?? '' },

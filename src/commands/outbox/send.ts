@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.js';
-import { MAX_ATTEMPTS, pendingMessages } from '../../mail/outbox.js';
+import { MAX_ATTEMPTS } from '../../mail/limits.js';
 import { printJsonList, say } from '../../output/output.js';
 import { deliverQueued, reportDeliveries } from '../shared.js';
 import { scopePortalId } from './list.js';
@@ -12,6 +12,7 @@ export interface OutboxSendOptions {
 /** Retries queued messages (oldest first); failed ones too with --include-failed. */
 export async function outboxSendRun(ctx: Context, o: OutboxSendOptions): Promise<void> {
   const store = ctx.store();
+  const { pendingMessages } = await import('../../mail/outbox.js');
   const pending = pendingMessages(store, scopePortalId(ctx)).filter((r) => r.state === 'queued' || (o.includeFailed && r.attempts < MAX_ATTEMPTS * 2));
   if (o.includeFailed) {
     store.write(() => {

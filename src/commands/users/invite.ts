@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { Context } from '../../context.js';
 import { UsageError } from '../../errors.js';
-import { invite, inviteInTransaction, type NewPerson, type Queued } from '../../domain/registration.js';
+import type { NewPerson, Queued } from '../../domain/registration.js';
 import { emailKey, parseEmail, parseName } from '../../domain/validate.js';
 import { printUsers, say } from '../../output/output.js';
 import { neutralize } from '../../output/sanitize.js';
@@ -87,6 +87,7 @@ async function inviteOne(ctx: Context, o: InviteOptions): Promise<void> {
   const firstName = parseName(await valueOrPrompt(ctx, o.firstName, '--first-name', 'First name:', (v) => parseName(v, 'first name')), 'first name');
   const lastName = parseName(await valueOrPrompt(ctx, o.lastName, '--last-name', 'Last name:', (v) => parseName(v, 'last name')), 'last name');
   const portal = ctx.portal();
+  const { invite } = await import('../../domain/registration.js');
   const queued = invite(ctx.store(), portal, { email, firstName, lastName }, actor(ctx));
   const results = await deliverQueued(ctx, [queued]);
   if (!ctx.options.quiet || ctx.options.json) await printUsers(ctx, userViews(ctx, [queued.userId]));
@@ -106,6 +107,7 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<void> {
   const fresh = people.filter((p) => !existing.has(emailKey(p.email)));
   if (fresh.length > 0) await confirmIfInteractive(ctx, `Invite ${fresh.length} ${fresh.length === 1 ? 'person' : 'people'} to ${portal.slug}?`);
   const who = actor(ctx);
+  const { inviteInTransaction } = await import('../../domain/registration.js');
   // Recording is one transaction: a run killed here has invited nobody, and a
   // run killed later has invited everyone with their emails queued.
   const queued: Queued[] = store.write(() => {

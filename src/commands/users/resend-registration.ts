@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.js';
 import { UsageError } from '../../errors.js';
-import { resendRegistration, type Queued } from '../../domain/registration.js';
+import type { Queued } from '../../domain/registration.js';
 import { iso } from '../../domain/time.js';
 import { findUser } from '../../domain/users.js';
 import { parseEmail } from '../../domain/validate.js';
@@ -40,6 +40,7 @@ export async function resendRun(ctx: Context, refs: string[], o: ResendOptions):
     ids = [...new Set(refs.map((r) => findUser(store, portal, r).id))];
   }
   const who = actor(ctx);
+  const { resendRegistration } = await import('../../domain/registration.js');
   const queued: Queued[] = ids.map((id) => resendRegistration(store, portal, id, newEmail, who));
   const results = await deliverQueued(ctx, queued, { pool: queued.length > 1, label: 'Sending registration emails' });
   if (!ctx.options.quiet || ctx.options.json) await printUsers(ctx, userViews(ctx, ids));

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.js';
-import { setRemovalDays } from '../../domain/registration.js';
 import { findUser } from '../../domain/users.js';
 import { parseWholeNumber } from '../../domain/validate.js';
 import { printUsers, say } from '../../output/output.js';
@@ -10,6 +9,7 @@ export async function setRemovalDaysRun(ctx: Context, ref: string, daysRaw: stri
   const days = parseWholeNumber(daysRaw, 'DAYS', 0, 3650);
   const portal = ctx.portal();
   const user = findUser(ctx.store(), portal, ref);
+  const { setRemovalDays } = await import('../../domain/registration.js');
   setRemovalDays(ctx.store(), portal, user.id, days, actor(ctx));
   say(ctx, `User ${user.id} will be removed in ${days} day${days === 1 ? '' : 's'} unless linked first.`);
   if (!ctx.options.quiet || ctx.options.json) await printUsers(ctx, userViews(ctx, [user.id]));
