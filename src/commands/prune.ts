@@ -4,7 +4,8 @@ import { iso } from '../domain/time.js';
 import { toUserView } from '../domain/users.js';
 import { printJsonList, printUsers, say } from '../output/output.js';
 import { confirmOrRefuse } from '../prompt.js';
-import { actor } from './shared.js';
+import { UsageError } from '../errors.js';
+import { actor, progress } from './shared.js';
 
 export interface PruneOptions {
   dryRun?: boolean;
@@ -20,12 +21,21 @@ export async function pruneRun(ctx: Context, o: PruneOptions): Promise<void> {
   // The count is only for the confirmation question: with --yes (cron) there is
   // no question, and counting would read every removable user a second time.
   if (!dryRun && !ctx.options.yes) {
+    // Without a terminal (cron) --yes is required even when nothing is due, so
+    // a crontab line missing it fails tonight, not on the night it matters.
+    if (!ctx.canPrompt()) throw new UsageError('prune needs --yes when not run from a terminal; nothing was removed.', 'confirmation_required');
     const due = prune(store, scope, true, actor(ctx));
     if (due.length > 0) {
       await confirmOrRefuse(ctx, `Remove ${due.length} unlinked user${due.length === 1 ? '' : 's'} past their removal date?`, 'prune');
     }
   }
-  const removed = prune(store, scope, dryRun, actor(ctx)).map((r) => toUserView(r, nowIso));
+  const spin = await progress(ctx, dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…');
+  let removed;
+  try {
+    removed = prune(store, scope, dryRun, actor(ctx)).map((r) => toUserView(r, nowIso));
+  } finally {
+    spin.stop();
+  }
   if (ctx.options.json) {
     await printJsonList(ctx, 'removed', removed, { dryRun });
     return;

@@ -166,6 +166,10 @@ describe('prune under cron conditions', () => {
     const c = sandbox();
     try {
       await c.run(GRANTS);
+      // A crontab line without --yes fails at once, even on a night with nothing to remove.
+      const empty = await c.run(['prune']);
+      expect(empty.exitCode).toBe(2);
+      expect(empty.stderr).toContain('--yes');
       const mk = (e: string, now: string) => c.run(['users', 'invite', '--email', e, '--first-name', 'P', '--last-name', 'Q'], { now });
       await mk('gone@example.org', T0);
       await mk('kept-linked@example.org', T0);
