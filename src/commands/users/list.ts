@@ -35,7 +35,12 @@ export function parseUsersListOptions(o: UsersListOptions): UserQuery {
 /** The users of a portal matching the query, streamed in id order. */
 export function* queryUsers(ctx: Context, portalId: number, q: UserQuery): Generator<UserView> {
   const now = iso(ctx.now());
-  const where = [`u.portal_id = :portal`, statusCondition(q.status)];
+  // `+u.portal_id`: the unary plus keeps SQLite from answering the portal test
+  // through users_portal_email, which visits rows in email order and then
+  // sorts the whole result in a temporary B-tree before the first row comes
+  // out. Scanning users in rowid order matches ORDER BY u.id, so rows stream
+  // as they are read and --limit stops early.
+  const where = [`+u.portal_id = :portal`, statusCondition(q.status)];
   const params: Record<string, unknown> = { portal: portalId, now };
   if (q.search) {
     where.push(`(u.first_name || ' ' || u.last_name LIKE :like ESCAPE '\\' OR u.email LIKE :like ESCAPE '\\' OR u.username LIKE :like ESCAPE '\\')`);
