@@ -32,11 +32,11 @@ export interface Queued {
 
 function insertRegistration(store: Store, userId: number, email: string, portal: PortalRow, now: Date): Queued {
   const nowIso = iso(now);
-  const reg = store.db
+  const reg = store
     .prepare(`INSERT INTO registrations (user_id, email, created_at, expires_at, state) VALUES (?, ?, ?, ?, 'active')`)
     .run(userId, email, nowIso, iso(addDays(now, portal.link_days)));
   const registrationId = Number(reg.lastInsertRowid);
-  const out = store.db
+  const out = store
     .prepare(`INSERT INTO outbox (registration_id, state, created_at, updated_at) VALUES (?, 'queued', ?, ?)`)
     .run(registrationId, nowIso, nowIso);
   return { userId, registrationId, outboxId: Number(out.lastInsertRowid) };
@@ -58,13 +58,13 @@ export function invite(store: Store, portal: PortalRow, person: NewPerson, actor
 /** The body of invite(), for callers that batch many invitations in one transaction. */
 export function inviteInTransaction(store: Store, portal: PortalRow, person: NewPerson, actor: Actor): Queued {
   const key = emailKey(person.email);
-  const existing = store.db.prepare('SELECT id FROM users WHERE portal_id = ? AND email_key = ?').get(portal.id, key) as
+  const existing = store.prepare('SELECT id FROM users WHERE portal_id = ? AND email_key = ?').get(portal.id, key) as
     | { id: number }
     | undefined;
   if (existing) throw alreadyRegistered(portal, person.email, existing.id);
   const nowIso = iso(actor.now);
   const removalDue = iso(addDays(actor.now, portal.removal_days));
-  const res = store.db
+  const res = store
     .prepare(
       `INSERT INTO users (portal_id, first_name, last_name, email, email_key, removal_due_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -86,25 +86,25 @@ export function inviteInTransaction(store: Store, portal: PortalRow, person: New
 
 /** Supersedes the user's active registration: its links stop working and an unsent email for it is dropped. */
 function supersedeActive(store: Store, userId: number, nowIso: string): RegistrationRow | undefined {
-  const active = store.db.prepare(`SELECT * FROM registrations WHERE user_id = ? AND state = 'active'`).get(userId) as
+  const active = store.prepare(`SELECT * FROM registrations WHERE user_id = ? AND state = 'active'`).get(userId) as
     | RegistrationRow
     | undefined;
   if (!active) return undefined;
-  store.db.prepare(`UPDATE registrations SET state = 'superseded', superseded_at = ? WHERE id = ?`).run(nowIso, active.id);
-  store.db.prepare(`UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND retired_at IS NULL`).run(nowIso, active.id);
-  store.db.prepare(`DELETE FROM outbox WHERE registration_id = ? AND state <> 'sent'`).run(active.id);
+  store.prepare(`UPDATE registrations SET state = 'superseded', superseded_at = ? WHERE id = ?`).run(nowIso, active.id);
+  store.prepare(`UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND retired_at IS NULL`).run(nowIso, active.id);
+  store.prepare(`DELETE FROM outbox WHERE registration_id = ? AND state <> 'sent'`).run(active.id);
   return active;
 }
 
 /** Rule 3, "Send New Registration": a new link and expiry, optionally to a new address. */
 export function resendRegistration(store: Store, portal: PortalRow, userId: number, newEmail: string | undefined, actor: Actor): Queued {
   return store.write(() => {
-    const user = store.db.prepare('SELECT * FROM users WHERE id = ? AND portal_id = ?').get(userId, portal.id) as UserRow | undefined;
+    const user = store.prepare('SELECT * FROM users WHERE id = ? AND portal_id = ?').get(userId, portal.id) as UserRow | undefined;
     if (!user) throw new RefusedError('not_found', `User ${userId} no longer exists in portal ${portal.slug}.`);
     const nowIso = iso(actor.now);
     let email = user.email;
     if (newEmail !== undefined && emailKey(newEmail) !== user.email_key) {
-      const other = store.db.prepare('SELECT id FROM users WHERE portal_id = ? AND email_key = ? AND id <> ?').get(portal.id, emailKey(newEmail), user.id) as
+      const other = store.prepare('SELECT id FROM users WHERE portal_id = ? AND email_key = ? AND id <> ?').get(portal.id, emailKey(newEmail), user.id) as
         | { id: number }
         | undefined;
       if (other) {
@@ -116,7 +116,7 @@ export function resendRegistration(store: Store, portal: PortalRow, userId: numb
     }
     if (newEmail !== undefined) {
       email = newEmail;
-      store.db.prepare('UPDATE users SET email = ?, email_key = ? WHERE id = ?').run(email, emailKey(email), user.id);
+      store.prepare('UPDATE users SET email = ?, email_key = ? WHERE id = ?').run(email, emailKey(email), user.id);
     }
     const previous = supersedeActive(store, user.id, nowIso);
     const queued = insertRegistration(store, user.id, email, portal, actor.now);
@@ -137,7 +137,7 @@ export function resendRegistration(store: Store, portal: PortalRow, userId: numb
 /** Rule 6: restart an unlinked user's removal countdown at `days` from now. */
 export function setRemovalDays(store: Store, portal: PortalRow, userId: number, days: number, actor: Actor): void {
   store.write(() => {
-    const user = store.db.prepare('SELECT * FROM users WHERE id = ? AND portal_id = ?').get(userId, portal.id) as UserRow | undefined;
+    const user = store.prepare('SELECT * FROM users WHERE id = ? AND portal_id = ?').get(userId, portal.id) as UserRow | undefined;
     if (!user) throw new RefusedError('not_found', `User ${userId} no longer exists in portal ${portal.slug}.`);
     if (user.login_service) {
       throw new RefusedError(
@@ -146,7 +146,7 @@ export function setRemovalDays(store: Store, portal: PortalRow, userId: number, 
       );
     }
     const due = iso(addDays(actor.now, days));
-    store.db.prepare('UPDATE users SET removal_due_at = ? WHERE id = ?').run(due, user.id);
+    store.prepare('UPDATE users SET removal_due_at = ? WHERE id = ?').run(due, user.id);
     store.audit({
       at: iso(actor.now),
       actor: actor.name,
@@ -222,7 +222,7 @@ export function redeemLink(store: Store, req: LinkRequest, actor: Actor): LinkRe
   const digest = tokenDigest(req.token);
   const nowIso = iso(actor.now);
   const outcome = store.write(() => {
-    const tok = store.db.prepare('SELECT retired_at, registration_id AS reg_id FROM link_tokens WHERE digest = ?').get(digest) as TokenRow | undefined;
+    const tok = store.prepare('SELECT retired_at, registration_id AS reg_id FROM link_tokens WHERE digest = ?').get(digest) as TokenRow | undefined;
     if (!tok) {
       return {
         error: new RefusedError(
@@ -231,12 +231,12 @@ export function redeemLink(store: Store, req: LinkRequest, actor: Actor): LinkRe
         ),
       };
     }
-    const reg = store.db.prepare('SELECT * FROM registrations WHERE id = ?').get(tok.reg_id) as RegistrationRow;
-    const user = store.db.prepare('SELECT * FROM users WHERE id = ?').get(reg.user_id) as UserRow;
+    const reg = store.prepare('SELECT * FROM registrations WHERE id = ?').get(tok.reg_id) as RegistrationRow;
+    const user = store.prepare('SELECT * FROM users WHERE id = ?').get(reg.user_id) as UserRow;
     const portal = store.portalById(user.portal_id)!;
     const key = accountKey(req.account);
     const record = (result: string) =>
-      store.db
+      store
         .prepare('INSERT INTO link_attempts (at, user_id, registration_id, service, username, outcome, actor) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(nowIso, user.id, reg.id, req.service, req.account, result, actor.name);
     const fail = (error: RefusedError) => {
@@ -262,7 +262,7 @@ export function redeemLink(store: Store, req: LinkRequest, actor: Actor): LinkRe
       }
     }
     if (reg.state !== 'active' || tok.retired_at) {
-      const newer = store.db
+      const newer = store
         .prepare(`SELECT created_at FROM registrations WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT 1`)
         .get(user.id, reg.id) as { created_at: string } | undefined;
       const when = reg.superseded_at ?? tok.retired_at ?? newer?.created_at ?? nowIso;
@@ -283,7 +283,7 @@ export function redeemLink(store: Store, req: LinkRequest, actor: Actor): LinkRe
         ),
       );
     }
-    const holder = store.db
+    const holder = store
       .prepare('SELECT id FROM users WHERE portal_id = ? AND login_service = ? AND username_key = ? AND id <> ?')
       .get(portal.id, req.service, key, user.id) as { id: number } | undefined;
     if (holder) {
@@ -296,11 +296,11 @@ export function redeemLink(store: Store, req: LinkRequest, actor: Actor): LinkRe
     }
 
     const relink = user.login_service !== null;
-    store.db
+    store
       .prepare(`UPDATE registrations SET state = 'used', used_at = ?, used_service = ?, used_username = ? WHERE id = ?`)
       .run(nowIso, req.service, req.account, reg.id);
-    store.db.prepare('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND digest <> ? AND retired_at IS NULL').run(nowIso, reg.id, digest);
-    store.db
+    store.prepare('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND digest <> ? AND retired_at IS NULL').run(nowIso, reg.id, digest);
+    store
       .prepare('UPDATE users SET login_service = ?, username = ?, username_key = ?, linked_at = ?, removal_due_at = NULL WHERE id = ?')
       .run(req.service, req.account, key, nowIso, user.id);
     const outcomeName = relink ? 'relinked' : 'linked';
@@ -335,18 +335,18 @@ const PRUNABLE = `u.login_service IS NULL AND u.removal_due_at <= :now
 export function prune(store: Store, portalIds: number[] | 'all', dryRun: boolean, actor: Actor): UserListRow[] {
   const nowIso = iso(actor.now);
   const scope = portalIds === 'all' ? '' : `AND u.portal_id IN (${portalIds.map(Number).join(',') || 'NULL'})`;
-  const select = store.db.prepare(`${USER_LIST_SELECT} WHERE ${PRUNABLE} ${scope} ORDER BY u.id`);
+  const select = store.prepare(`${USER_LIST_SELECT} WHERE ${PRUNABLE} ${scope} ORDER BY u.id`);
   if (dryRun) return store.read(() => select.all({ now: nowIso }) as UserListRow[]);
   return store.write(() => {
     const rows = select.all({ now: nowIso }) as UserListRow[];
     if (rows.length === 0) return rows;
-    const auditStmt = store.db.prepare(
+    const auditStmt = store.prepare(
       `INSERT INTO audit (at, actor, action, portal, user_id, user_email, before, after) VALUES (?, ?, 'prune', ?, ?, ?, ?, NULL)`,
     );
     for (const row of rows) {
       auditStmt.run(nowIso, actor.name, row.portal, row.id, row.email, JSON.stringify({ ...auditSnapshot(row), createdAt: row.created_at }));
     }
-    store.db.prepare(`DELETE FROM users AS u WHERE ${PRUNABLE} ${scope}`).run({ now: nowIso });
+    store.prepare(`DELETE FROM users AS u WHERE ${PRUNABLE} ${scope}`).run({ now: nowIso });
     return rows;
   });
 }

@@ -33,8 +33,17 @@ export function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
 export const iso = (d: Date): string => d.toISOString();
 export const addDays = (d: Date, days: number): Date => new Date(d.getTime() + days * DAY_MS);
 
+// Building an Intl.DateTimeFormat costs far more than using one, and a bulk
+// invite formats an expiry for every email: keep one per zone and style.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 function parts(date: Date, timeZone: string | undefined, opts: Intl.DateTimeFormatOptions) {
-  const fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', ...opts });
+  const key = `${timeZone ?? ''}|${JSON.stringify(opts)}`;
+  let fmt = formatters.get(key);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', ...opts });
+    formatters.set(key, fmt);
+  }
   return Object.fromEntries(fmt.formatToParts(date).map((p) => [p.type, p.value]));
 }
 

@@ -80,11 +80,11 @@ export function findUser(store: Store, portal: PortalRow, ref: string): UserList
   const value = ref.trim();
   let row: UserListRow | undefined;
   if (/^[0-9]{1,15}$/.test(value)) {
-    row = store.read(() => store.db.prepare(`${USER_LIST_SELECT} WHERE u.portal_id = ? AND u.id = ?`).get(portal.id, Number(value))) as
+    row = store.read(() => store.prepare(`${USER_LIST_SELECT} WHERE u.portal_id = ? AND u.id = ?`).get(portal.id, Number(value))) as
       | UserListRow
       | undefined;
   } else if (value.includes('@') && value.length <= 254) {
-    row = store.read(() => store.db.prepare(`${USER_LIST_SELECT} WHERE u.portal_id = ? AND u.email_key = ?`).get(portal.id, emailKey(value))) as
+    row = store.read(() => store.prepare(`${USER_LIST_SELECT} WHERE u.portal_id = ? AND u.email_key = ?`).get(portal.id, emailKey(value))) as
       | UserListRow
       | undefined;
   } else {

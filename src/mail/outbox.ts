@@ -69,26 +69,26 @@ interface Prepared {
 
 function prepare(store: Store, outboxId: number, now: Date): Prepared | { dropped: true } | { busy: true } {
   return store.write(() => {
-    const row = store.db.prepare(`SELECT * FROM outbox WHERE id = ?`).get(outboxId) as
+    const row = store.prepare(`SELECT * FROM outbox WHERE id = ?`).get(outboxId) as
       | { registration_id: number; state: string; claimed_by: string | null; claimed_at: string | null }
       | undefined;
     if (!row || row.state !== 'queued') return { dropped: true as const };
     if (row.claimed_by && row.claimed_at && !claimIsStale(row.claimed_by, row.claimed_at)) return { busy: true as const };
-    const reg = store.db.prepare('SELECT * FROM registrations WHERE id = ?').get(row.registration_id) as RegistrationRow;
+    const reg = store.prepare('SELECT * FROM registrations WHERE id = ?').get(row.registration_id) as RegistrationRow;
     if (reg.state !== 'active') {
       // A newer registration replaced this one before its email went out.
-      store.db.prepare('DELETE FROM outbox WHERE id = ?').run(outboxId);
+      store.prepare('DELETE FROM outbox WHERE id = ?').run(outboxId);
       return { dropped: true as const };
     }
-    const user = store.db.prepare('SELECT * FROM users WHERE id = ?').get(reg.user_id) as UserRow;
+    const user = store.prepare('SELECT * FROM users WHERE id = ?').get(reg.user_id) as UserRow;
     const portal = store.portalById(user.portal_id)!;
     const nowIso = iso(now);
     const token = mintToken();
     const expiresAt = iso(addDays(now, portal.link_days));
-    store.db.prepare('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND retired_at IS NULL').run(nowIso, reg.id);
-    store.db.prepare('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)').run(tokenDigest(token), reg.id, nowIso);
-    store.db.prepare('UPDATE registrations SET expires_at = ? WHERE id = ?').run(expiresAt, reg.id);
-    store.db.prepare('UPDATE outbox SET attempts = attempts + 1, updated_at = ?, claimed_by = ?, claimed_at = ? WHERE id = ?').run(nowIso, CLAIMANT, new Date().toISOString(), outboxId);
+    store.prepare('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND retired_at IS NULL').run(nowIso, reg.id);
+    store.prepare('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)').run(tokenDigest(token), reg.id, nowIso);
+    store.prepare('UPDATE registrations SET expires_at = ? WHERE id = ?').run(expiresAt, reg.id);
+    store.prepare('UPDATE outbox SET attempts = attempts + 1, updated_at = ?, claimed_by = ?, claimed_at = ? WHERE id = ?').run(nowIso, CLAIMANT, new Date().toISOString(), outboxId);
     return { outboxId, user, portal, reg, token, expiresAt };
   });
 }
@@ -97,10 +97,10 @@ function finish(store: Store, p: Prepared, now: Date, outcome: { state: 'sent' }
   const nowIso = iso(now);
   store.write(() => {
     if (outcome.state === 'sent') {
-      store.db.prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = NULL, claimed_by = NULL, claimed_at = NULL WHERE id = ?`).run(nowIso, nowIso, p.outboxId);
-      store.db.prepare('UPDATE registrations SET sent_at = ? WHERE id = ?').run(nowIso, p.reg.id);
+      store.prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = NULL, claimed_by = NULL, claimed_at = NULL WHERE id = ?`).run(nowIso, nowIso, p.outboxId);
+      store.prepare('UPDATE registrations SET sent_at = ? WHERE id = ?').run(nowIso, p.reg.id);
     } else {
-      store.db.prepare(`UPDATE outbox SET state = ?, last_error = ?, updated_at = ?, claimed_by = NULL, claimed_at = NULL WHERE id = ?`).run(outcome.state, outcome.error, nowIso, p.outboxId);
+      store.prepare(`UPDATE outbox SET state = ?, last_error = ?, updated_at = ?, claimed_by = NULL, claimed_at = NULL WHERE id = ?`).run(outcome.state, outcome.error, nowIso, p.outboxId);
     }
   });
 }
@@ -137,7 +137,7 @@ async function deliverOne(store: Store, mailer: Mailer, outboxId: number, clock:
     return { ...base, state: 'sent', where: sent.where };
   } catch (err) {
     const de = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message ?? String(err), false);
-    const attempts = (store.db.prepare('SELECT attempts FROM outbox WHERE id = ?').get(outboxId) as { attempts: number } | undefined)?.attempts ?? 0;
+    const attempts = (store.prepare('SELECT attempts FROM outbox WHERE id = ?').get(outboxId) as { attempts: number } | undefined)?.attempts ?? 0;
     const state = de.permanent || attempts >= MAX_ATTEMPTS ? 'failed' : 'queued';
     const error = !de.permanent && state === 'failed' ? `gave up after ${attempts} attempts: ${de.message}` : de.message;
     finish(store, p, clock(), { state, error });
@@ -181,7 +181,7 @@ export interface OutboxRow {
 export function pendingMessages(store: Store, portalId?: number): OutboxRow[] {
   return store.read(
     () =>
-      store.db
+      store
         .prepare(
           `SELECT o.*, r.user_id, r.email, p.slug AS portal
            FROM outbox o JOIN registrations r ON r.id = o.registration_id

@@ -1,6 +1,7 @@
 // The store: rows as the portal knows them, and the few helpers every write
 // path shares (immediate transactions, audit records).
 
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { openDatabase, storeError } from './db.js';
 
@@ -73,6 +74,7 @@ export const USER_LIST_SELECT = `
 export class Store {
   readonly db: DB;
   readonly path: string;
+  private readonly statements = new Map<string, Statement>();
 
   constructor(db: DB, path: string) {
     this.db = db;
@@ -81,6 +83,20 @@ export class Store {
 
   static open(path: string): Store {
     return new Store(openDatabase(path), path);
+  }
+
+  /**
+   * A prepared statement, compiled once per process: a bulk invite runs the
+   * same few statements for every person. Not for statements that are
+   * iterated (an iterating statement cannot run again until it is done).
+   */
+  prepare(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   /** Runs fn in an IMMEDIATE transaction: read-then-write paths take the write lock first, so they never deadlock into SQLITE_BUSY. */
@@ -101,7 +117,7 @@ export class Store {
   }
 
   audit(e: AuditEntry): void {
-    this.db
+    this
       .prepare(
         `INSERT INTO audit (at, actor, action, portal, user_id, user_email, before, after)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -119,23 +135,23 @@ export class Store {
   }
 
   portals(): PortalRow[] {
-    return this.read(() => this.db.prepare('SELECT * FROM portals ORDER BY slug').all() as PortalRow[]);
+    return this.read(() => this.prepare('SELECT * FROM portals ORDER BY slug').all() as PortalRow[]);
   }
 
   portalBySlug(slug: string): PortalRow | undefined {
-    return this.read(() => this.db.prepare('SELECT * FROM portals WHERE slug = ?').get(slug) as PortalRow | undefined);
+    return this.read(() => this.prepare('SELECT * FROM portals WHERE slug = ?').get(slug) as PortalRow | undefined);
   }
 
   portalById(id: number): PortalRow | undefined {
-    return this.db.prepare('SELECT * FROM portals WHERE id = ?').get(id) as PortalRow | undefined;
+    return this.prepare('SELECT * FROM portals WHERE id = ?').get(id) as PortalRow | undefined;
   }
 
   userListRow(userId: number): UserListRow | undefined {
-    return this.read(() => this.db.prepare(`${USER_LIST_SELECT} WHERE u.id = ?`).get(userId) as UserListRow | undefined);
+    return this.read(() => this.prepare(`${USER_LIST_SELECT} WHERE u.id = ?`).get(userId) as UserListRow | undefined);
   }
 
   registrationsOf(userId: number): RegistrationRow[] {
-    return this.read(() => this.db.prepare('SELECT * FROM registrations WHERE user_id = ? ORDER BY id').all(userId) as RegistrationRow[]);
+    return this.read(() => this.prepare('SELECT * FROM registrations WHERE user_id = ? ORDER BY id').all(userId) as RegistrationRow[]);
   }
 
   close(): void {

@@ -99,7 +99,7 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<void> {
   const portal = ctx.portal();
   const store = ctx.store();
   const existing = new Map<string, number>();
-  const lookup = store.db.prepare('SELECT id FROM users WHERE portal_id = ? AND email_key = ?');
+  const lookup = store.prepare('SELECT id FROM users WHERE portal_id = ? AND email_key = ?');
   for (const p of people) {
     const row = lookup.get(portal.id, emailKey(p.email)) as { id: number } | undefined;
     if (row) existing.set(emailKey(p.email), row.id);
@@ -121,7 +121,7 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<void> {
   // Emails of earlier runs that never went out (a run killed mid-delivery) go now too.
   const skippedIds = [...existing.values()];
   const leftover = skippedIds.length
-    ? (store.db
+    ? (store
         .prepare(
           `SELECT o.id AS outboxId FROM outbox o JOIN registrations r ON r.id = o.registration_id
            WHERE o.state = 'queued' AND r.state = 'active' AND r.user_id IN (SELECT value FROM json_each(?)) ORDER BY o.id`,
