@@ -212,6 +212,33 @@ describe('bulk CSV invites', () => {
   });
 });
 
+describe('killed at any point', () => {
+  it('a bulk invite killed at random moments leaves an intact store with no half-made user, and a re-run completes it', async () => {
+    const sb = sandbox({ PORTALCTL_SMTP_URL: smtp.url });
+    try {
+      await sb.run(GRANTS);
+      const n = 25;
+      const f = join(sb.dir, 'r.csv');
+      writeFileSync(f, `email,first_name,last_name\n${Array.from({ length: n }, (_, i) => `r${i}@random.example.org,R,${i}`).join('\n')}\n`);
+      // Kill points spread over start-up, recording and delivery (a timer, not a clock dependence).
+      for (const ms of [40, 100, 160, 250, 400, 550, 700]) {
+        const child = execa('node', [BIN, 'users', 'invite', '--from-csv', f, '--yes'], { env: sb.env, extendEnv: false, reject: false });
+        const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+        await child;
+        clearTimeout(timer);
+        const s = inspect(sb.db);
+        expect(s).toMatchObject({ integrity: 'ok', orphanUsers: 0, orphanRegs: 0, dupActive: 0 });
+        expect([0, n]).toContain(s.users);
+      }
+      const done = await sb.run(['users', 'invite', '--from-csv', f, '--yes']);
+      expect(done.exitCode, done.stderr).toBe(0);
+      expect(inspect(sb.db)).toMatchObject({ users: n, queued: 0 });
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
 describe('several processes on one store', () => {
   it('invites, links and prunes at once: no "database is locked", no lost write', async () => {
     const sb = sandbox();
