@@ -223,10 +223,12 @@ function checkPortals(ctx: Context, store: Store, checks: Check[]): void {
     checks.push(warning('portals', 'there is no portal yet; create one with `portalctl portals add SLUG --name N --url URL --admin-email A --register-url U`'));
     return;
   }
-  const chosen = ctx.options.portal ?? ctx.env.PORTALCTL_PORTAL;
+  // --portal, PORTALCTL_PORTAL or the config file, as every other command resolves it.
+  const setting = ctx.settings().portal;
+  const chosen = setting.value;
   const slugs = portals.map((p) => p.slug).join(', ');
   if (chosen && !portals.some((p) => p.slug === chosen)) {
-    const source = ctx.options.portal !== undefined ? '--portal' : 'PORTALCTL_PORTAL';
+    const source = setting.source === 'config' ? `the config file ${setting.from}` : setting.from;
     checks.push(fail('portals', `${source} names ${JSON.stringify(chosen)}, which is not a portal here; known portals: ${slugs}`));
   } else {
     const dflt = chosen ? `; default ${chosen}` : portals.length === 1 ? '' : '; commands need --portal SLUG or PORTALCTL_PORTAL';
