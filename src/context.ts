@@ -31,6 +31,8 @@ export interface IO {
   stderr: Writable;
   stdinIsTTY: boolean;
   stdoutIsTTY: boolean;
+  /** Width of the terminal stdout is on, if it is one: tables are fitted to it. */
+  columns?: number;
   stderrIsTTY: boolean;
 }
 

@@ -77,22 +77,69 @@ export interface Column<T> {
 // Tabs and newlines in a value would break the TSV; neutralize() escapes them.
 const tsvCell = neutralize;
 
-/** Terminal: a boxed table; piped: TSV with one header line. Returns the number of rows. */
+// eslint-disable-next-line no-control-regex
+const plainText = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+const width = (s: string) => [...plainText(s)].length;
+
+/**
+ * Column widths (including cell padding) that fit `columns` terminal columns.
+ * A column may shrink down to its longest single word, so cells wrap between
+ * words and nothing (an address, say) is ever cut. `widths` is undefined when
+ * the table fits as it is; `fits` is false when even the narrowest layout is
+ * too wide.
+ */
+export function fitColumns(cells: string[][], columns: number): { widths?: number[]; fits: boolean } {
+  const count = cells[0]?.length ?? 0;
+  const natural = Array.from({ length: count }, (_, i) => 2 + Math.max(...cells.map((r) => width(r[i] ?? ''))));
+  const floor = Array.from({ length: count }, (_, i) => 2 + Math.max(...cells.flatMap((r) => plainText(r[i] ?? '').split(/\s+/).map((w) => [...w].length))));
+  const total = (ws: number[]) => ws.reduce((a, b) => a + b, 0) + count + 1;
+  if (total(natural) <= columns) return { fits: true };
+  if (total(floor) > columns) return { fits: false };
+  const widths = [...natural];
+  let excess = total(widths) - columns;
+  // Take a column at a time from the one with the most room above its floor.
+  while (excess > 0) {
+    let best = -1;
+    for (let i = 0; i < count; i++) if (widths[i]! > floor[i]! && (best < 0 || widths[i]! - floor[i]! > widths[best]! - floor[best]!)) best = i;
+    widths[best]!--;
+    excess--;
+  }
+  return { widths, fits: true };
+}
+
+/** Terminal: a boxed table fitted to its width; piped: TSV with one header line. Returns the number of rows. */
 export async function printTable<T>(ctx: Context, columns: Column<T>[], rows: Iterable<T>): Promise<number> {
   let n = 0;
   if (ctx.io.stdoutIsTTY) {
     const c = chalkFor(ctx);
     const { default: Table } = await import('cli-table3');
-    const table = new Table({
-      head: columns.map((col) => c.bold(col.header)),
-      style: { head: [], border: c.level > 0 ? ['grey'] : [] },
-      wordWrap: true,
-    });
+    const head = columns.map((col) => c.bold(col.header));
+    const body: string[][] = [];
     for (const row of rows) {
-      table.push(columns.map((col) => (col.tty ? col.tty(row, c) : neutralize(col.text(row)))));
+      body.push(columns.map((col) => (col.tty ? col.tty(row, c) : neutralize(col.text(row)))));
       n++;
     }
-    ctx.io.stdout.write(`${table.toString()}\n`);
+    const style = { head: [], border: c.level > 0 ? ['grey'] : [] };
+    const fit = ctx.io.columns ? fitColumns([columns.map((col) => col.header), ...body], ctx.io.columns) : { fits: true };
+    if (fit.fits) {
+      const table = new Table({ head, style, wordWrap: true, ...(fit.widths ? { colWidths: fit.widths } : {}) });
+      table.push(...body);
+      ctx.io.stdout.write(`${table.toString()}\n`);
+      return n;
+    }
+    // Too narrow for the columns side by side: one boxed record per row, field by field.
+    const keyWidth = 2 + Math.max(...columns.map((col) => col.header.length));
+    const widest = 2 + Math.max(...body.flatMap((cells) => cells.map(width)));
+    // Never narrower than the longest word: better a line the terminal wraps than a cut address.
+    const longestWord = 2 + Math.max(...body.flatMap((cells) => cells.flatMap((v) => plainText(v).split(/\s+/).map((w) => [...w].length))));
+    const valueWidth = Math.max(12, longestWord, Math.min(widest, ctx.io.columns! - keyWidth - 3));
+    const compact = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+    const blocks = body.map((cells) => {
+      const record = new Table({ style, chars: compact, wordWrap: true, colWidths: [keyWidth, valueWidth] });
+      columns.forEach((col, i) => record.push([c.bold(col.header), cells[i]!]));
+      return record.toString();
+    });
+    ctx.io.stdout.write(`${blocks.join('\n')}\n`);
     return n;
   }
   const w = new ChunkWriter(ctx.io.stdout);

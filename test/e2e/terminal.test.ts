@@ -67,6 +67,20 @@ describe('at a terminal', () => {
     expect(err.stderr).toContain('\u001b[31merror:');
   });
 
+  it('the table fits the terminal: wrapped between words at 110 columns, a record per user at 80, nothing cut', async () => {
+    await sb.run(['users', 'invite', '--email', 'maximilian.longname@example.org', '--first-name', 'Maximilian', '--last-name', 'Von Longname-Huber']);
+    for (const cols of [110, 80]) {
+      const r = await inTerminal(['users', 'list'], sb.env, [], { cols, rows: 40 });
+      const lines = strip(r.output).split(/\r?\n/).filter((l) => /^[│┌├└]/.test(l));
+      expect(lines.length).toBeGreaterThan(3);
+      for (const l of lines) expect([...l].length).toBeLessThanOrEqual(cols);
+      expect(strip(r.output)).toContain('maximilian.longname@example.org');
+      expect(strip(r.output)).toMatch(cols === 80 ? /│ Username\/ID \(Login Service\) │/ : /│ Name +│ Email/);
+    }
+    const wide = await inTerminal(['users', 'list'], sb.env, [], { cols: 200, rows: 40 });
+    expect(strip(wide.output)).toContain('Maximilian Von Longname-Huber (This account is not linked)...');
+  });
+
   it('untrusted text in the store reaches the terminal neutralised', async () => {
     const db = new Database(sb.db);
     db.prepare("UPDATE users SET first_name = ?, last_name = ? WHERE id = 1").run('Ja\u001b]0;pwned\u0007ne', 'D\u202Eoe');

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Runs a command in a real pseudo-terminal and answers its prompts, as a person
 at a terminal would. Input (JSON on stdin): {"argv": [...], "env": {...},
-"steps": [{"expect": REGEX, "send": TEXT}, ...], "timeout": SECONDS}.
+"steps": [{"expect": REGEX, "send": TEXT}, ...], "timeout": SECONDS,
+"cols": N, "rows": N}.
 Output (JSON): {"exitCode": N, "output": TRANSCRIPT}."""
-import json, os, pty, re, select, signal, sys, time
+import fcntl, json, os, pty, re, select, signal, struct, sys, termios, time
 
 spec = json.load(sys.stdin)
 pid, fd = pty.fork()
 if pid == 0:
+    # The terminal's size, as a window of that size would set it.
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", spec.get("rows", 40), spec.get("cols", 160), 0, 0))
     os.execvpe(spec["argv"][0], spec["argv"], spec["env"])
 
 deadline = time.time() + spec.get("timeout", 20)

@@ -5,9 +5,9 @@ import { BIN } from './cli.js';
 const PTY = resolve(import.meta.dirname, 'run_in_pty.py');
 
 /** Runs bin/portalctl in a real pseudo-terminal, answering prompts step by step. */
-export async function inTerminal(args: string[], env: Record<string, string>, steps: { expect: string; send: string }[] = []) {
+export async function inTerminal(args: string[], env: Record<string, string>, steps: { expect: string; send: string }[] = [], size = { cols: 160, rows: 40 }) {
   const r = await execa('python3', [PTY], {
-    input: JSON.stringify({ argv: ['node', BIN, ...args], env: { TERM: 'xterm-256color', COLUMNS: '160', LINES: '40', ...env }, steps, timeout: 20 }),
+    input: JSON.stringify({ argv: ['node', BIN, ...args], env: { TERM: 'xterm-256color', ...env }, steps, timeout: 20, ...size }),
     reject: false,
   });
   if (r.exitCode !== 0) throw new Error(`pty driver failed: ${r.stderr}`);
