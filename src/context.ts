@@ -41,8 +41,6 @@ export interface Context {
   env: NodeJS.ProcessEnv;
   options: GlobalOptions;
   now: Clock;
-  /** Colour on stdout: --no-color / NO_COLOR off, FORCE_COLOR on, else only on a terminal. */
-  color(): boolean;
   /** Prompts are allowed only when both stdin and stdout are terminals. */
   canPrompt(): boolean;
   /** Progress (spinners, counters) only on a terminal stderr, and not with --json or --quiet. */
@@ -98,7 +96,6 @@ export function createContext(io: IO, env: NodeJS.ProcessEnv): Context {
       clock ??= clockFromEnv(env);
       return clock();
     },
-    color: () => colorLevel(env, io.stdoutIsTTY, ctx.options.color) > 0,
     canPrompt: () => io.stdinIsTTY && io.stdoutIsTTY,
     showProgress: () => io.stderrIsTTY && !ctx.options.json && !ctx.options.quiet,
     dbPath: () => ctx.settings().db.value,
