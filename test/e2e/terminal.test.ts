@@ -81,6 +81,31 @@ describe('at a terminal', () => {
     expect(strip(wide.output)).toContain('Maximilian Von Longname-Huber (This account is not linked)...');
   });
 
+  it('a terminal shows the first 500 users and says how many there are; piped and --json show all', async () => {
+    const big = sandbox();
+    try {
+      await big.run(GRANTS);
+      const db = new Database(big.db);
+      const add = db.prepare("INSERT INTO users (portal_id, first_name, last_name, email, email_key, removal_due_at, created_at) VALUES (1, 'P', ?, ?, ?, '2026-12-28T14:00:00.000Z', '2026-11-28T14:00:00.000Z')");
+      db.transaction(() => {
+        for (let i = 0; i < 501; i++) add.run(String(i), `p${i}@example.org`, `p${i}@example.org`);
+      })();
+      db.close();
+      const r = await inTerminal(['users', 'list'], big.env);
+      expect(strip(r.output)).toContain('Showing the first 500 of 501 users');
+      expect(strip(r.output)).toContain('p499@example.org');
+      expect(strip(r.output)).not.toContain('p500@example.org');
+      const piped = await big.run(['users', 'list']);
+      expect(piped.stdout.trimEnd().split('\n')).toHaveLength(502);
+      expect((await big.json(['users', 'list'])).users).toHaveLength(501);
+      const limited = await inTerminal(['users', 'list', '--limit', '501'], big.env);
+      expect(strip(limited.output)).toContain('p500@example.org');
+      expect(strip(limited.output)).not.toContain('Showing the first');
+    } finally {
+      big.cleanup();
+    }
+  });
+
   it('untrusted text in the store reaches the terminal neutralised', async () => {
     const db = new Database(sb.db);
     db.prepare("UPDATE users SET first_name = ?, last_name = ? WHERE id = 1").run('Ja\u001b]0;pwned\u0007ne', 'D\u202Eoe');

@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import { iso } from '../../domain/time.js';
 import { parseStatusFilter, statusCondition, toUserView, type StatusFilter, type UserView } from '../../domain/users.js';
 import { parseWholeNumber } from '../../domain/validate.js';
-import { printUsers } from '../../output/output.js';
+import { printUsers, say } from '../../output/output.js';
 import { USER_LIST_SELECT, type UserListRow } from '../../store/store.js';
 
 export interface UsersListOptions {
@@ -33,8 +33,7 @@ export function parseUsersListOptions(o: UsersListOptions): UserQuery {
 }
 
 /** The users of a portal matching the query, streamed in id order. */
-export function* queryUsers(ctx: Context, portalId: number, q: UserQuery): Generator<UserView> {
-  const now = iso(ctx.now());
+function userFilter(portalId: number, q: UserQuery, now: string): { where: string; params: Record<string, unknown> } {
   // `+u.portal_id`: the unary plus keeps SQLite from answering the portal test
   // through users_portal_email, which visits rows in email order and then
   // sorts the whole result in a temporary B-tree before the first row comes
@@ -46,16 +45,41 @@ export function* queryUsers(ctx: Context, portalId: number, q: UserQuery): Gener
     where.push(`(u.first_name || ' ' || u.last_name LIKE :like ESCAPE '\\' OR u.email LIKE :like ESCAPE '\\' OR u.username LIKE :like ESCAPE '\\')`);
     params.like = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   }
-  const sql = `${USER_LIST_SELECT} WHERE ${where.join(' AND ')} ORDER BY u.id${q.limit ? ' LIMIT :limit' : ''}`;
+  return { where: where.join(' AND '), params };
+}
+
+/** The users of a portal matching the query, streamed in id order. */
+export function* queryUsers(ctx: Context, portalId: number, q: UserQuery): Generator<UserView> {
+  const now = iso(ctx.now());
+  const { where, params } = userFilter(portalId, q, now);
+  const sql = `${USER_LIST_SELECT} WHERE ${where} ORDER BY u.id${q.limit ? ' LIMIT :limit' : ''}`;
   if (q.limit) params.limit = q.limit;
   const store = ctx.store();
   const stmt = store.db.prepare(sql);
   for (const row of store.read(() => stmt.iterate(params)) as Iterable<UserListRow>) yield toUserView(row, now);
 }
 
+export function countUsers(ctx: Context, portalId: number, q: UserQuery): number {
+  const { where, params } = userFilter(portalId, q, iso(ctx.now()));
+  const sql = `SELECT count(*) AS n FROM users u LEFT JOIN registrations r ON r.user_id = u.id AND r.state = 'active' WHERE ${where}`;
+  return (ctx.store().read(() => ctx.store().db.prepare(sql).get(params)) as { n: number }).n;
+}
+
+/** A terminal shows at most this many users unless --limit says otherwise; piped and --json output is always complete. */
+export const TERMINAL_LIMIT = 500;
+
 export async function usersListRun(ctx: Context, o: UsersListOptions): Promise<void> {
   const q = parseUsersListOptions(o);
   const portal = ctx.portal();
+  const onTerminal = ctx.io.stdoutIsTTY && !ctx.options.json;
+  if (onTerminal && q.limit === undefined) {
+    const shown = await printUsers(ctx, queryUsers(ctx, portal.id, { ...q, limit: TERMINAL_LIMIT }));
+    if (shown === TERMINAL_LIMIT) {
+      const total = countUsers(ctx, portal.id, q);
+      if (total > shown) say(ctx, `Showing the first ${shown} of ${total} users. Narrow with --status or --search, raise --limit, or pipe the output (tab-separated) or use --json for all of them.`);
+    }
+    return;
+  }
   await printUsers(ctx, queryUsers(ctx, portal.id, q));
 }
 
@@ -66,7 +90,7 @@ export function register(parent: Command, ctx: Context): void {
     .description('The Users overview: every user of the portal with their Username/ID (Login Service), status, link expiry and removal countdown.')
     .option('--status <status>', 'only linked, pending (link valid), expired (link expired) or unlinked users')
     .option('--search <text>', 'only users whose name, email or username contains TEXT')
-    .option('--limit <n>', 'at most N users')
+    .option('--limit <n>', `at most N users (on a terminal the default is ${TERMINAL_LIMIT}; piped or --json, all)`)
     .addHelpText('after', '\nExamples:\n  portalctl users list\n  portalctl users list --status expired\n  portalctl users list --search doe --json')
     .action((o: UsersListOptions) => usersListRun(ctx, o));
 }
