@@ -172,7 +172,7 @@ complete -c portalctl -n "__fish_portalctl_at 'users'" -s h -l help -d 'show hel
 # portalctl users list
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -l status -x -a 'linked pending expired unlinked' -d 'only linked, pending (link valid), expired (link expired) or unlinked users'
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -l search -x -d 'only users whose name, email or username contains TEXT'
-complete -c portalctl -n "__fish_portalctl_at 'users list'" -l limit -x -d 'at most N users'
+complete -c portalctl -n "__fish_portalctl_at 'users list'" -l limit -x -d 'at most N users (on a terminal the default is 500; piped or --json, all)'
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -s h -l help -d 'show help for a command'
 
 # portalctl users invite
