@@ -17,7 +17,3 @@ function escapeChar(ch: string): string {
 export function neutralize(text: string): string {
   return text.replace(UNSAFE, escapeChar);
 }
-
-export function hasUnsafeChars(text: string): boolean {
-  return new RegExp(UNSAFE.source).test(text);
-}

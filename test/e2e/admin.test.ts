@@ -2,13 +2,11 @@
 // question, against a real SMTP server with the clock moved by PORTALCTL_NOW.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
+import { at, GRANTS, sandbox, T0, type Sandbox } from '../helpers/cli.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 
 let smtp: TestSmtp;
 let sb: Sandbox;
-const T0 = '2026-11-28T14:00:00Z';
-const at = (days: number) => new Date(Date.parse(T0) + days * 86400_000).toISOString();
 
 beforeAll(async () => {
   smtp = await startSmtp();

@@ -5,14 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
+import { at, GRANTS, sandbox, T0, type Sandbox } from '../helpers/cli.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { mintToken } from '../../src/domain/tokens.js';
 
 let smtp: TestSmtp;
 let sb: Sandbox;
-const T0 = '2026-11-28T14:00:00Z';
-const at = (days: number) => new Date(Date.parse(T0) + days * 86400_000).toISOString();
 
 beforeAll(async () => {
   smtp = await startSmtp();

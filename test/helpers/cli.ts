@@ -24,6 +24,10 @@ export interface Sandbox {
   cleanup(): void;
 }
 
+/** The sandbox's "now" (PORTALCTL_NOW), and a time `days` after it, as ISO 8601 UTC. */
+export const T0 = '2026-11-28T14:00:00Z';
+export const at = (days: number): string => new Date(Date.parse(T0) + days * 86400_000).toISOString();
+
 export function sandbox(extraEnv: Record<string, string> = {}): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'portalctl-test-'));
   const db = join(dir, 'store', 'portalctl.db');
@@ -33,7 +37,7 @@ export function sandbox(extraEnv: Record<string, string> = {}): Sandbox {
     TZ: 'America/New_York',
     LANG: 'C.UTF-8',
     PORTALCTL_DB: db,
-    PORTALCTL_NOW: '2026-11-28T14:00:00Z',
+    PORTALCTL_NOW: T0,
     ...extraEnv,
   };
   const sb: Sandbox = {
