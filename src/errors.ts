@@ -1,5 +1,5 @@
-// Typed errors with stable codes. Commands throw these; src/cli.ts is the one
-// place that turns them into text or JSON on stderr and into an exit code.
+// Typed errors with stable codes. Every layer throws these; src/cli/main.ts is
+// the one place that turns them into text or JSON on stderr and an exit code.
 
 export const EXIT = {
   ok: 0,
@@ -12,7 +12,7 @@ export const EXIT = {
 export class PortalctlError extends Error {
   readonly code: string;
   readonly exitCode: number;
-  /** Extra machine-readable details for --json (e.g. the expiry of an expired link). */
+  /** Machine-readable details for --json (e.g. the expiry of an expired link). */
   readonly details?: Record<string, unknown>;
 
   constructor(code: string, message: string, exitCode: number, details?: Record<string, unknown>) {
@@ -43,6 +43,13 @@ export class NotFoundError extends RefusedError {
   }
 }
 
+/** The store could not be used (busy, unavailable, corrupt, …): exit 1 unless the code says otherwise. */
+export class StoreError extends PortalctlError {
+  constructor(code: string, message: string, exitCode: number = EXIT.failed, details?: Record<string, unknown>) {
+    super(code, message, exitCode, details);
+  }
+}
+
 /** The work is recorded but an email could not be delivered now: exit 75. */
 export class MailQueuedError extends PortalctlError {
   constructor(message: string, details?: Record<string, unknown>) {
@@ -50,9 +57,25 @@ export class MailQueuedError extends PortalctlError {
   }
 }
 
-/** The user answered no at a confirmation (exit 1), or pressed Ctrl-C at a prompt (exit 130, as for SIGINT). */
+/** The user answered no at a confirmation (exit 1), or pressed Ctrl-C at a prompt (exit 130). */
 export class CancelError extends PortalctlError {
   constructor(message = 'Cancelled; nothing was changed.', exitCode: number = EXIT.failed) {
     super('cancelled', message, exitCode);
+  }
+}
+
+/** Ctrl-C (SIGINT) or SIGTERM during work: what was done is kept and reported; exit 130. */
+export class InterruptedError extends PortalctlError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('interrupted', message, EXIT.interrupted, details);
+  }
+}
+
+/** A usage error that wants the command's usage line shown (commander's own errors). */
+export class FlagError extends UsageError {
+  readonly command: string;
+  constructor(message: string, command: string) {
+    super(message, 'usage');
+    this.command = command;
   }
 }

@@ -1,106 +1,82 @@
-import type { Command } from 'commander';
-import type { Context } from '../context.js';
+// `audit`: the trail of every change, newest first.
+
 import { NotFoundError } from '../errors.js';
-import { formatLocal, iso, parseIsoTime } from '../domain/time.js';
-import { findUser } from '../domain/users.js';
-import { emailKey } from '../domain/validate.js';
-import { printJsonList, printTable } from '../output/output.js';
+import { parseSince } from '../domain/time.js';
+import { findUser, parseUserRef } from '../domain/users.js';
+import { parseWholeNumber } from '../domain/validate.js';
+import type { AuditRecord } from '../store/types.js';
+import type { Column, Result } from '../output/results.js';
+import type { Context } from '../runtime/context.js';
+import { str, type RawInput } from './command.js';
+import { quote } from '../text.js';
 
 export interface AuditOptions {
   user?: string;
   since?: string;
+  limit?: number;
 }
 
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  portal: string | null;
-  user_id: number | null;
-  user_email: string | null;
-  before: string | null;
-  after: string | null;
+export function parse(raw: RawInput): AuditOptions {
+  const limit = str(raw, 'limit');
+  const user = str(raw, 'user');
+  if (user !== undefined) parseUserRef(user);
+  return { user, since: str(raw, 'since'), limit: limit === undefined ? undefined : parseWholeNumber(limit, '--limit', 1, 100_000_000) };
 }
 
-/** The audit trail, newest first. A removed user's records stay, and can be found by their old id or address. */
-export async function auditRun(ctx: Context, o: AuditOptions): Promise<void> {
-  const since = o.since !== undefined ? iso(parseIsoTime(o.since, '--since')) : undefined;
-  const store = ctx.store();
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  const scoped = ctx.portalFlag();
-  if (scoped) {
-    where.push('portal = :portal');
-    params.portal = scoped.slug;
-  }
+const show = (v: unknown): string => (v === null || v === undefined ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** Before and after in words: "email: old@x → new@y; registrationId: 4 → 5". */
+export function changeWords(before: unknown, after: unknown): string {
+  const b = (before && typeof before === 'object' ? before : {}) as Record<string, unknown>;
+  const a = (after && typeof after === 'object' ? after : {}) as Record<string, unknown>;
+  if (!before && after) return Object.entries(a).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${show(v)}`).join('; ');
+  if (before && !after) return `was ${Object.entries(b).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${show(v)}`).join('; ')}`;
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];
+  return keys
+    .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))
+    .map((k) => `${k}: ${show(b[k])} → ${show(a[k])}`)
+    .join('; ');
+}
+
+const columns: Column<AuditRecord>[] = [
+  { header: 'When', value: (r) => r.at, kind: 'time' },
+  { header: 'Who', value: (r) => r.actor },
+  { header: 'Action', value: (r) => r.action },
+  { header: 'Portal', value: (r) => r.portal ?? '' },
+  { header: 'User', value: (r) => (r.userId === null ? '' : `${r.userId} ${r.userEmail ?? ''}`.trim()) },
+  { header: 'Before', value: (r) => (r.before === null ? '' : JSON.stringify(r.before)), only: 'piped' },
+  { header: 'After', value: (r) => (r.after === null ? '' : JSON.stringify(r.after)), only: 'piped' },
+  { header: 'Change', value: (r) => changeWords(r.before, r.after), only: 'terminal' },
+];
+
+export async function run(ctx: Context, o: AuditOptions): Promise<Result> {
+  const since = o.since === undefined ? undefined : parseSince(o.since, ctx.now, ctx.zone).toISOString();
+  const scope = await ctx.portalScope({ readOnly: true });
+  const store = await ctx.store({ readOnly: true });
+  let userIds: number[] | undefined;
   if (o.user !== undefined) {
     const ref = o.user.trim();
-    // A pruned user no longer resolves; fall back to the ids/addresses recorded in the trail.
-    let ids: number[] = [];
-    try {
-      if (scoped || store.portals().length === 1) ids = [findUser(store, scoped ?? ctx.portal(), ref).id];
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
-    if (ids.length === 0) {
-      ids = (store.db
-        .prepare(`SELECT DISTINCT user_id FROM audit WHERE user_id IS NOT NULL AND (user_id = ? OR lower(user_email) = ?)`)
-        .all(/^[0-9]+$/.test(ref) ? Number(ref) : -1, emailKey(ref)) as { user_id: number }[]).map((r) => r.user_id);
-      if (ids.length === 0) throw new NotFoundError(`No audit records for user ${JSON.stringify(ref)}.`);
-    }
-    where.push(`user_id IN (${ids.map(Number).join(',')})`);
+    // A removed user no longer resolves; the trail still knows their id and address.
+    userIds = await store.read(async (tx) => {
+      const portals = await tx.portals.all();
+      const portal = scope ?? (portals.length === 1 ? portals[0] : undefined);
+      if (portal) {
+        try {
+          return [(await findUser(tx, portal, parseUserRef(ref))).id];
+        } catch (err) {
+          if (!(err instanceof NotFoundError)) throw err;
+        }
+      }
+      return tx.audit.userIdsFor(ref);
+    });
+    if (userIds.length === 0) throw new NotFoundError(`No audit records for user ${quote(ref)}.`);
   }
-  if (since) {
-    where.push('at >= :since');
-    params.since = since;
-  }
-  const rows = store.db
-    .prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC`)
-    .iterate(params) as Iterable<AuditRow>;
-  const views = (function* () {
-    for (const r of rows) {
-      yield {
-        id: r.id,
-        at: r.at,
-        actor: r.actor,
-        action: r.action,
-        portal: r.portal,
-        userId: r.user_id,
-        userEmail: r.user_email,
-        before: r.before ? JSON.parse(r.before) : null,
-        after: r.after ? JSON.parse(r.after) : null,
-      };
-    }
-  })();
-  if (ctx.options.json) {
-    await printJsonList(ctx, 'audit', views);
-    return;
-  }
-  const tty = ctx.io.stdoutIsTTY;
-  const brief = (v: unknown) => (v === null ? '' : JSON.stringify(v));
-  await printTable(
-    ctx,
-    [
-      { header: 'When', text: (a) => (tty ? formatLocal(a.at) : a.at) },
-      { header: 'Who', text: (a) => a.actor },
-      { header: 'Action', text: (a) => a.action },
-      { header: 'Portal', text: (a) => a.portal ?? '' },
-      { header: 'User', text: (a) => (a.userId === null ? '' : `${a.userId} ${a.userEmail ?? ''}`.trim()) },
-      { header: 'Before', text: (a) => brief(a.before) },
-      { header: 'After', text: (a) => brief(a.after) },
-    ],
-    views,
-  );
-}
-
-export function register(program: Command, ctx: Context): void {
-  program
-    .command('audit')
-    .summary('the audit trail, newest first')
-    .description('Every change — invite, resend-registration, set-removal-days, link, relink, prune, portal changes — with when, who, and the values before and after.')
-    .option('--user <user>', 'only this user (id or email address; also works for removed users)')
-    .option('--since <time>', 'only changes at or after this ISO 8601 time, e.g. 2026-11-01')
-    .addHelpText('after', '\nExamples:\n  portalctl audit --user jane.doe@example.org\n  portalctl audit --since 2026-11-01 --json')
-    .action((o: AuditOptions) => auditRun(ctx, o));
+  return {
+    kind: 'table',
+    jsonKey: 'audit',
+    rows: store.listAudit({ portal: scope?.slug, userIds, since, limit: o.limit }),
+    columns,
+    toJson: (r: AuditRecord) => r,
+    empty: 'No audit records match.',
+  };
 }

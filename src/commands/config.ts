@@ -1,63 +1,74 @@
-import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import type { Context } from '../context.js';
-import type { Resolved } from '../config.js';
-import { printJson, printTable, say } from '../output/output.js';
+// `config`: the effective settings and where each came from; secrets masked.
 
-function maskUrl(url: string | undefined): string | undefined {
-  if (!url) return url;
-  return url.replace(/^(smtps?:\/\/[^/:@]*:)[^/@]*@/i, '$1***@');
+import { existsSync } from 'node:fs';
+import type { Resolved } from '../runtime/settings.js';
+import { info, warning, type Column, type Message, type Result } from '../output/results.js';
+import type { Context } from '../runtime/context.js';
+import type { RawInput } from './command.js';
+
+interface Row {
+  name: string;
+  value: string | null;
+  source: string;
+  from: string | null;
 }
 
-export function effectiveSettings(ctx: Context) {
-  const s = ctx.settings();
-  const row = (name: string, r: Resolved<string | undefined>, mask?: (v: string | undefined) => string | undefined) => ({
+/** A URL with its password replaced by ***, found by parsing the URL — never by a pattern over the text. */
+export function maskUrl(raw: string | undefined): string | undefined {
+  if (!raw) return raw;
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    // Not a URL (a path): nothing in it to mask — unless it looks like one, then show nothing of it.
+    return /:\/\//.test(raw) ? '(not a valid URL)' : raw;
+  }
+}
+
+export function parse(_raw: RawInput): Record<string, never> {
+  return {};
+}
+
+export async function run(ctx: Context): Promise<Result> {
+  const s = ctx.settings;
+  const row = (name: string, r: Resolved<string | undefined>, mask?: (v: string | undefined) => string | undefined): Row => ({
     name,
     value: (mask ? mask(r.value) : r.value) ?? null,
     source: r.source,
     from: r.from || null,
   });
+  const file = s.file;
+  const fromFile = (name: string, value: string | undefined): Row => ({ name, value: value ?? null, source: value === undefined ? 'default' : 'config', from: value === undefined ? null : s.configFile });
+  const settings: Row[] = [
+    row('db', s.db, maskUrl),
+    row('portal', s.portal),
+    row('smtpUrl', s.smtpUrl, maskUrl),
+    row('smtpPasswordFile', s.smtpPasswordFile),
+    row('mailFrom', s.mailFrom),
+    { name: 'mailDir', value: s.smtpUrl.value ? null : s.mailDir.value, source: s.mailDir.source, from: s.mailDir.from },
+    fromFile('passwordFile', file.passwordFile),
+    fromFile('services', file.services ? Object.entries(file.services).map(([k, v]) => `${k} (${v.type})`).join(', ') : undefined),
+    fromFile('webhooks', file.webhooks ? file.webhooks.map((w) => maskUrl(w.url)).join(', ') : undefined),
+    fromFile('serve.listen', file.serve?.listen),
+    fromFile('serve.publicUrl', file.serve?.publicUrl),
+    fromFile('serve.apiTokenFile', file.serve?.apiTokenFile),
+    { name: 'now', value: ctx.env.PORTALCTL_NOW ? ctx.now.toISOString() : null, source: ctx.env.PORTALCTL_NOW ? 'env' : 'default', from: ctx.env.PORTALCTL_NOW ? 'PORTALCTL_NOW' : 'the system clock' },
+  ];
+  const exists = existsSync(s.configFile);
+  const messages: Message[] = [info(`Config file: ${s.configFile}${exists ? '' : ' (not present)'}. Precedence: flags > environment > config file > defaults.`)];
+  if (ctx.env.PORTALCTL_NOW) messages.push(warning(`PORTALCTL_NOW overrides the clock: portalctl takes "now" to be ${ctx.now.toISOString()}.`));
+  if (!s.smtpUrl.value) messages.push(warning(`no email is sent: without smtpUrl (PORTALCTL_SMTP_URL) emails are only written as .eml files to ${s.mailDir.value}.`));
+  const columns: Column<Row>[] = [
+    { header: 'Setting', value: (r) => r.name },
+    { header: 'Value', value: (r) => r.value ?? '(unset)' },
+    { header: 'Source', value: (r) => r.source },
+    { header: 'From', value: (r) => r.from ?? '' },
+  ];
   return {
-    configFile: s.configFile,
-    configFileExists: existsSync(s.configFile),
-    settings: [
-      row('db', s.db),
-      row('portal', s.portal),
-      row('smtpUrl', s.smtpUrl, maskUrl),
-      row('smtpPasswordFile', s.smtpPasswordFile),
-      row('mailFrom', s.mailFrom),
-      { name: 'mailDir', value: s.smtpUrl.value ? null : ctx.mailSettings().mailDir, source: 'default', from: 'beside the store (used when smtpUrl is unset)' },
-    ],
+    kind: 'document',
+    json: { configFile: s.configFile, configFileExists: exists, settings },
+    sections: [{ kind: 'table', columns, rows: settings }],
+    messages,
   };
-}
-
-/** The effective settings and where each came from; secrets masked. */
-export async function configRun(ctx: Context): Promise<void> {
-  const doc = effectiveSettings(ctx);
-  if (ctx.options.json) {
-    printJson(ctx, doc);
-    return;
-  }
-  await printTable(
-    ctx,
-    [
-      { header: 'Setting', text: (r) => r.name },
-      { header: 'Value', text: (r) => r.value ?? '(unset)' },
-      { header: 'Source', text: (r) => r.source },
-      { header: 'From', text: (r) => r.from ?? '' },
-    ],
-    doc.settings,
-  );
-  say(ctx, `Config file: ${doc.configFile}${doc.configFileExists ? '' : ' (not present)'}. Precedence: flags > environment > config file > defaults.`);
-}
-
-export function register(program: Command, ctx: Context): void {
-  program
-    .command('config')
-    .summary('show the effective settings and where each came from')
-    .description(
-      'Show the effective settings (store, default portal, mail) and where each came from: a flag, an environment variable, the config file ($XDG_CONFIG_HOME/portalctl/config.json, or PORTALCTL_CONFIG), or the default. Secrets are masked.',
-    )
-    .addHelpText('after', '\nConfig file example:\n  {"db": "/var/lib/portalctl/portalctl.db", "portal": "grants", "smtpUrl": "smtp://relay.example.org:25", "mailFrom": "portal@example.org"}\n\nExamples:\n  portalctl config\n  portalctl config --json')
-    .action(() => configRun(ctx));
 }

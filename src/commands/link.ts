@@ -1,49 +1,74 @@
-import type { Command } from 'commander';
-import type { Context } from '../context.js';
+// `link`: Step 2 — redeem a registration link with a login-service account.
+
+import { UsageError } from '../errors.js';
+import { neutralize } from '../text.js';
+import { isPortalLinkUrl, parseLinkInput, redeemLink, type LinkInput } from '../domain/lifecycle.js';
 import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
+import { iso } from '../domain/time.js';
+import { toUserView } from '../domain/users.js';
 import { parseAccount } from '../domain/validate.js';
-import { printUsers, say } from '../output/output.js';
-import { neutralize } from '../output/sanitize.js';
-import { choiceOrPrompt, valueOrPrompt } from '../prompt.js';
-import { actor, userViews } from './shared.js';
+import type { Portal } from '../store/types.js';
+import { info, type Result } from '../output/results.js';
+import { choiceOrPrompt, valueOrPrompt } from '../runtime/ask.js';
+import type { Context } from '../runtime/context.js';
+import { str, type RawInput } from './command.js';
 
 export interface LinkOptions {
-  service?: string;
+  /** The link, or undefined to read it from standard input ("-"). */
+  link?: LinkInput;
+  service?: ServiceKey;
   account?: string;
 }
 
-export async function linkRun(ctx: Context, input: string, o: LinkOptions): Promise<void> {
-  const { parseLinkInput, redeemLink } = await import('../domain/registration.js');
-  // Validate everything given before asking for anything missing.
-  const token = parseLinkInput(input);
-  const given = o.service !== undefined ? parseServiceKey(o.service) : undefined;
-  if (o.account !== undefined) parseAccount(o.account);
-  const service: ServiceKey = await choiceOrPrompt(
-    ctx,
-    given,
-    '--service',
-    'Which login service do you sign in with?',
-    LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })),
-  );
-  const account = parseAccount(await valueOrPrompt(ctx, o.account, '--account', `Your ${serviceName(service)} username:`, parseAccount));
-  const result = redeemLink(ctx.store(), { token, service, account }, actor(ctx));
-  const what = `${neutralize(account)} (${serviceName(service)})`;
-  if (result.outcome === 'unchanged') say(ctx, `This link was already used to link ${what}; nothing changed.`);
-  else if (result.outcome === 'relinked') say(ctx, `Linked ${what} to portal ${result.portal.slug}, replacing the earlier account.`);
-  else say(ctx, `Linked ${what} to portal ${result.portal.slug}.`);
-  if (!ctx.options.quiet || ctx.options.json) await printUsers(ctx, userViews(ctx, [result.userId]));
+export function parse(raw: RawInput): LinkOptions {
+  const input = String(raw.args[0]);
+  const service = str(raw, 'service');
+  const account = str(raw, 'account');
+  return {
+    link: input === '-' ? undefined : parseLinkInput(input),
+    service: service === undefined ? undefined : parseServiceKey(service),
+    account: account === undefined ? undefined : parseAccount(account),
+  };
 }
 
-export function register(program: Command, ctx: Context): void {
-  program
-    .command('link')
-    .summary('Step 2: link a login-service account with a registration link')
-    .description(
-      'Step 2 of the registration email: redeem the link (the full URL or the bare token) with a login-service account.\nFails with link_expired, link_malformed, link_unknown, link_superseded, link_used or account_in_use, each saying what to do next.',
-    )
-    .argument('<url-or-token>', 'the Step 2 link from the registration email')
-    .option('--service <key>', `login service: ${LOGIN_SERVICES.map((s) => s.key).join(', ')}`)
-    .option('--account <username>', 'the username at that login service')
-    .addHelpText('after', "\nExamples:\n  portalctl link 'https://grants.example.org/register/link?token=…' --service nih --account jdoe")
-    .action((input: string, o: LinkOptions) => linkRun(ctx, input, o));
+/** The link from standard input: the token never has to appear on a command line (where other users can read it). */
+async function readLink(ctx: Context): Promise<LinkInput> {
+  if (ctx.io.stdinIsTTY) throw new UsageError('"-" reads the link from standard input; pipe it in: portalctl link - --service nih --account jdoe < link.txt', 'missing_value');
+  let text = '';
+  for await (const chunk of ctx.io.stdin) {
+    text += chunk;
+    if (text.length > 8192) break;
+  }
+  return parseLinkInput(text);
+}
+
+/** The portal a link may belong to: --portal or the only portal, or the portal whose address a full URL carries. */
+async function portalFor(ctx: Context, link: LinkInput): Promise<Portal> {
+  if (ctx.globals.portal !== undefined || !link.url) return ctx.portal();
+  const store = await ctx.store();
+  const all = await store.read((tx) => tx.portals.all());
+  const match = all.find((p) => isPortalLinkUrl(link.url!, p));
+  return match ?? ctx.portal();
+}
+
+export async function run(ctx: Context, o: LinkOptions): Promise<Result> {
+  const link = o.link ?? (await readLink(ctx));
+  const portal = await portalFor(ctx, link);
+  if (link.url && !isPortalLinkUrl(link.url, portal)) {
+    throw new UsageError(
+      `That is not a Step 2 link of portal ${portal.slug}: its links start with ${portal.baseUrl}/register/link. Copy the link from the registration email again${ctx.globals.portal === undefined ? ', or name the portal with --portal' : ''}.`,
+      'invalid_link',
+    );
+  }
+  const service: ServiceKey = await choiceOrPrompt(ctx, o.service, '--service', 'Which login service do you sign in with?', LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })));
+  const account = parseAccount(await valueOrPrompt(ctx, o.account, '--account', `Your ${serviceName(service)} username:`, parseAccount));
+  const result = await redeemLink(await ctx.store(), { token: link.token, service, account, portalId: portal.id }, ctx.stamp());
+  const what = `${neutralize(account)} (${serviceName(service)})`;
+  const text =
+    result.outcome === 'unchanged'
+      ? `This link was already used to link ${what}; nothing changed.`
+      : result.outcome === 'relinked'
+        ? `Linked ${what} to portal ${result.portal.slug}, replacing the earlier account.`
+        : `Linked ${what} to portal ${result.portal.slug}.`;
+  return { kind: 'users', users: [toUserView(result.user, iso(ctx.now))], report: true, messages: [info(text)] };
 }

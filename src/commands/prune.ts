@@ -1,62 +1,72 @@
-import type { Command } from 'commander';
-import type { Context } from '../context.js';
+// `prune`: remove unlinked users past their removal date (SPEC rule 6).
+
+import { InterruptedError, UsageError } from '../errors.js';
+import { plural } from '../text.js';
+import { prune, recordExpiries } from '../domain/lifecycle.js';
 import { iso } from '../domain/time.js';
-import { toUserView } from '../domain/users.js';
-import { printJsonList, printUsers, say } from '../output/output.js';
-import { confirmOrRefuse } from '../prompt.js';
-import { UsageError } from '../errors.js';
-import { actor, progress } from './shared.js';
+import { toUserView, type UserView } from '../domain/users.js';
+import { info, type Result } from '../output/results.js';
+import { confirmOrRefuse } from '../runtime/ask.js';
+import type { Context } from '../runtime/context.js';
+import { flag, type RawInput } from './command.js';
 
 export interface PruneOptions {
-  dryRun?: boolean;
+  dryRun: boolean;
 }
 
-/** Removes unlinked users past their removal date, in every portal unless --portal is given. */
-export async function pruneRun(ctx: Context, o: PruneOptions): Promise<void> {
-  const store = ctx.store();
-  const { prune } = await import('../domain/registration.js');
-  const scope = ctx.portalFlag() ? [ctx.portalFlag()!.id] : 'all';
-  const dryRun = Boolean(o.dryRun);
-  const nowIso = iso(ctx.now());
-  // The count is only for the confirmation question: with --yes (cron) there is
-  // no question, and counting would read every removable user a second time.
-  if (!dryRun && !ctx.options.yes) {
-    // Without a terminal (cron) --yes is required even when nothing is due, so
-    // a crontab line missing it fails tonight, not on the night it matters.
-    if (!ctx.canPrompt()) throw new UsageError('prune needs --yes when not run from a terminal; nothing was removed.', 'confirmation_required');
-    const due = prune(store, scope, true, actor(ctx));
-    if (due.length > 0) {
-      await confirmOrRefuse(ctx, `Remove ${due.length} unlinked user${due.length === 1 ? '' : 's'} past their removal date?`, 'prune');
+export function parse(raw: RawInput): PruneOptions {
+  return { dryRun: flag(raw, 'dryRun') };
+}
+
+export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
+  // Without a terminal (cron) --yes is required even when nothing is due, so
+  // a crontab line missing it fails tonight, not on the night it matters.
+  if (!o.dryRun && !ctx.globals.yes && !ctx.io.canPrompt) throw new UsageError('prune needs --yes when not run from a terminal; nothing was removed.', 'confirmation_required');
+  const portal = await ctx.portalScope();
+  const store = await ctx.store();
+  const stamp = ctx.stamp();
+  const scope = { portalId: portal?.id };
+  if (!o.dryRun && !ctx.globals.yes) {
+    let due = 0;
+    for await (const batch of prune(store, scope, stamp, true)) due += batch.length;
+    if (due > 0) await confirmOrRefuse(ctx, `Remove ${plural(due, 'unlinked user')} past their removal date?`, 'prune');
+  }
+  if (!o.dryRun) await recordExpiries(store, stamp);
+  const signal = ctx.interrupts();
+  const progress = await ctx.progress(o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…');
+  const now = iso(ctx.now);
+  let count = 0;
+  let interrupted = false;
+  const users = (async function* (): AsyncIterable<UserView[]> {
+    try {
+      for await (const batch of prune(store, scope, stamp, o.dryRun)) {
+        count += batch.length;
+        progress.update(`${o.dryRun ? 'Found' : 'Removed'} ${count}…`);
+        yield batch.map((u) => toUserView(u, now));
+        if (signal.aborted) {
+          interrupted = true;
+          return;
+        }
+      }
+    } finally {
+      progress.stop();
     }
-  }
-  const spin = await progress(ctx, dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…');
-  let removed;
-  try {
-    removed = prune(store, scope, dryRun, actor(ctx)).map((r) => toUserView(r, nowIso));
-  } finally {
-    spin.stop();
-  }
-  if (ctx.options.json) {
-    await printJsonList(ctx, 'removed', removed, { dryRun });
-    return;
-  }
-  if (ctx.options.quiet) return;
-  if (removed.length === 0) {
-    say(ctx, 'No unlinked users are past their removal date.');
-    return;
-  }
-  await printUsers(ctx, removed);
-  say(ctx, dryRun ? `Would remove ${removed.length} user${removed.length === 1 ? '' : 's'} (dry run; nothing changed).` : `Removed ${removed.length} user${removed.length === 1 ? '' : 's'}.`);
-}
-
-export function register(program: Command, ctx: Context): void {
-  program
-    .command('prune')
-    .summary('remove unlinked users past their removal date')
-    .description(
-      'Remove portal user profiles that were never linked and whose removal date has passed.\nNever removes a linked user, nor one whose Step 2 link is still valid. Without a terminal it needs --yes.',
-    )
-    .option('--dry-run', 'show who would be removed, change nothing')
-    .addHelpText('after', '\nExamples:\n  portalctl prune --dry-run\n  portalctl prune --yes --quiet        # nightly, from cron')
-    .action((o: PruneOptions) => pruneRun(ctx, o));
+  })();
+  const done = o.dryRun ? 'Would remove' : 'Removed';
+  return {
+    kind: 'users',
+    users,
+    jsonKey: 'removed',
+    jsonExtra: () => ({ dryRun: o.dryRun, ...(interrupted ? { interrupted: true } : {}) }),
+    report: !o.dryRun,
+    sideEffects: true,
+    summary: () => ({ lines: [], seeAll: o.dryRun ? 'portalctl prune --dry-run --json' : 'portalctl audit --since 1h' }),
+    empty: 'No unlinked users are past their removal date.',
+    finish: () => {
+      if (interrupted) {
+        return { error: new InterruptedError(`Interrupted: removed ${plural(count, 'user')}; the others due for removal are still there — run \`portalctl prune\` again to finish.`, { removed: count }) };
+      }
+      return count === 0 ? {} : { messages: [info(`${done} ${plural(count, 'user')}${o.dryRun ? ' (dry run; nothing changed)' : ''}.`)] };
+    },
+  };
 }

@@ -1,4 +1,7 @@
+// The built-in login services (SPEC "Words"): their keys and names.
+
 import { UsageError } from '../errors.js';
+import { quote } from '../text.js';
 
 /** The built-in login services, in the order the Step 2 page offers them. */
 export const LOGIN_SERVICES = [
@@ -20,15 +23,9 @@ export function parseServiceKey(value: string): ServiceKey {
   const found = LOGIN_SERVICES.find((s) => s.key === value.trim().toLowerCase());
   if (!found) {
     throw new UsageError(
-      `Unknown login service ${JSON.stringify(value)}; use one of: ${SERVICE_KEYS.join(', ')}.`,
+      `Unknown login service ${quote(value)}; use one of: ${SERVICE_KEYS.join(', ')}.`,
       'invalid_service',
     );
   }
   return found.key;
-}
-
-/** "jdoe (NIH Network Login)" — the Username/ID (Login Service) cell. */
-export function usernameCell(service: string | null, username: string | null): string {
-  if (!service || !username) return '';
-  return `${username} (${serviceName(service) ?? service})`;
 }

@@ -1,33 +1,74 @@
 // Times are stored as ISO 8601 UTC strings ("2026-11-28T09:00:00.000Z"), which
-// sort as text, and shown in local time with the zone named.
+// sort as text, and shown in local time with the zone named. The clock is read
+// once per run (the context's `now`); below the command an instant is passed,
+// never a clock.
 
 import { UsageError } from '../errors.js';
-
-export type Clock = () => Date;
+import { quote } from '../text.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
-const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-/** Parses a user-supplied ISO 8601 time (PORTALCTL_NOW, --since). Date-only means UTC midnight. */
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * Parses an ISO 8601 time given by a person (PORTALCTL_NOW, --since). A date
+ * alone means UTC midnight. Impossible dates (February 30) and years past 9999
+ * are refused rather than rolled over.
+ */
 export function parseIsoTime(raw: string, what: string): Date {
   const value = raw.trim();
-  const date = ISO.test(value) ? new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value) : new Date(NaN);
-  if (Number.isNaN(date.getTime())) {
-    throw new UsageError(
-      `Invalid ${what} ${JSON.stringify(raw.slice(0, 60))}: give an ISO 8601 time such as 2026-11-28T09:00:00Z.`,
-      'invalid_time',
-    );
-  }
+  const m = ISO.exec(value);
+  const bad = () => new UsageError(`Invalid ${what} ${quote(raw, 60)}: give an ISO 8601 time such as 2026-11-28T09:00:00Z.`, 'invalid_time');
+  if (!m) throw bad();
+  const [, y, mo, d, h = '00', mi = '00', s = '00'] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) throw bad();
+  const date = new Date(m[4] === undefined ? `${value}T00:00:00Z` : value.replace(' ', 'T'));
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) throw bad();
   return date;
 }
 
-/** The clock: PORTALCTL_NOW if set (tests, reproducible runs), otherwise the system clock. */
-export function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
+/** "now" for this run: PORTALCTL_NOW if set (tests, reproducible runs), else the system clock. */
+export function clockFromEnv(env: NodeJS.ProcessEnv): () => Date {
   const fixed = env.PORTALCTL_NOW;
   if (fixed === undefined || fixed === '') return () => new Date();
   const date = parseIsoTime(fixed, 'PORTALCTL_NOW');
   return () => new Date(date.getTime());
+}
+
+/**
+ * --since: an ISO date or time, "yesterday", "today", or a span back from now
+ * ("7d", "12h", "30m", "2w").
+ */
+export function parseSince(raw: string, now: Date, zone: string): Date {
+  const value = raw.trim().toLowerCase();
+  const span = /^(\d{1,5})\s*(m|min|h|d|w)$/.exec(value);
+  if (span) {
+    const unit = { m: 60_000, min: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS }[span[2] as 'm'];
+    return new Date(now.getTime() - Number(span[1]) * unit);
+  }
+  if (value === 'today' || value === 'yesterday') {
+    const midnight = startOfLocalDay(now, zone);
+    return value === 'today' ? midnight : startOfLocalDay(new Date(midnight.getTime() - 1), zone);
+  }
+  try {
+    return parseIsoTime(raw, '--since');
+  } catch {
+    throw new UsageError(`Invalid --since ${quote(raw, 60)}: give a date (2026-11-01), a time (2026-11-01T09:00:00Z), "yesterday", "today", or a span such as 7d, 12h or 2w.`, 'invalid_time');
+  }
+}
+
+/** Midnight at the start of the day `at` falls on, in `zone`. */
+function startOfLocalDay(at: Date, zone: string): Date {
+  const p = parts(at, zone, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const sinceMidnight = (Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second)) * 1000 + at.getUTCMilliseconds();
+  return new Date(at.getTime() - sinceMidnight);
 }
 
 export const iso = (d: Date): string => d.toISOString();
@@ -37,43 +78,79 @@ export const addDays = (d: Date, days: number): Date => new Date(d.getTime() + d
 // invite formats an expiry for every email: keep one per zone and style.
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function parts(date: Date, timeZone: string | undefined, opts: Intl.DateTimeFormatOptions) {
-  const key = `${timeZone ?? ''}|${JSON.stringify(opts)}`;
+function parts(date: Date, timeZone: string, opts: Intl.DateTimeFormatOptions): Record<string, string> {
+  const key = `${timeZone}|${JSON.stringify(opts)}`;
   let fmt = formatters.get(key);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', ...opts });
     formatters.set(key, fmt);
   }
-  return Object.fromEntries(fmt.formatToParts(date).map((p) => [p.type, p.value]));
+  const out: Record<string, string> = {};
+  for (const p of fmt.formatToParts(date)) out[p.type] = p.value;
+  return out;
 }
 
-/** "2026-12-05 09:02 EST" — for tables and messages on a terminal. */
-export function formatLocal(isoTime: string, timeZone?: string): string {
-  const p = parts(new Date(isoTime), timeZone, {
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZoneName: 'short',
-  });
+/** "2026-12-05 09:02 EST" — for tables and messages. */
+export function formatLocal(isoTime: string, timeZone: string): string {
+  const p = parts(new Date(isoTime), timeZone, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
 }
 
-/** "Saturday, December 5, 2026 at 09:02 EST (14:02 UTC)" — for the registration email. */
-export function formatForEmail(isoTime: string, timeZone?: string): string {
+/** "Saturday, December 5, 2026 at 09:02 Eastern Standard Time (December 5, 14:02 UTC)" — for emails and web pages. */
+export function formatForEmail(isoTime: string, timeZone: string): string {
   const date = new Date(isoTime);
-  const p = parts(date, timeZone, {
-    weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'long',
-  });
+  const p = parts(date, timeZone, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'long' });
   const local = `${p.weekday}, ${p.month} ${p.day}, ${p.year} at ${p.hour}:${p.minute} ${p.timeZoneName}`;
   if (p.timeZoneName === 'Coordinated Universal Time') return local;
   const u = parts(date, 'UTC', { month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit' });
   return `${local} (${u.month} ${u.day}, ${u.hour}:${u.minute} UTC)`;
 }
 
+/** "December 28, 2026" in the zone — a removal date, where the hour would be noise. */
+export function formatDate(isoTime: string, timeZone: string): string {
+  const p = parts(new Date(isoTime), timeZone, { year: 'numeric', month: 'long', day: 'numeric' });
+  return `${p.month} ${p.day}, ${p.year}`;
+}
+
+/** "in 6 days", "2 hours ago" — beside the absolute time on a terminal. */
+export function formatRelative(isoTime: string, now: Date): string {
+  const ms = new Date(isoTime).getTime() - now.getTime();
+  const abs = Math.abs(ms);
+  const [n, unit] =
+    abs < 60_000 ? [0, 'now'] : abs < 3_600_000 ? [Math.round(abs / 60_000), 'minute'] : abs < DAY_MS ? [Math.round(abs / 3_600_000), 'hour'] : abs < 60 * DAY_MS ? [Math.round(abs / DAY_MS), 'day'] : [Math.round(abs / (30 * DAY_MS)), 'month'];
+  if (unit === 'now') return 'just now';
+  const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+  return ms >= 0 ? `in ${text}` : `${text} ago`;
+}
+
 export function isValidTimeZone(tz: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(tz)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
   } catch {
     return false;
   }
+}
+
+export function parseTimeZone(raw: string, what = 'time zone'): string {
+  const value = raw.trim();
+  if (!isValidTimeZone(value)) throw new UsageError(`Unknown ${what} ${quote(raw)}; use an IANA name such as America/New_York or UTC.`, 'invalid_time_zone');
+  return value;
+}
+
+/**
+ * The zone this machine shows times in: TZ if set (it must name a real zone —
+ * "UTC+99" would print "undefined" dates), else the system's.
+ */
+export function localZone(env: NodeJS.ProcessEnv): string {
+  const tz = env.TZ;
+  if (tz !== undefined && tz !== '') {
+    const name = tz.startsWith(':') ? tz.slice(1) : tz;
+    if (!isValidTimeZone(name)) throw new UsageError(`TZ=${quote(tz)} is not a time zone portalctl can use; set TZ to an IANA name such as America/New_York, or unset it.`, 'invalid_time_zone');
+    return name;
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 }
 
 /** Whole days left, rounded up, so a fresh 30-day countdown reads "30 days". */

@@ -17,9 +17,16 @@ function check(random: Buffer): Buffer {
   return createHash('sha256').update('portalctl-link-v1').update(random).digest().subarray(0, CHECK_BYTES);
 }
 
+/**
+ * A fresh token. Tokens never start with "-", so a bare token on a command
+ * line is never read as an option; tokens minted before that rule still work.
+ */
 export function mintToken(): string {
-  const random = randomBytes(RANDOM_BYTES);
-  return Buffer.concat([random, check(random)]).toString('base64url');
+  for (;;) {
+    const random = randomBytes(RANDOM_BYTES);
+    const token = Buffer.concat([random, check(random)]).toString('base64url');
+    if (token[0] !== '-') return token;
+  }
 }
 
 /** True when the token has the right shape and its check matches. */
@@ -34,7 +41,10 @@ export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
+/** The path of every Step 2 link, below the portal's base URL. */
+export const LINK_PATH = '/register/link';
+
 /** The Step 2 URL that goes into the email. */
 export function linkUrl(portalUrl: string, token: string): string {
-  return `${portalUrl}/register/link?token=${token}`;
+  return `${portalUrl}${LINK_PATH}?token=${token}`;
 }

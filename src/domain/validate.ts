@@ -1,27 +1,23 @@
-// Validation of everything that comes from an administrator or a CSV file.
-// Each failure is a UsageError (exit 2) that names the bad value and says
-// what to do; nothing is written before validation has passed.
+// Validation of everything that comes from an administrator, a CSV file or the
+// environment. Each failure is a UsageError (exit 2) that names the bad value
+// and says what to do; commands validate before the first write or prompt.
 
 import { UsageError } from '../errors.js';
-import { neutralize } from '../output/sanitize.js';
+import { BIDI_CONTROL, CONTROL, hasVisibleCharacter, LINE_SEPARATOR, quote } from '../text.js';
 
-const show = (v: string) => JSON.stringify(neutralize(v.length > 80 ? `${v.slice(0, 80)}…` : v));
-
-// RFC 5321/5322 dot-atom local part and a hostname domain, ASCII only. This is
+// RFC 5321/5322 dot-atom local part and a host-name domain, ASCII only. This is
 // deliberately stricter than the RFCs allow: no quoted local parts, comments,
-// display names, IP literals or several recipients, because each of those has
-// been used to smuggle a second recipient or a header into an email.
+// IP literals or several recipients, because each of those has been used to
+// smuggle a second recipient or a header into an email.
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
 const LOCAL = new RegExp(`^${ATEXT}+(?:\\.${ATEXT}+)*$`);
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 export function parseEmail(raw: string, what = 'email address'): string {
   const value = raw.trim();
-  const bad = (why: string) =>
-    new UsageError(`Invalid ${what} ${show(raw)}: ${why}. Give one plain address such as jane.doe@example.org.`, 'invalid_email');
+  const bad = (why: string) => new UsageError(`Invalid ${what} ${quote(raw)}: ${why}. Give one plain address such as jane.doe@example.org.`, 'invalid_email');
   if (value === '') throw bad('it is empty');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) throw bad('it contains control characters');
+  if (CONTROL.test(value)) throw bad('it contains control characters');
   if (/[\s,;<>()"[\]\\:]/.test(value)) throw bad('only one bare address is allowed (no spaces, names, comments, quotes or lists)');
   if (/[^\x21-\x7e]/.test(value)) throw bad('only ASCII characters are allowed');
   if (value.length > 254) throw bad('it is longer than 254 characters');
@@ -38,23 +34,54 @@ export function parseEmail(raw: string, what = 'email address'): string {
   return value;
 }
 
-/** Case-insensitive key under which an address is unique within a portal. */
-export function emailKey(email: string): string {
-  return email.toLowerCase();
+export interface Sender {
+  address: string;
+  /** The display name, e.g. "Grants Portal"; undefined for a bare address. */
+  name?: string;
 }
 
-// Names may hold any printable Unicode; what is refused is what could act on a
-// terminal or reorder text: controls, line separators and bidi controls.
-// eslint-disable-next-line no-control-regex
-const NAME_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/**
+ * A sender: a bare address or exactly one address with a display name —
+ * `Grants Portal <no-reply@grants.example.org>` or `"Grants Portal, NIH" <…>`.
+ * Lists, groups, comments and anything that could start a new header are refused.
+ */
+export function parseSender(raw: string, what: string): Sender {
+  const value = raw.trim();
+  const bad = (why: string) =>
+    new UsageError(`Invalid ${what} ${quote(raw)}: ${why}. Give one address, optionally with a name: Grants Portal <no-reply@grants.example.org>.`, 'invalid_sender');
+  if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) throw bad('it contains control characters');
+  if (!value.includes('<')) return { address: parseEmail(value, what) };
+  const m = /^(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>$/.exec(value);
+  if (!m) throw bad('it must be a name followed by one address in angle brackets');
+  const quoted = m[1] !== undefined;
+  const name = (quoted ? m[1]!.replace(/\\(.)/g, '$1') : m[2]!).trim();
+  if (!quoted && /[,;:@()[\]\\]/.test(name)) throw bad('put a name with , ; : @ or brackets in double quotes (a comma would make a list)');
+  if (name !== '' && !hasVisibleCharacter(name)) throw bad('the name has no visible characters');
+  if ([...name].length > 100) throw bad('the name is longer than 100 characters');
+  const address = parseEmail(m[3]!, what);
+  return name === '' ? { address } : { address, name };
+}
+
+/** "Grants Portal <no-reply@…>" for a header: nodemailer encodes the name; here only what is allowed is decided. */
+export function formatSender(s: Sender): string {
+  return s.name ? `"${s.name.replace(/["\\]/g, '\\$&')}" <${s.address}>` : s.address;
+}
+
+// Names may hold any printable Unicode, direction marks included; what is
+// refused could act on a terminal, break a header or a line, reorder text, or
+// pass for instructions in an email: controls, separators, bidi overrides,
+// invisible-only names, and URLs.
+const URL_LIKE = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S/i;
 
 export function parseName(raw: string, what: string): string {
   const value = raw.normalize('NFC').trim();
   if (value === '') throw new UsageError(`The ${what} is empty; give the person's ${what}.`, 'invalid_name');
-  if (NAME_FORBIDDEN.test(value)) {
-    throw new UsageError(`Invalid ${what} ${show(raw)}: it contains control or text-direction characters; type the name as plain text.`, 'invalid_name');
+  if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) {
+    throw new UsageError(`Invalid ${what} ${quote(raw)}: it contains control or text-direction characters; type the name as plain text.`, 'invalid_name');
   }
-  if ([...value].length > 100) throw new UsageError(`Invalid ${what} ${show(raw)}: it is longer than 100 characters.`, 'invalid_name');
+  if (!hasVisibleCharacter(value)) throw new UsageError(`Invalid ${what} ${quote(raw)}: it has no visible characters.`, 'invalid_name');
+  if (URL_LIKE.test(value)) throw new UsageError(`Invalid ${what} ${quote(raw)}: a name cannot contain a web address.`, 'invalid_name');
+  if ([...value].length > 100) throw new UsageError(`Invalid ${what} ${quote(raw)}: it is longer than 100 characters.`, 'invalid_name');
   return value;
 }
 
@@ -64,42 +91,39 @@ const ACCOUNT = /^[\p{L}\p{N}._@+\-']{1,128}$/u;
 export function parseAccount(raw: string): string {
   const value = raw.normalize('NFC').trim();
   if (!ACCOUNT.test(value)) {
-    throw new UsageError(
-      `Invalid account ${show(raw)}: a login-service username is 1–128 letters, digits or . _ @ + - ' with no spaces or control characters.`,
-      'invalid_account',
-    );
+    throw new UsageError(`Invalid account ${quote(raw)}: a login-service username is 1–128 letters, digits or . _ @ + - ' with no spaces or control characters.`, 'invalid_account');
   }
   return value;
-}
-
-export function accountKey(account: string): string {
-  return account.toLowerCase();
 }
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
 export function parseSlug(raw: string): string {
   const value = raw.trim();
-  if (!SLUG.test(value)) {
-    throw new UsageError(
-      `Invalid portal slug ${show(raw)}: use 1–40 lowercase letters, digits and inner hyphens, e.g. "grants".`,
-      'invalid_portal',
-    );
-  }
+  if (!SLUG.test(value)) throw new UsageError(`Invalid portal slug ${quote(raw)}: use 1–40 lowercase letters, digits and inner hyphens, e.g. "grants".`, 'invalid_portal');
   return value;
 }
 
-export function parseHttpUrl(raw: string, what: string): string {
+/**
+ * An absolute http(s) URL. A portal's base URL (`base: true`) also may not
+ * carry a query or a fragment: Step 2 links are built by appending
+ * /register/link?token=…, which a query or fragment would break.
+ */
+export function parseHttpUrl(raw: string, what: string, opts: { base?: boolean } = {}): string {
   const value = raw.trim();
+  const bad = (why: string) => new UsageError(`Invalid ${what} ${quote(raw)}: ${why}.`, 'invalid_url');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007f]/.test(value)) throw bad('it contains spaces or control characters');
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`Invalid ${what} ${show(raw)}: give an absolute http(s) URL such as https://grants.example.org.`, 'invalid_url');
+    throw bad('give an absolute http(s) URL such as https://grants.example.org');
   }
-  // eslint-disable-next-line no-control-regex
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || /[\u0000-\u0020\u007f]/.test(value) || url.username || url.password) {
-    throw new UsageError(`Invalid ${what} ${show(raw)}: give an absolute http(s) URL without credentials.`, 'invalid_url');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw bad('give an absolute http(s) URL such as https://grants.example.org');
+  if (url.username || url.password) throw bad('a URL with a user name or password is not allowed');
+  if (opts.base && (url.search || value.includes('?') || url.hash || value.includes('#'))) {
+    throw bad('the portal URL may not have a query (?…) or a fragment (#…); give the address of the portal itself, e.g. https://grants.example.org');
   }
   return url.toString().replace(/\/$/, '');
 }
@@ -107,8 +131,16 @@ export function parseHttpUrl(raw: string, what: string): string {
 /** A whole number within [min, max]; "2.5", "-1", "1e3", "abc" are refused. */
 export function parseWholeNumber(raw: string | number, what: string, min: number, max: number): number {
   const text = String(raw).trim();
-  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(`Invalid ${what} ${show(text)}: give a whole number from ${min} to ${max}.`, 'invalid_number');
+  if (!/^[0-9]{1,12}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`Invalid ${what} ${quote(text)}: give a whole number from ${min} to ${max}.`, 'invalid_number');
   }
   return Number(text);
+}
+
+/** "2,5" → [2, 5]; "0" or "" → [] (off). */
+export function parseDayList(raw: string, what: string, max: number): number[] {
+  const value = raw.trim();
+  if (value === '' || value === '0') return [];
+  const days = value.split(',').map((d) => parseWholeNumber(d, what, 1, max));
+  return [...new Set(days)].sort((a, b) => a - b);
 }

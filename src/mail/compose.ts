@@ -35,7 +35,7 @@ const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export function composeRegistrationEmail(m: RegistrationEmailInput): ComposedEmail {
-  const expiry = formatForEmail(m.expiresAt, m.timeZone);
+  const expiry = formatForEmail(m.expiresAt, m.timeZone ?? 'UTC');
   const name = `${m.firstName} ${m.lastName}`;
   const subject = `Your registration for ${m.portalName}`;
 

@@ -1,53 +1,54 @@
-import type { Command } from 'commander';
-import type { Context } from '../../context.js';
-import { formatLocal } from '../../domain/time.js';
-import type { OutboxRow } from '../../mail/outbox.js';
-import { printJsonList, printTable, say } from '../../output/output.js';
+// `outbox list`: emails not yet delivered.
 
-export function outboxView(r: OutboxRow, claimIsStale: (by: string, at: string) => boolean) {
-  // A queued message that a live process has claimed is being sent right now.
-  const state = r.state === 'queued' && r.claimed_by && r.claimed_at && !claimIsStale(r.claimed_by, r.claimed_at) ? 'sending' : r.state;
-  return { id: r.id, portal: r.portal, userId: r.user_id, to: r.email, state, attempts: r.attempts, lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at };
+import { claimIsStale } from '../../domain/delivery.js';
+import type { PendingMessage } from '../../store/types.js';
+import type { Column, Result } from '../../output/results.js';
+import type { Context } from '../../runtime/context.js';
+import type { RawInput } from '../command.js';
+
+/** A queued message that a live process has claimed is being sent right now. */
+function stateOf(m: PendingMessage): string {
+  if (m.state === 'queued' && m.claimedBy && m.claimedAt && !claimIsStale(m.claimedBy, m.claimedAt)) return 'sending';
+  return m.state;
 }
 
-export function scopePortalId(ctx: Context): number | undefined {
-  return ctx.portalFlag()?.id;
+const columns: Column<PendingMessage>[] = [
+  { header: 'ID', value: (m) => m.id, kind: 'number' },
+  { header: 'Portal', value: (m) => m.portal },
+  { header: 'User', value: (m) => m.userId, kind: 'number' },
+  { header: 'To', value: (m) => m.to },
+  { header: 'Email', value: (m) => m.kind },
+  { header: 'State', value: (m) => stateOf(m) },
+  { header: 'Attempts', short: 'Tries', value: (m) => m.attempts, kind: 'number' },
+  { header: 'Last attempt', short: 'Last', value: (m) => (m.attempts ? m.updatedAt : null), kind: 'time' },
+  { header: 'Last error', short: 'Error', value: (m) => m.lastError ?? '' },
+];
+
+export function parse(_raw: RawInput): Record<string, never> {
+  return {};
 }
 
-export async function outboxListRun(ctx: Context): Promise<void> {
-  const { claimIsStale, pendingMessages } = await import('../../mail/outbox.js');
-  const view = (r: OutboxRow) => outboxView(r, claimIsStale);
-  const rows = pendingMessages(ctx.store(), scopePortalId(ctx));
-  if (ctx.options.json) {
-    await printJsonList(ctx, 'messages', rows.map(view));
-    return;
-  }
-  if (rows.length === 0) {
-    say(ctx, 'The outbox is empty: every registration email has been delivered.');
-    return;
-  }
-  const tty = ctx.io.stdoutIsTTY;
-  await printTable(
-    ctx,
-    [
-      { header: 'ID', text: (r) => String(r.id) },
-      { header: 'Portal', text: (r) => r.portal },
-      { header: 'User', text: (r) => String(r.user_id) },
-      { header: 'To', text: (r) => r.email },
-      { header: 'State', text: (r) => view(r).state },
-      { header: 'Attempts', text: (r) => String(r.attempts) },
-      { header: 'Last attempt', text: (r) => (tty ? formatLocal(r.updated_at) : r.updated_at) },
-      { header: 'Last error', text: (r) => r.last_error ?? '' },
-    ],
-    rows,
-  );
-}
-
-export function register(parent: Command, ctx: Context): void {
-  parent
-    .command('list')
-    .summary('registration emails not yet delivered')
-    .description('List queued (waiting for a retry) and failed (refused by the mail server) registration emails.')
-    .addHelpText('after', '\nExamples:\n  portalctl outbox list\n  portalctl outbox list --json')
-    .action(() => outboxListRun(ctx));
+export async function run(ctx: Context): Promise<Result> {
+  const portal = await ctx.portalScope({ readOnly: true });
+  const store = await ctx.store({ readOnly: true });
+  return {
+    kind: 'table',
+    jsonKey: 'messages',
+    rows: store.listPending({ portalId: portal?.id }),
+    columns,
+    toJson: (m: PendingMessage) => ({
+      id: m.id,
+      portal: m.portal,
+      userId: m.userId,
+      to: m.to,
+      kind: m.kind,
+      state: stateOf(m),
+      attempts: m.attempts,
+      lastError: m.lastError,
+      nextAttemptAt: m.nextAttemptAt,
+      createdAt: m.createdAt,
+      updatedAt: m.updatedAt,
+    }),
+    empty: 'The outbox is empty: every email has been delivered.',
+  };
 }

@@ -1,46 +1,58 @@
-import type { Command } from 'commander';
-import type { Context } from '../../context.js';
-import { MAX_ATTEMPTS } from '../../mail/limits.js';
-import { printJsonList, say } from '../../output/output.js';
-import { deliverQueued, reportDeliveries } from '../shared.js';
-import { scopePortalId } from './list.js';
+// `outbox send`: retry the emails that wait in the outbox.
+
+import { UsageError } from '../../errors.js';
+import type { Result } from '../../output/results.js';
+import type { DeliveryResult } from '../../mail/deliver.js';
+import type { Context } from '../../runtime/context.js';
+import { sendQueued } from '../../runtime/send.js';
+import { flag, type RawInput } from '../command.js';
 
 export interface OutboxSendOptions {
-  includeFailed?: boolean;
+  includeFailed: boolean;
 }
 
-/** Retries queued messages (oldest first); failed ones too with --include-failed. */
-export async function outboxSendRun(ctx: Context, o: OutboxSendOptions): Promise<void> {
-  const store = ctx.store();
-  const { pendingMessages } = await import('../../mail/outbox.js');
-  const pending = pendingMessages(store, scopePortalId(ctx)).filter((r) => r.state === 'queued' || (o.includeFailed && r.attempts < MAX_ATTEMPTS * 2));
-  if (o.includeFailed) {
-    store.write(() => {
-      const requeue = store.db.prepare(`UPDATE outbox SET state = 'queued' WHERE id = ? AND state = 'failed'`);
-      for (const r of pending) requeue.run(r.id);
-    });
-  }
-  if (pending.length === 0) {
-    say(ctx, 'Nothing to send: no registration email is queued.');
-    if (ctx.options.json) await printJsonList(ctx, 'messages', []);
-    return;
-  }
-  const results = await deliverQueued(ctx, pending.map((p) => ({ outboxId: p.id })), { pool: pending.length > 1, label: 'Sending queued emails' });
-  if (ctx.options.json) {
-    await printJsonList(ctx, 'messages', results.map((r) => ({ id: r.outboxId, userId: r.userId, to: r.to, state: r.state, error: r.error ?? null })));
-  } else {
-    const dropped = results.filter((r) => r.state === 'dropped').length;
-    if (dropped) say(ctx, `${dropped} queued email${dropped === 1 ? ' was' : 's were'} dropped: a newer registration replaced ${dropped === 1 ? 'it' : 'them'}.`);
-  }
-  reportDeliveries(ctx, results);
+export function parse(raw: RawInput): OutboxSendOptions {
+  return { includeFailed: flag(raw, 'includeFailed') };
 }
 
-export function register(parent: Command, ctx: Context): void {
-  parent
-    .command('send')
-    .summary('retry delivery of queued registration emails')
-    .description(`Retry queued registration emails, oldest first. Each retry carries a fresh Step 2 link that replaces the undelivered one. After ${MAX_ATTEMPTS} failed attempts a message is marked failed.`)
-    .option('--include-failed', 'also retry messages the mail server refused (after fixing the cause)')
-    .addHelpText('after', '\nExamples:\n  portalctl outbox send\n  portalctl outbox send --include-failed')
-    .action((o: OutboxSendOptions) => outboxSendRun(ctx, o));
+export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
+  const portal = await ctx.portalScope();
+  const settings = ctx.mailSettings();
+  const store = await ctx.store();
+  const ids: number[] = [];
+  const failed: number[] = [];
+  for await (const batch of store.listPending({ portalId: portal?.id })) {
+    for (const m of batch) {
+      if (m.state === 'queued') ids.push(m.id);
+      else if (o.includeFailed) failed.push(m.id);
+    }
+  }
+  if (!settings.smtp && ids.length + failed.length > 0) {
+    // The queue holds emails that were meant for a server: turning them into files would lose them quietly.
+    throw new UsageError(
+      `PORTALCTL_SMTP_URL is not set: ${ids.length + failed.length} queued email${ids.length + failed.length === 1 ? '' : 's'} would only be written as .eml files, not sent. Set PORTALCTL_SMTP_URL (or smtpUrl in the config file) and run again.`,
+      'smtp_not_configured',
+    );
+  }
+  if (failed.length) await store.write((tx) => tx.outbox.requeueFailed(failed, ctx.now.toISOString()));
+  const all = [...ids, ...failed].sort((a, b) => a - b);
+  const sending = await sendQueued(ctx, all, { label: 'Sending queued emails', noun: 'email' });
+  return {
+    kind: 'table',
+    jsonKey: 'messages',
+    rows: sending.results.filter((r) => r.state !== 'skipped' || sending.error),
+    columns: [
+      { header: 'ID', value: (r: DeliveryResult) => r.outboxId, kind: 'number' },
+      { header: 'User', value: (r: DeliveryResult) => r.userId ?? '', kind: 'number' },
+      { header: 'To', value: (r: DeliveryResult) => r.to ?? '' },
+      { header: 'Email', value: (r: DeliveryResult) => r.kind ?? '' },
+      { header: 'Result', value: (r: DeliveryResult) => r.state },
+      { header: 'Error', value: (r: DeliveryResult) => r.error ?? '' },
+    ],
+    toJson: (r: DeliveryResult) => ({ id: r.outboxId, userId: r.userId, to: r.to, kind: r.kind ?? null, state: r.state, error: r.error ?? null }),
+    report: true,
+    empty: 'Nothing to send: no email is queued.',
+    messages: sending.messages,
+    error: sending.error,
+  };
 }

@@ -1,65 +1,79 @@
-import type { Command } from 'commander';
-import type { Context } from '../../context.js';
+// `users resend-registration`: the FAQ's "Send New Registration".
+
 import { UsageError } from '../../errors.js';
-import type { Queued } from '../../domain/registration.js';
+import { neutralize, plural, quote } from '../../text.js';
+import { expiredUserIds, resendRegistrations } from '../../domain/lifecycle.js';
 import { iso } from '../../domain/time.js';
-import { findUser } from '../../domain/users.js';
+import { findUser, parseUserRef, toUserView, type UserRef } from '../../domain/users.js';
 import { parseEmail } from '../../domain/validate.js';
-import { printUsers, say } from '../../output/output.js';
-import { confirmIfInteractive } from '../../prompt.js';
-import { USER_LIST_SELECT } from '../../store/store.js';
-import { actor, deliverQueued, reportDeliveries, userViews } from '../shared.js';
+import { emailKey } from '../../store/keys.js';
+import { info, warning, type Message, type Result } from '../../output/results.js';
+import { usernameCell } from '../../output/users.js';
+import { confirmIfInteractive } from '../../runtime/ask.js';
+import type { Context } from '../../runtime/context.js';
+import { sendQueued } from '../../runtime/send.js';
+import { flag, str, type RawInput } from '../command.js';
 
 export interface ResendOptions {
+  users: UserRef[];
   email?: string;
-  allExpired?: boolean;
+  allExpired: boolean;
 }
 
-/** "Send New Registration": a new email, a new link, a new expiry; every earlier link of the user stops working. */
-export async function resendRun(ctx: Context, refs: string[], o: ResendOptions): Promise<void> {
-  if (o.allExpired && refs.length > 0) throw new UsageError('Give either users or --all-expired, not both.', 'usage');
-  if (!o.allExpired && refs.length === 0) throw new UsageError('Name at least one user (id or email address), or use --all-expired.', 'missing_value');
-  if (o.email !== undefined && (o.allExpired || refs.length !== 1)) throw new UsageError('--email changes one user\'s address; name exactly one user with it.', 'usage');
-  const newEmail = o.email !== undefined ? parseEmail(o.email) : undefined;
-  const portal = ctx.portal();
-  const store = ctx.store();
+export function parse(raw: RawInput): ResendOptions {
+  const refs = (raw.args[0] as string[] | undefined) ?? [];
+  const allExpired = flag(raw, 'allExpired');
+  const email = str(raw, 'email');
+  if (allExpired && refs.length > 0) throw new UsageError('Give either users or --all-expired, not both.', 'usage');
+  if (!allExpired && refs.length === 0) throw new UsageError('Name at least one user (id or email address), or use --all-expired.', 'missing_value');
+  if (email !== undefined && (allExpired || refs.length !== 1)) throw new UsageError("--email changes one user's address; name exactly one user with it.", 'usage');
+  return { users: refs.map(parseUserRef), email: email === undefined ? undefined : parseEmail(email), allExpired };
+}
+
+export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
+  const portal = await ctx.portal();
+  ctx.mailSettings();
+  const store = await ctx.store();
+  const messages: Message[] = [];
   let ids: number[];
   if (o.allExpired) {
-    const now = iso(ctx.now());
-    ids = (store.db
-      .prepare(`${USER_LIST_SELECT} WHERE u.portal_id = ? AND u.login_service IS NULL AND (r.expires_at IS NULL OR r.expires_at <= ?) ORDER BY u.id`)
-      .all(portal.id, now) as { id: number }[]).map((r) => r.id);
-    if (ids.length === 0) {
-      say(ctx, 'No unlinked user has an expired link; nothing was sent.');
-      if (ctx.options.json) await printUsers(ctx, []);
-      return;
-    }
-    await confirmIfInteractive(ctx, `Send a new registration email to ${ids.length} user${ids.length === 1 ? '' : 's'} with an expired link?`);
+    ids = await expiredUserIds(store, portal, ctx.now);
+    if (ids.length === 0) return { kind: 'users', users: [], report: true, empty: 'No unlinked user has an expired link; nothing was sent.' };
+    await confirmIfInteractive(ctx, `Send a new registration email to ${plural(ids.length, 'user')} with an expired link?`);
   } else {
-    // Resolve every user before changing anything: one bad reference changes nothing.
-    ids = [...new Set(refs.map((r) => findUser(store, portal, r).id))];
+    // Every user is found before anything changes: one bad reference changes nothing.
+    const users = await store.read(async (tx) => Promise.all(o.users.map((r) => findUser(tx, portal, r))));
+    ids = [...new Set(users.map((u) => u.id))];
+    for (const u of users) {
+      if (u.loginService) {
+        const linked = `User ${u.id} (${neutralize(u.email)}) is already linked as ${neutralize(usernameCell(toUserView(u, iso(ctx.now))))}; a new registration email lets them switch login service`;
+        messages.push(warning(`${linked}, and their current account keeps working until they use it.`));
+      }
+    }
+    const linked = users.filter((u) => u.loginService);
+    if (linked.length > 0) await confirmIfInteractive(ctx, `${linked.length === 1 ? `User ${linked[0]!.id} is already linked` : `${linked.length} of these users are already linked`}; send a new registration email anyway?`);
+    if (o.email !== undefined && emailKey(o.email) !== emailKey(users[0]!.email)) {
+      await confirmIfInteractive(ctx, `Change the address of user ${users[0]!.id} from ${quote(users[0]!.email)} to ${quote(o.email)} and send the email there?`);
+      messages.push(info(`User ${users[0]!.id}'s address is now ${neutralize(o.email)} (was ${neutralize(users[0]!.email)}).`));
+    }
   }
-  const who = actor(ctx);
-  const { resendRegistration } = await import('../../domain/registration.js');
-  const queued: Queued[] = ids.map((id) => resendRegistration(store, portal, id, newEmail, who));
-  const results = await deliverQueued(ctx, queued, { pool: queued.length > 1, label: 'Sending registration emails' });
-  if (!ctx.options.quiet || ctx.options.json) await printUsers(ctx, userViews(ctx, ids));
-  reportDeliveries(ctx, results);
-}
-
-export function register(parent: Command, ctx: Context): void {
-  parent
-    .command('resend-registration')
-    .summary('Send New Registration: a new email with a new link and expiry')
-    .description(
-      'Send New Registration: email the user a new Step 2 link with a new expiry date; every earlier link of the user stops working.\nWith --email the email goes to a new address, which becomes the user\'s address. A linked user stays linked until the new link is used — that is how a person switches login service.\nThe removal date is not changed (see `users set-removal-days`).',
-    )
-    .argument('[users...]', 'user ids or email addresses')
-    .option('--email <address>', 'send to this address instead, and make it the user\'s address')
-    .option('--all-expired', 'every unlinked user whose link has expired')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  portalctl users resend-registration jane.doe@example.org\n  portalctl users resend-registration 42 --email jane@new-institute.org\n  portalctl users resend-registration --all-expired --yes',
-    )
-    .action((refs: string[], o: ResendOptions) => resendRun(ctx, refs, o));
+  const recorded = await resendRegistrations(store, portal, ids, o.email, ctx.stamp());
+  const sending = await sendQueued(ctx, recorded.map((r) => r.outboxId));
+  const now = iso(ctx.now);
+  const views = await store.read(async (tx) => {
+    const out = [];
+    for (const id of ids) {
+      const u = await tx.users.listing(id);
+      if (u) out.push(toUserView(u, now));
+    }
+    return out;
+  });
+  return {
+    kind: 'users',
+    users: views,
+    report: true,
+    ...(views.length > 1 ? { summary: () => ({ lines: [`Sent new registration emails to ${plural(views.length, 'user')}.`], seeAll: 'portalctl users list --status pending' }) } : {}),
+    messages: [...messages, ...(sending.messages ?? [])],
+    error: sending.error,
+  };
 }

@@ -1,27 +1,36 @@
-import type { Command } from 'commander';
-import type { Context } from '../../context.js';
-import { findUser } from '../../domain/users.js';
-import { parseWholeNumber } from '../../domain/validate.js';
-import { printUsers, say } from '../../output/output.js';
-import { actor, userViews } from '../shared.js';
+// `users set-removal-days`: the FAQ's "Reset the Number of Days until Account Removal".
 
-export async function setRemovalDaysRun(ctx: Context, ref: string, daysRaw: string): Promise<void> {
-  const days = parseWholeNumber(daysRaw, 'DAYS', 0, 3650);
-  const portal = ctx.portal();
-  const user = findUser(ctx.store(), portal, ref);
-  const { setRemovalDays } = await import('../../domain/registration.js');
-  setRemovalDays(ctx.store(), portal, user.id, days, actor(ctx));
-  say(ctx, `User ${user.id} will be removed in ${days} day${days === 1 ? '' : 's'} unless linked first.`);
-  if (!ctx.options.quiet || ctx.options.json) await printUsers(ctx, userViews(ctx, [user.id]));
+import { formatLocal, iso } from '../../domain/time.js';
+import { setRemovalDays } from '../../domain/lifecycle.js';
+import { findUser, parseUserRef, toUserView, type UserRef } from '../../domain/users.js';
+import { parseWholeNumber } from '../../domain/validate.js';
+import { info, type Result } from '../../output/results.js';
+import { confirmOrRefuse } from '../../runtime/ask.js';
+import type { Context } from '../../runtime/context.js';
+import type { RawInput } from '../command.js';
+
+export interface SetRemovalDaysOptions {
+  user: UserRef;
+  days: number;
 }
 
-export function register(parent: Command, ctx: Context): void {
-  parent
-    .command('set-removal-days')
-    .summary("restart an unlinked user's removal countdown")
-    .description("Reset the number of days until account removal: the unlinked user's profile is removed DAYS days from now unless linked first.")
-    .argument('<user>', 'user id or email address')
-    .argument('<days>', 'whole number of days from now (0 or more)')
-    .addHelpText('after', '\nExamples:\n  portalctl users set-removal-days jane.doe@example.org 30')
-    .action((ref: string, days: string) => setRemovalDaysRun(ctx, ref, days));
+export function parse(raw: RawInput): SetRemovalDaysOptions {
+  return { user: parseUserRef(String(raw.args[0])), days: parseWholeNumber(String(raw.args[1]), 'DAYS', 0, 3650) };
+}
+
+export async function run(ctx: Context, o: SetRemovalDaysOptions): Promise<Result> {
+  const portal = await ctx.portal();
+  const store = await ctx.store();
+  const user = await store.read((tx) => findUser(tx, portal, o.user));
+  if (o.days === 0 && !user.loginService) {
+    await confirmOrRefuse(ctx, `User ${user.id} will be due for removal now: the next prune removes them unless their link is still valid. Continue?`, 'set-removal-days with 0 days');
+  }
+  const due = await setRemovalDays(store, portal, user.id, o.days, ctx.stamp());
+  const after = (await store.read((tx) => tx.users.listing(user.id)))!;
+  const when = formatLocal(due, portal.timeZone ?? ctx.zone);
+  const text =
+    o.days === 0
+      ? `User ${user.id} is due for removal now (${when}); the next \`portalctl prune\` removes them unless their Step 2 link is still valid or they link first.`
+      : `User ${user.id} will be removed on ${when} (in ${o.days} day${o.days === 1 ? '' : 's'}) unless linked first.`;
+  return { kind: 'users', users: [toUserView(after, iso(ctx.now))], report: true, messages: [info(text)] };
 }

@@ -1,0 +1,131 @@
+// Entry point: builds the context and the command tree, runs the command,
+// renders its result — and is the one place where errors become messages on
+// stderr and exit codes.
+
+import { CommanderError } from 'commander';
+import { EXIT, PortalctlError } from '../errors.js';
+import { neutralize } from '../text.js';
+import { render, type RenderOptions } from '../output/render.js';
+import { toJson } from '../output/json.js';
+import { stylesFor } from '../output/styles.js';
+import type { Result } from '../output/results.js';
+import { Context, type ContextDeps } from '../runtime/context.js';
+import { processStreams } from '../runtime/io.js';
+import { applyGlobals, buildProgram } from './program.js';
+import { COMMANDS, NOUNS } from '../commands/registry.js';
+
+/** What main needs from the process: its streams, environment and signals. */
+export function processDeps(): ContextDeps {
+  return {
+    streams: processStreams(),
+    env: process.env,
+    onInterrupt: (abort) => {
+      let count = 0;
+      const handler = (signal: NodeJS.Signals) => {
+        count += 1;
+        // A second Ctrl-C means "now": the store is transactional, so nothing is half-written.
+        if (count > 1) process.exit(EXIT.interrupted);
+        abort(signal);
+      };
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+    },
+  };
+}
+
+export function renderOptions(ctx: Context): RenderOptions {
+  return {
+    stdout: ctx.io.stdout,
+    stderr: ctx.io.stderr,
+    stdoutIsTTY: ctx.io.stdoutIsTTY,
+    columns: ctx.io.columns,
+    colorOut: ctx.io.colorOut,
+    colorErr: ctx.io.colorErr,
+    stdoutClosed: () => ctx.io.stdoutClosed,
+    json: ctx.globals.json,
+    quiet: ctx.globals.quiet,
+    now: ctx.now,
+    zone: ctx.zone,
+  };
+}
+
+/** The longest run of argv's words that names a command or a noun: where --help helps. */
+function commandPath(argv: readonly string[]): string[] {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const known = [...COMMANDS.map((c) => c.path.join(' ')), ...NOUNS.map((n) => n.name)];
+  for (let k = Math.min(2, words.length); k > 0; k--) if (known.includes(words.slice(0, k).join(' '))) return words.slice(0, k);
+  return [];
+}
+
+/** A Step 2 token that commander took for an option (tokens of the first releases could start with "-"). */
+const TOKEN_AS_OPTION = /'-[A-Za-z0-9_-]{26}'/g;
+
+function commanderMessage(err: CommanderError, argv: readonly string[]): string {
+  let text = err.message.replace(/^error: /, '').replace(/\n+/g, ' ').trim();
+  if (TOKEN_AS_OPTION.test(text)) {
+    text = 'a Step 2 link token that starts with "-" was read as an option; put `--` before it (portalctl link --service nih --account jdoe -- TOKEN) or pass the link on standard input (portalctl link - …)';
+  }
+  return `${text} (see \`portalctl ${commandPath(argv).map((w) => `${w} `).join('')}--help\`)`;
+}
+
+/** Our own line breaks stay; anything else a terminal would act on is made visible. */
+const lines = (text: string) => text.split('\n').map(neutralize).join('\n');
+
+/** Turns any error into one line on stderr (JSON with --json) and an exit code. */
+export async function reportError(ctx: Context, err: unknown, argv: readonly string[]): Promise<number> {
+  let code: string;
+  let message: string;
+  let exitCode: number;
+  let details: Record<string, unknown> | undefined;
+  if (err instanceof PortalctlError) {
+    ({ code, message, exitCode, details } = err);
+  } else if (err instanceof CommanderError) {
+    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    code = 'usage';
+    message = commanderMessage(err, argv);
+    exitCode = EXIT.usage;
+  } else {
+    code = 'internal';
+    const e = err as Error;
+    message = `internal error: ${e?.message ?? String(err)}${ctx.globals.debug ? '' : ' (run again with --debug for details)'}`;
+    exitCode = EXIT.failed;
+  }
+  if (ctx.globals.json) {
+    ctx.io.stderr.write(`${toJson({ error: { code, message, ...(details ? { details } : {}) } })}\n`);
+  } else {
+    const s = await stylesFor(ctx.io.colorErr);
+    // Our messages quote untrusted values neutralised; neutralising again only guards what slipped through.
+    ctx.io.stderr.write(`${s.red('error:')} ${lines(message)}\n`);
+  }
+  if (ctx.globals.debug && err instanceof Error && err.stack) ctx.io.stderr.write(`${lines(err.stack)}\n`);
+  return exitCode;
+}
+
+/** Runs portalctl with argv (without "node portalctl") and returns the exit code. */
+export async function main(argv: string[], deps: ContextDeps = processDeps()): Promise<number> {
+  const ctx = new Context(deps);
+  let result: Result | undefined;
+  const program = buildProgram(ctx, (r) => (result = r));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (result) {
+      const outstanding = await render(result, renderOptions(ctx));
+      if (outstanding) throw outstanding;
+    }
+    const failure = ctx.io.stdoutError;
+    if (failure) throw new PortalctlError('output_failed', `Cannot write to standard output: ${failure.code ?? failure.message}${failure.code === 'ENOSPC' ? ' (no space left on the device)' : ''}.`, EXIT.failed);
+    return EXIT.ok;
+  } catch (err) {
+    // Options parsed before the error (--json, --debug) still count.
+    if (!(err instanceof PortalctlError)) {
+      try {
+        applyGlobals(ctx, program);
+      } catch {
+        // keep the defaults
+      }
+    }
+    return await reportError(ctx, err, argv);
+  } finally {
+    await ctx.close().catch(() => {});
+  }
+}

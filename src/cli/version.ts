@@ -1,0 +1,54 @@
+// `portalctl --version`: portalctl, Node.js and SQLite versions, and the
+// migration level of the default store — answered without the command tree,
+// and reading only the store's header (no driver, no network), so it stays
+// about as fast as starting Node.
+
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { VERSION } from './version-number.js';
+import { LATEST_SQLITE_VERSION, sqliteLibraryVersion } from '../store/sqlite/open.js';
+
+function storePath(env: NodeJS.ProcessEnv): string {
+  if (env.PORTALCTL_DB) return env.PORTALCTL_DB;
+  const home = env.HOME || userInfo().homedir;
+  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'portalctl', 'portalctl.db');
+}
+
+function schemaLevel(path: string): number | undefined {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const header = Buffer.alloc(100);
+      if (readSync(fd, header, 0, 100, 0) < 100 || header.toString('latin1', 0, 15) !== 'SQLite format 3') return undefined;
+      return header.readUInt32BE(60);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const path = storePath(env);
+  const postgres = /^postgres(?:ql)?:\/\//i.test(path);
+  const level = postgres ? undefined : schemaLevel(path);
+  const info = {
+    portalctl: VERSION,
+    node: process.versions.node,
+    sqlite: sqliteLibraryVersion(),
+    store: postgres ? { kind: 'postgres', schemaVersion: null } : { kind: 'sqlite', path, schemaVersion: level ?? null, latestSchemaVersion: LATEST_SQLITE_VERSION },
+  };
+  if (argv.includes('--json')) {
+    out.write(`${JSON.stringify(info, null, 2)}\n`);
+    return 0;
+  }
+  const store = postgres
+    ? 'store: PostgreSQL (run `portalctl doctor` for its migration level)'
+    : level === undefined
+      ? `store: ${path} (not created yet)`
+      : `store: ${path} (migration ${level} of ${LATEST_SQLITE_VERSION})`;
+  out.write(`portalctl ${VERSION}\nNode.js ${info.node}\nSQLite ${info.sqlite}\n${store}\n`);
+  return 0;
+}

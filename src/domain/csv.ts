@@ -1,0 +1,128 @@
+// The people of a `users invite --from-csv` file, read and validated whole
+// before anyone is invited: any bad row fails the file, naming every bad line.
+// Headers are forgiving (Email, "First Name", last_name, any order, any case),
+// and a file separated by semicolons (a spreadsheet in many locales) is
+// recognised. The file must be a regular file of at most 50 MB — checked
+// before reading, so a device or a huge file costs nothing.
+
+import { closeSync, createReadStream, fstatSync, openSync, constants } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { quote } from '../text.js';
+import { emailKey } from '../store/keys.js';
+import { parseEmail, parseName } from './validate.js';
+import type { NewPerson } from './lifecycle.js';
+
+export const MAX_CSV_BYTES = 50 * 1024 * 1024;
+
+export interface CsvPerson extends NewPerson {
+  line: number;
+}
+
+type Field = 'email' | 'firstName' | 'lastName';
+
+const HEADER_NAMES: Record<string, Field> = {
+  email: 'email',
+  emailaddress: 'email',
+  mail: 'email',
+  firstname: 'firstName',
+  givenname: 'firstName',
+  first: 'firstName',
+  lastname: 'lastName',
+  surname: 'lastName',
+  familyname: 'lastName',
+  last: 'lastName',
+};
+
+const normalizeHeader = (h: string) => h.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/[\s_\-.]+/g, '');
+
+function nobody(path: string, why: string): UsageError {
+  return new UsageError(`${quote(path, 200)} ${why}; nobody was invited.`, 'invalid_csv');
+}
+
+/** Reads and validates the whole file. */
+export async function readInviteCsv(path: string): Promise<CsvPerson[]> {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw nobody(path, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path`);
+  }
+  let size: number;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw nobody(path, 'is not a regular file (a folder, device or pipe)');
+    size = st.size;
+    if (size > MAX_CSV_BYTES) throw nobody(path, 'is larger than 50 MB; split it into smaller files');
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  const { parse } = await import('csv-parse');
+  const stream = createReadStream('', { fd, end: MAX_CSV_BYTES });
+  // A semicolon-separated file is recognised by its first line.
+  const first = await new Promise<string>((resolve) => {
+    const peek = createReadStream(path, { start: 0, end: Math.min(size, 4096) - 1, encoding: 'utf8' });
+    let text = '';
+    peek.on('data', (c) => (text += c));
+    peek.on('end', () => resolve(text.split(/\r?\n/)[0] ?? ''));
+    peek.on('error', () => resolve(''));
+  });
+  const delimiter = (first.match(/;/g)?.length ?? 0) > (first.match(/,/g)?.length ?? 0) ? ';' : ',';
+  const parser = stream.pipe(parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, trim: false, delimiter }));
+  const errors: string[] = [];
+  const people: CsvPerson[] = [];
+  const seen = new Map<string, number>();
+  let columns: Record<Field, number> | undefined;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (!columns) {
+        const found: Partial<Record<Field, number>> = {};
+        record.forEach((h, i) => {
+          const f = HEADER_NAMES[normalizeHeader(h)];
+          if (f && found[f] === undefined) found[f] = i;
+        });
+        if (found.email === undefined || found.firstName === undefined || found.lastName === undefined) {
+          throw nobody(path, `line 1: the header must name the columns email, first name and last name (e.g. "email,first_name,last_name"), not ${quote(record.join(delimiter))}`);
+        }
+        columns = found as Record<Field, number>;
+        continue;
+      }
+      const line = info.lines;
+      const width = Math.max(columns.email, columns.firstName, columns.lastName) + 1;
+      if (record.length < width) {
+        errors.push(`line ${line}: expected ${width} fields (email, first name, last name), found ${record.length}`);
+        continue;
+      }
+      try {
+        const email = parseEmail(record[columns.email]!);
+        const firstName = parseName(record[columns.firstName]!, 'first name');
+        const lastName = parseName(record[columns.lastName]!, 'last name');
+        const earlier = seen.get(emailKey(email));
+        if (earlier !== undefined) throw new UsageError(`${quote(email)} already appears on line ${earlier}`);
+        seen.set(emailKey(email), line);
+        people.push({ line, email, firstName, lastName });
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        errors.push(`line ${line}: ${err.message}`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const e = err as { lines?: number; message: string };
+    throw nobody(path, `line ${e.lines ?? '?'}: ${e.message.replace(/^Invalid Record Length: /, '')} — fix the quoting and run again`);
+  } finally {
+    stream.destroy();
+  }
+  if (!columns) throw nobody(path, 'is empty; it needs a header (email,first_name,last_name) and one person per line');
+  if (errors.length > 0) {
+    const shown = errors.slice(0, 50);
+    const more = errors.length > shown.length ? `\n  … and ${errors.length - shown.length} more bad lines` : '';
+    throw new UsageError(
+      `${quote(path, 200)} has ${errors.length} bad line${errors.length === 1 ? '' : 's'}; nobody was invited. Fix ${errors.length === 1 ? 'it' : 'them'} and run again:\n  ${shown.join('\n  ')}${more}`,
+      'invalid_csv',
+      { lines: errors },
+    );
+  }
+  if (people.length === 0) throw nobody(path, 'has a header but nobody to invite');
+  return people;
+}

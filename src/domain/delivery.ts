@@ -1,0 +1,113 @@
+// The lifecycle side of sending an email from the outbox. Delivering one
+// message is three steps, two of them here:
+//   1. claimForDelivery — in one transaction: take the message (so no other
+//      process sends it), and for a registration email mint a fresh Step 2
+//      token (only its digest is stored), retire the tokens of earlier
+//      attempts and restart the link's expiry; a reminder gets a token of its
+//      own beside the original's, with the same expiry;
+//   2. (mail/) compose the email with the token and hand it to the server;
+//   3. recordDelivery — mark it sent, or queue it again with a backoff, or
+//      mark it failed with the server's reason.
+// So the store never holds a readable token, a retry never leaves two valid
+// registration links, and a message accepted once is never sent again.
+
+import { hostname } from 'node:os';
+import type { OutboxMessage, Portal, Registration, Store, UserListing } from '../store/types.js';
+import { emit, type Stamp } from './lifecycle.js';
+import { addDays, iso } from './time.js';
+import { mintToken, tokenDigest } from './tokens.js';
+
+/** A claim older than this is taken over even if its process cannot be checked (another host). */
+export const CLAIM_LIFETIME_MS = 15 * 60 * 1000;
+
+/** This process, as it writes its claims: "host:pid". */
+export const CLAIMANT = `${hostname()}:${process.pid}`;
+
+/**
+ * A claim may be taken over when its process is gone (same host) or it has
+ * outlived CLAIM_LIFETIME_MS. Claims are about real processes, so they use the
+ * real clock, never PORTALCTL_NOW.
+ */
+export function claimIsStale(claimedBy: string, claimedAt: string): boolean {
+  if (claimedBy === CLAIMANT) return true;
+  if (Date.now() - Date.parse(claimedAt) > CLAIM_LIFETIME_MS) return true;
+  const cut = claimedBy.lastIndexOf(':');
+  if (claimedBy.slice(0, cut) !== hostname()) return false;
+  try {
+    process.kill(Number(claimedBy.slice(cut + 1)), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** A message taken for delivery, with everything its email needs. */
+export interface ClaimedMessage {
+  message: OutboxMessage;
+  portal: Portal;
+  user: UserListing;
+  registration: Registration;
+  /** The Step 2 token the email carries (registration and reminder emails). */
+  token?: string;
+  /** The link's expiry as the email states it. */
+  expiresAt: string;
+}
+
+export type ClaimOutcome = ClaimedMessage | 'sent' | 'gone' | 'busy';
+
+/** Step 1: take a queued message for delivery. 'sent': another process sent it meanwhile; 'gone': replaced or no longer needed; 'busy': another live process is sending it. */
+export function claimForDelivery(store: Store, outboxId: number, stamp: Stamp): Promise<ClaimOutcome> {
+  return store.write(async (tx): Promise<ClaimOutcome> => {
+    const at = iso(stamp.now);
+    const claimed = await tx.outbox.claim(outboxId, CLAIMANT, new Date().toISOString(), at, claimIsStale);
+    if (typeof claimed === 'string') return claimed;
+    const registration = (await tx.registrations.get(claimed.registrationId))!;
+    const user = (await tx.users.listing(registration.userId))!;
+    const stale = registration.state !== 'active' || (claimed.kind !== 'registration' && user.loginService !== null);
+    if (stale) {
+      // A newer registration replaced this one, or the person linked, before the email went out.
+      await tx.outbox.remove(outboxId);
+      return 'gone';
+    }
+    const portal = (await tx.portals.byId(user.portalId))!;
+    let token: string | undefined;
+    let expiresAt = registration.expiresAt;
+    if (claimed.kind === 'registration') {
+      // The person gets the full link lifetime from this email; earlier attempts' links die.
+      token = mintToken();
+      expiresAt = iso(addDays(stamp.now, portal.linkDays));
+      await tx.tokens.retireAll(registration.id, at);
+      await tx.tokens.insert(tokenDigest(token), registration.id, at);
+      await tx.registrations.setExpiry(registration.id, expiresAt);
+    } else if (claimed.kind === 'reminder') {
+      // Another working link to the same registration: the original keeps working.
+      token = mintToken();
+      await tx.tokens.insert(tokenDigest(token), registration.id, at);
+    }
+    return { message: claimed, portal, user, registration: { ...registration, expiresAt }, token, expiresAt };
+  });
+}
+
+/** How long a temporarily undeliverable message waits before the next try: 1, 2, 4 … minutes, at most 6 hours. */
+export function backoff(attempts: number): number {
+  return Math.min(6 * 60, 2 ** Math.max(0, attempts - 1)) * 60_000;
+}
+
+export type DeliveryOutcome = { state: 'sent'; where: string } | { state: 'queued' | 'failed'; error: string };
+
+/** Step 3: what became of the message. */
+export function recordDelivery(store: Store, c: ClaimedMessage, outcome: DeliveryOutcome, stamp: Stamp): Promise<void> {
+  return store.write(async (tx) => {
+    const at = iso(stamp.now);
+    const m = c.message;
+    if (outcome.state === 'sent') {
+      await tx.outbox.markSent(m.id, at);
+      if (m.kind === 'registration') await tx.registrations.markSent(c.registration.id, at);
+      await emit(tx, 'email_sent', c.portal, c.user, at, { kind: m.kind, messageId: m.id, registrationId: c.registration.id, expiresAt: c.expiresAt });
+    } else {
+      const next = outcome.state === 'queued' ? iso(new Date(stamp.now.getTime() + backoff(m.attempts))) : null;
+      await tx.outbox.markUnsent(m.id, outcome.state, outcome.error, at, next);
+      await emit(tx, 'email_failed', c.portal, c.user, at, { kind: m.kind, messageId: m.id, registrationId: c.registration.id, error: outcome.error, willRetry: outcome.state === 'queued' });
+    }
+  });
+}

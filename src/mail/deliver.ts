@@ -1,0 +1,105 @@
+// Sending queued emails: for each message, claim it (domain/delivery.ts mints
+// its Step 2 token), compose it, hand it to the mailer, record the outcome.
+// A few go at once over a pooled connection. Ctrl-C (the signal) lets the
+// messages in flight finish and leaves the rest queued; so does a relay that
+// keeps failing, after a few connection failures in a row.
+
+import { claimForDelivery, recordDelivery, type ClaimedMessage } from '../domain/delivery.js';
+import type { Stamp } from '../domain/lifecycle.js';
+import { linkUrl } from '../domain/tokens.js';
+import type { MessageKind } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import { composeRegistrationEmail, type ComposedEmail } from './compose.js';
+import { DeliveryError, type Mailer } from './transport.js';
+
+/** 'sent_elsewhere': another process sent it meanwhile; 'busy': another live process is sending it; 'dropped': replaced or no longer needed; 'skipped': not tried (interrupted, or the relay kept failing). */
+export type DeliveryState = 'sent' | 'queued' | 'failed' | 'dropped' | 'busy' | 'sent_elsewhere' | 'skipped';
+
+export interface DeliveryResult {
+  outboxId: number;
+  kind?: MessageKind;
+  userId: number | null;
+  to: string | null;
+  state: DeliveryState;
+  where?: string;
+  error?: string;
+  /** The relay itself failed (unreachable, refused the connection or the login). */
+  serverProblem?: boolean;
+}
+
+export interface DeliverOptions {
+  stamp: Stamp;
+  /** Messages sent at once (a pooled SMTP transport spreads them over its connections). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /** After this many relay failures in a row, stop and leave the rest queued. */
+  giveUpAfter?: number;
+}
+
+/** The email for a claimed message, by kind. */
+export function composeFor(c: ClaimedMessage, zone: string): ComposedEmail {
+  const p = c.portal;
+  const timeZone = p.timeZone ?? zone;
+  let mail: ComposedEmail;
+  switch (c.message.kind) {
+    default:
+      mail = composeRegistrationEmail({
+        portalName: p.name,
+        portalUrl: p.baseUrl,
+        registerUrl: p.registerUrl,
+        adminEmail: p.adminEmail,
+        firstName: c.user.firstName,
+        lastName: c.user.lastName,
+        to: c.registration.email,
+        linkUrl: linkUrl(p.baseUrl, c.token!),
+        expiresAt: c.expiresAt,
+        timeZone,
+      });
+  }
+  mail.from = `no-reply@${new URL(p.baseUrl).hostname}`;
+  return mail;
+}
+
+async function deliverOne(store: Store, mailer: Mailer, outboxId: number, opts: DeliverOptions): Promise<DeliveryResult> {
+  const claimed = await claimForDelivery(store, outboxId, opts.stamp);
+  if (claimed === 'gone') return { outboxId, userId: null, to: null, state: 'dropped' };
+  if (claimed === 'busy') return { outboxId, userId: null, to: null, state: 'busy' };
+  if (claimed === 'sent') return { outboxId, userId: null, to: null, state: 'sent_elsewhere' };
+  const mail = composeFor(claimed, opts.stamp.zone);
+  mail.date = opts.stamp.now;
+  const base = { outboxId, kind: claimed.message.kind, userId: claimed.user.id, to: claimed.registration.email };
+  const fileName = `${opts.stamp.now.toISOString().replace(/[:.]/g, '-')}-${claimed.portal.slug}-user${claimed.user.id}-msg${outboxId}`;
+  try {
+    const sent = await mailer.send(mail, fileName);
+    await recordDelivery(store, claimed, { state: 'sent', where: sent.where }, opts.stamp);
+    return { ...base, state: 'sent', where: sent.where };
+  } catch (err) {
+    const de = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error).message ?? err), false, true);
+    const state = de.permanent ? 'failed' : 'queued';
+    await recordDelivery(store, claimed, { state, error: de.message }, opts.stamp);
+    return { ...base, state, error: de.message, serverProblem: de.server };
+  }
+}
+
+/** Delivers the given queued messages in order, a few at a time; returns one result per message. */
+export async function deliver(store: Store, mailer: Mailer, outboxIds: number[], opts: DeliverOptions): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = outboxIds.map((outboxId) => ({ outboxId, userId: null, to: null, state: 'skipped' }));
+  const width = Math.max(1, opts.concurrency ?? 1);
+  const giveUpAfter = opts.giveUpAfter ?? 5;
+  let next = 0;
+  let done = 0;
+  let failuresInARow = 0;
+  const stopped = () => opts.signal?.aborted || failuresInARow >= giveUpAfter;
+  const worker = async () => {
+    while (next < outboxIds.length && !stopped()) {
+      const i = next++;
+      const r = await deliverOne(store, mailer, outboxIds[i]!, opts);
+      results[i] = r;
+      failuresInARow = r.serverProblem ? failuresInARow + 1 : r.state === 'sent' ? 0 : failuresInARow;
+      opts.onProgress?.(++done, outboxIds.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, outboxIds.length) }, worker));
+  return results;
+}

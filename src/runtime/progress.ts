@@ -1,0 +1,42 @@
+// Progress for long work (a spinner with a counter), through an interface so
+// that tests can watch it. Shown only on a terminal stderr and never with
+// --json or --quiet; ora is loaded only then, and never reads stdin (its
+// discardStdin would swallow Ctrl-C).
+
+import type { IOStreams } from './io.js';
+
+export interface ProgressHandle {
+  update(text: string): void;
+  stop(): void;
+}
+
+export type Progress = (text: string) => Promise<ProgressHandle>;
+
+const silent: ProgressHandle = { update() {}, stop() {} };
+
+export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
+  return async (text) => {
+    if (!enabled || !io.stderrIsTTY) return silent;
+    const { default: ora } = await import('ora');
+    const spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false, isEnabled: true }).start();
+    let last = 0;
+    return {
+      update(t) {
+        // A terminal needs no more than ten updates a second.
+        const now = Date.now();
+        if (now - last < 100) return;
+        last = now;
+        spinner.text = t;
+      },
+      stop: () => spinner.stop(),
+    };
+  };
+}
+
+/** Records every update (tests). */
+export function recordingProgress(log: string[]): Progress {
+  return async (text) => {
+    log.push(text);
+    return { update: (t) => log.push(t), stop: () => log.push('(stopped)') };
+  };
+}

@@ -1,0 +1,35 @@
+// Delivering a run's queued emails with what a run has: the mailer of the
+// settings, progress on the terminal, Ctrl-C to stop after the messages in
+// flight. Returns the results and the words for them.
+
+import { deliver, type DeliveryResult } from '../mail/deliver.js';
+import { describeDeliveries } from '../output/delivery.js';
+import type { Outcome } from '../output/results.js';
+import type { Context } from './context.js';
+
+export interface Sending extends Pick<Outcome, 'messages' | 'error'> {
+  results: DeliveryResult[];
+}
+
+export async function sendQueued(ctx: Context, outboxIds: number[], opts: { label?: string; noun?: string } = {}): Promise<Sending> {
+  if (outboxIds.length === 0) return { results: [], messages: [] };
+  const bulk = outboxIds.length > 1;
+  const mailer = await ctx.mailer({ pool: bulk });
+  const store = await ctx.store();
+  const signal = bulk ? ctx.interrupts() : undefined;
+  const label = opts.label ?? 'Sending registration emails';
+  const progress = bulk ? await ctx.progress(`${label} 0/${outboxIds.length}`) : undefined;
+  let results: DeliveryResult[];
+  try {
+    results = await deliver(store, mailer, outboxIds, {
+      stamp: ctx.stamp(),
+      concurrency: bulk ? (ctx.mailSettings().smtp?.connections ?? 1) : 1,
+      signal,
+      onProgress: (done, total) => progress?.update(`${label} ${done}/${total}`),
+    });
+  } finally {
+    progress?.stop();
+  }
+  const words = describeDeliveries(results, { toFiles: mailer.toFiles, description: mailer.description, interrupted: signal?.aborted, noun: opts.noun });
+  return { results, ...words };
+}

@@ -1,0 +1,20 @@
+// The one rule for case-insensitive keys: email addresses and login-service
+// accounts are unique under it, and searches compare under it. Unicode-aware
+// (MÜLLER finds Müller, Ölaf finds ölaf), unlike SQLite's ASCII-only lower().
+// Both stores keep the keys in columns computed here, so SQL never folds case.
+
+/**
+ * NFC, then upper- and lower-cased: JavaScript's case mappings are Unicode's,
+ * and the round trip folds what lower-casing alone leaves apart (ß and SS).
+ */
+export function foldKey(text: string): string {
+  return text.normalize('NFC').toUpperCase().toLowerCase();
+}
+
+export const emailKey = foldKey;
+export const accountKey = foldKey;
+
+/** What `users list --search` and `whoami-login` look in: the name, the address and the username. */
+export function searchKey(u: { firstName: string; lastName: string; email: string; username?: string | null }): string {
+  return foldKey(`${u.firstName} ${u.lastName}\u0001${u.email}\u0001${u.username ?? ''}`);
+}

@@ -1,0 +1,36 @@
+// Which store a location names, and opening it: a postgres:// URL is the
+// PostgreSQL store (loaded only then), anything else a SQLite file.
+
+import type { Store } from './types.js';
+
+export interface StoreLocation {
+  /** A SQLite path or a postgres:// URL. */
+  value: string;
+  /** Named by --db, PORTALCTL_DB or the config file (else: the default path). */
+  explicit: boolean;
+}
+
+export interface StoreOpenOptions {
+  /** May a missing store be created? The default store always may; a named one only for `portals add`. */
+  create: boolean;
+  /** The command only reads: a read-only file is fine. */
+  readOnly?: boolean;
+  /** Look, change nothing: no migration, no change of file modes (doctor). */
+  inspectOnly?: boolean;
+  /** PostgreSQL password from the config file's passwordFile (PGPASSWORD and ~/.pgpass are the driver's). */
+  password?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(value);
+}
+
+export async function openStore(location: StoreLocation, opts: StoreOpenOptions): Promise<Store> {
+  if (isPostgresUrl(location.value)) {
+    const { PostgresStore } = await import('./postgres/store.js');
+    return PostgresStore.open(location.value, { create: opts.create, password: opts.password, env: opts.env ?? process.env, migrate: !opts.inspectOnly });
+  }
+  const { SqliteStore } = await import('./sqlite/store.js');
+  return SqliteStore.open(location.value, { create: !opts.inspectOnly && (opts.create || !location.explicit), readOnlyFallback: opts.readOnly, migrate: !opts.inspectOnly });
+}

@@ -1,0 +1,337 @@
+// The store's contract: the records portalctl keeps and the named operations
+// on them. Two implementations keep it — SQLite (store/sqlite/, the embedded
+// default) and PostgreSQL (store/postgres/, for several hosts). Commands and
+// domain code see only this file: no SQL, no driver.
+//
+// Times are ISO 8601 UTC strings ("2026-11-28T14:00:00.000Z"). Keys used for
+// case-insensitive look-ups (email, account, name search) are computed by the
+// store from the values given (store/keys.ts), never by callers.
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface Portal {
+  id: number;
+  slug: string;
+  name: string;
+  baseUrl: string;
+  adminEmail: string;
+  registerUrl: string;
+  linkDays: number;
+  removalDays: number;
+  /** IANA zone the emails state times in; null = the zone of the machine that sends. */
+  timeZone: string | null;
+  /** Days after the registration email at which a reminder is sent; [] = none. */
+  remindDays: number[];
+  /** Days before the removal date at which a removal warning is sent; 0 = none. */
+  warnDays: number;
+  createdAt: string;
+}
+
+export type PortalFields = Omit<Portal, 'id' | 'createdAt'>;
+
+export interface User {
+  id: number;
+  portalId: number;
+  firstName: string;
+  lastName: string;
+  email: string;
+  loginService: string | null;
+  username: string | null;
+  linkedAt: string | null;
+  /** Null once linked. */
+  removalDueAt: string | null;
+  createdAt: string;
+}
+
+/** A user as the Users overview shows them: with the portal's slug and the active registration. */
+export interface UserListing extends User {
+  portal: string;
+  registrationExpiresAt: string | null;
+}
+
+export type RegistrationState = 'active' | 'superseded' | 'used';
+
+export interface Registration {
+  id: number;
+  userId: number;
+  email: string;
+  createdAt: string;
+  sentAt: string | null;
+  expiresAt: string;
+  state: RegistrationState;
+  supersededAt: string | null;
+  usedAt: string | null;
+  usedService: string | null;
+  usedUsername: string | null;
+}
+
+export interface LinkToken {
+  registrationId: number;
+  mintedAt: string;
+  retiredAt: string | null;
+}
+
+export type MessageKind = 'registration' | 'reminder' | 'removal_warning';
+export type MessageState = 'queued' | 'sent' | 'failed';
+
+export interface OutboxMessage {
+  id: number;
+  registrationId: number;
+  kind: MessageKind;
+  state: MessageState;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
+  /** A queued message is not retried before this time (backoff). */
+  nextAttemptAt: string | null;
+  claimedBy: string | null;
+  claimedAt: string | null;
+}
+
+/** An undelivered message with who it is for. */
+export interface PendingMessage extends OutboxMessage {
+  userId: number;
+  to: string;
+  portal: string;
+}
+
+export interface LinkAttempt {
+  id: number;
+  at: string;
+  userId: number | null;
+  registrationId: number | null;
+  service: string;
+  username: string;
+  outcome: string;
+  actor: string;
+}
+
+export interface LinkView {
+  id: number;
+  at: string;
+  userId: number;
+  registrationId: number;
+  clientAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  portal: string | null;
+  userId: number | null;
+  userEmail: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface AuditRecord extends Required<Omit<AuditEntry, 'before' | 'after'>> {
+  id: number;
+  before: unknown;
+  after: unknown;
+}
+
+export const EVENT_TYPES = [
+  'invited',
+  'email_sent',
+  'email_failed',
+  'reminded',
+  'removal_warned',
+  'link_viewed',
+  'linked',
+  'relinked',
+  'link_failed',
+  'expired',
+  'removed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface NewEvent {
+  at: string;
+  type: EventType;
+  portal: string;
+  userId: number | null;
+  email: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface LifecycleEvent extends NewEvent {
+  /** The cursor: increasing, never reused. */
+  id: number;
+}
+
+export type StatusFilter = 'linked' | 'pending' | 'expired' | 'unlinked';
+export type UserSort = 'id' | 'name' | 'email' | 'status' | 'expires' | 'removal';
+
+export interface UserQuery {
+  portalId: number;
+  /** Statuses are judged at this time. */
+  now: string;
+  status?: StatusFilter;
+  /** Part of a name, an address or a username; compared by the store's key rule. */
+  search?: string;
+  sort?: UserSort;
+  limit?: number;
+}
+
+export interface AuditQuery {
+  portal?: string;
+  userIds?: number[];
+  since?: string;
+  limit?: number;
+}
+
+export interface WebhookDelivery {
+  id: number;
+  webhook: string;
+  eventId: number;
+  userId: number | null;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+}
+
+/** What `doctor` and `--version` report about a store. */
+export interface StoreInfo {
+  kind: StoreKind;
+  /** The path, or the URL with its password masked. */
+  location: string;
+  serverVersion: string;
+  schemaVersion: number;
+  latestSchemaVersion: number;
+}
+
+/** Operations that run inside a transaction (or a read). */
+export interface Tx {
+  portals: {
+    all(): Promise<Portal[]>;
+    bySlug(slug: string): Promise<Portal | undefined>;
+    byId(id: number): Promise<Portal | undefined>;
+    insert(fields: PortalFields, createdAt: string): Promise<Portal>;
+    update(id: number, changes: Partial<PortalFields>): Promise<Portal>;
+  };
+  users: {
+    byId(id: number): Promise<User | undefined>;
+    listing(id: number): Promise<UserListing | undefined>;
+    byEmail(portalId: number, email: string): Promise<UserListing | undefined>;
+    byAccount(portalId: number, service: string, username: string): Promise<UserListing | undefined>;
+    /** Portals other than `exceptPortalId` where this account is linked. */
+    accountElsewhere(service: string, username: string, exceptPortalId: number): Promise<Portal[]>;
+    /** Users of the portal that tried to link with this account. */
+    triedAccount(portalId: number, service: string, username: string): Promise<UserListing[]>;
+    insert(u: { portalId: number; firstName: string; lastName: string; email: string; removalDueAt: string; createdAt: string }): Promise<number>;
+    setEmail(id: number, email: string): Promise<void>;
+    setRemovalDue(id: number, removalDueAt: string): Promise<void>;
+    link(id: number, service: string, username: string, at: string): Promise<void>;
+    /** Unlinked users of the scope past their removal date with no valid link, oldest id first. */
+    prunable(scope: { portalId?: number; afterId?: number }, now: string, limit: number): Promise<UserListing[]>;
+    /** Removes the users and everything of theirs but audit and events. */
+    remove(ids: number[]): Promise<void>;
+  };
+  registrations: {
+    get(id: number): Promise<Registration | undefined>;
+    active(userId: number): Promise<Registration | undefined>;
+    ofUser(userId: number): Promise<Registration[]>;
+    /** The newest registration of the user made after `id`. */
+    newestAfter(userId: number, id: number): Promise<Registration | undefined>;
+    insert(r: { userId: number; email: string; createdAt: string; expiresAt: string }): Promise<number>;
+    /** Retires the user's active registration: its links stop working and its unsent emails are dropped. */
+    supersedeActive(userId: number, at: string): Promise<Registration | undefined>;
+    markUsed(id: number, at: string, service: string, username: string): Promise<void>;
+    markSent(id: number, at: string): Promise<void>;
+    setExpiry(id: number, expiresAt: string): Promise<void>;
+    /** Active registrations past expiry that no event has recorded as expired yet. */
+    newlyExpired(now: string, limit: number): Promise<{ registration: Registration; user: UserListing }[]>;
+    markExpiryRecorded(ids: number[]): Promise<void>;
+  };
+  tokens: {
+    byDigest(digest: Buffer): Promise<LinkToken | undefined>;
+    insert(digest: Buffer, registrationId: number, at: string): Promise<void>;
+    retireAll(registrationId: number, at: string): Promise<void>;
+    retireOthers(registrationId: number, keep: Buffer, at: string): Promise<void>;
+  };
+  outbox: {
+    get(id: number): Promise<OutboxMessage | undefined>;
+    enqueue(registrationId: number, kind: MessageKind, at: string): Promise<number>;
+    /** Takes the message for delivery (attempts + 1) unless it was sent meanwhile, is gone or failed, or a live claim holds it. */
+    claim(id: number, claimant: string, claimedAt: string, at: string, isStale: (claimedBy: string, claimedAt: string) => boolean): Promise<OutboxMessage | 'sent' | 'gone' | 'busy'>;
+    markSent(id: number, at: string): Promise<void>;
+    markUnsent(id: number, state: 'queued' | 'failed', error: string, at: string, nextAttemptAt: string | null): Promise<void>;
+    remove(id: number): Promise<void>;
+    /** Queued messages of the given registrations that wait for delivery. */
+    queuedFor(registrationIds: number[]): Promise<number[]>;
+    ofUser(userId: number): Promise<OutboxMessage[]>;
+    requeueFailed(ids: number[], at: string): Promise<void>;
+  };
+  linkAttempts: {
+    record(a: Omit<LinkAttempt, 'id'>): Promise<void>;
+    ofUser(userId: number): Promise<LinkAttempt[]>;
+  };
+  linkViews: {
+    record(v: Omit<LinkView, 'id'>): Promise<void>;
+    ofUser(userId: number): Promise<LinkView[]>;
+  };
+  notices: {
+    /** Records that a reminder or warning `step` of a registration is being sent; false if it already was. */
+    claim(registrationId: number, kind: 'reminder' | 'removal_warning', step: number, at: string): Promise<boolean>;
+    reminderCandidates(portalId: number, now: string, limit: number, afterUserId: number): Promise<{ user: UserListing; registration: Registration; sentSteps: number[] }[]>;
+    warningCandidates(portalId: number, warnBefore: string, now: string, limit: number, afterUserId: number): Promise<{ user: UserListing; registration: Registration }[]>;
+  };
+  audit: {
+    append(e: AuditEntry): Promise<void>;
+    accountChanges(userId: number): Promise<AuditRecord[]>;
+    /** User ids the trail knows by this id or address (also removed users). */
+    userIdsFor(ref: string): Promise<number[]>;
+  };
+  events: {
+    append(e: NewEvent): Promise<number>;
+    since(cursor: number, limit: number, filter?: { types?: readonly string[] }): Promise<LifecycleEvent[]>;
+    last(): Promise<number>;
+  };
+  webhooks: {
+    /** Creates delivery rows for events after the webhook's cursor that match its types; returns how many. */
+    enqueue(webhook: string, types: readonly string[] | undefined, limit: number, now: string): Promise<number>;
+    /** Deliveries due now, at most one per user (the oldest undelivered), oldest first. */
+    due(webhook: string, now: string, limit: number): Promise<(WebhookDelivery & { event: LifecycleEvent })[]>;
+    markDelivered(id: number, at: string): Promise<void>;
+    markFailed(id: number, error: string, nextAttemptAt: string, dead: boolean): Promise<void>;
+    pending(): Promise<{ webhook: string; pending: number; dead: number; oldest: string | null }[]>;
+  };
+}
+
+/** A finding about the store itself, for doctor. */
+export interface StoreCheck {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+}
+
+export interface Store extends AsyncDisposable {
+  readonly kind: StoreKind;
+  /** Where the store is: a path, or a URL with the password masked. */
+  readonly location: string;
+  /** Reads; no lock is taken. */
+  read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * One transaction: all of fn's writes or none. Read-then-write is safe
+   * against other processes (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+   * SERIALIZABLE). fn may run more than once when PostgreSQL reports a
+   * serialization conflict, so it must not have effects outside the store.
+   */
+  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** The users of a portal matching the query, in batches, streamed. */
+  listUsers(q: UserQuery): AsyncIterable<UserListing[]>;
+  countUsers(q: Omit<UserQuery, 'sort' | 'limit'>): Promise<number>;
+  listAudit(q: AuditQuery): AsyncIterable<AuditRecord[]>;
+  listEvents(q: { since: number; portal?: string; types?: readonly string[] }): AsyncIterable<LifecycleEvent[]>;
+  /** Undelivered messages: queued first (oldest first), then failed. */
+  listPending(q: { portalId?: number }): AsyncIterable<PendingMessage[]>;
+  info(): Promise<StoreInfo>;
+  /** What doctor reports about the store beyond its version: permissions, integrity, round-trip latency. */
+  checks(): Promise<StoreCheck[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+// Untrusted text: names, addresses, accounts, server replies, headers. This is
+// a leaf module that every layer may import. It names the classes of unsafe
+// characters once, and offers the three ways text leaves portalctl:
+//   neutralize()  for a terminal or a log line (escapes become visible \xNN),
+//   escapeHtml()  for a web page or the HTML part of an email,
+//   quote()       for a value named inside one of our own messages.
+// Neutralise the untrusted values, never a whole message: our own line breaks
+// are not hostile.
+
+/** C0 controls, DEL and C1 controls (ESC, CSI U+009B, NUL, …). */
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Unicode line and paragraph separators: a new line to a terminal or a header. */
+export const LINE_SEPARATOR = /[\u2028\u2029]/;
+/** Bidirectional embeddings, overrides and isolates: they reorder what a reader sees. */
+export const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
+/** Direction marks (LRM, RLM, ALM): legitimate in names, but invisible on a terminal. */
+export const BIDI_MARK = /[\u200e\u200f\u061c]/;
+/** Characters that draw nothing: zero-width spaces and joiners, word joiner, BOM, tag characters. */
+export const INVISIBLE = /[\u200b-\u200d\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/u;
+
+// eslint-disable-next-line no-control-regex
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+
+function escapeChar(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  if (cp <= 0xff) return `\\x${cp.toString(16).toUpperCase().padStart(2, '0')}`;
+  return `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Makes control, line-separator and bidi characters visible as \xNN / \uNNNN escapes, for a terminal or a log. */
+export function neutralize(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, escapeChar);
+}
+
+/** True when the text has something a reader can see (not only spaces and invisible characters). */
+export function hasVisibleCharacter(text: string): boolean {
+  for (const ch of text) {
+    if (/\s/u.test(ch) || INVISIBLE.test(ch) || BIDI_MARK.test(ch) || BIDI_CONTROL.test(ch) || CONTROL.test(ch)) continue;
+    if (/\p{M}/u.test(ch)) continue; // a combining mark alone draws on nothing
+    return true;
+  }
+  return false;
+}
+
+/** A value quoted for one of our messages: JSON-quoted, neutralised, cut to `max` characters. */
+export function quote(value: string, max = 80): string {
+  const cut = [...value].length > max ? `${[...value].slice(0, max).join('')}…` : value;
+  return neutralize(JSON.stringify(cut));
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text for HTML element content or a double- or single-quoted attribute. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+/** "1 user", "2 users". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

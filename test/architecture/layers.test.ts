@@ -1,0 +1,82 @@
+// The import graph points down. Each module belongs to a layer; it may import
+// modules of its own layer or lower ones, never higher. Commands never import
+// each other (what two commands share lives in domain/, store/ or output/).
+// ARCHITECTURE.md draws the same picture.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '../../src');
+
+/** Lowest first. A path matches the first prefix that fits. */
+const LAYERS: [string, string[]][] = [
+  ['leaf', ['text.ts', 'errors.ts']],
+  ['store', ['store/']],
+  ['domain', ['domain/']],
+  ['mail', ['mail/']],
+  ['presentation', ['output/', 'completion/', 'server/', 'webhooks/']],
+  ['runtime', ['runtime/']],
+  ['commands', ['commands/']],
+  ['cli', ['cli/']],
+];
+
+function layerOf(file: string): number {
+  const i = LAYERS.findIndex(([, prefixes]) => prefixes.some((p) => file === p || file.startsWith(p)));
+  if (i < 0) throw new Error(`${file} belongs to no layer: add it to LAYERS and ARCHITECTURE.md`);
+  return i;
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)) out.push((m[1] ?? m[2])!);
+  return out.map((spec) => relative(SRC, resolve(dirname(file), spec)).replace(/\.js$/, '.ts'));
+}
+
+describe('the import graph', () => {
+  const all = files(SRC).map((f) => relative(SRC, f));
+
+  it('has every module in a layer', () => {
+    for (const f of all) expect(() => layerOf(f), f).not.toThrow();
+  });
+
+  it('points down: no module imports a higher layer', () => {
+    const upward: string[] = [];
+    for (const f of all) {
+      for (const target of imports(join(SRC, f))) {
+        // The registry loads each command's handler lazily; that is the one way down from the command list to the commands.
+        if (layerOf(target) > layerOf(f)) upward.push(`${f} → ${target}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+
+  it('keeps commands apart: a command imports no other command', () => {
+    const shared = new Set(['commands/command.ts', 'commands/registry.ts']);
+    const crossings: string[] = [];
+    for (const f of all.filter((x) => x.startsWith('commands/') && !shared.has(x))) {
+      for (const target of imports(join(SRC, f))) if (target.startsWith('commands/') && !shared.has(target)) crossings.push(`${f} → ${target}`);
+    }
+    expect(crossings).toEqual([]);
+  });
+
+  it('keeps SQL in the store and printing in the renderer', () => {
+    const sql: string[] = [];
+    const printing: string[] = [];
+    for (const f of all) {
+      const text = readFileSync(join(SRC, f), 'utf8');
+      if (!f.startsWith('store/') && /\.prepare\(|\b(SELECT|INSERT INTO|DELETE FROM|UPDATE \w+ SET)\b/.test(text)) sql.push(f);
+      if (f.startsWith('commands/') && /stdout\.write|console\.log|from 'chalk'|process\.exit/.test(text)) printing.push(f);
+    }
+    expect(sql).toEqual([]);
+    expect(printing).toEqual([]);
+  });
+});

@@ -1,0 +1,136 @@
+// Runs portalctl in-process, through the real main(), with streams, a
+// terminal (or not), answers to prompts and an environment of the test's
+// choosing. Milliseconds per command instead of a process start: most
+// behaviour is tested this way; spawned processes (cli.ts) are kept for exit
+// codes, signals, races, killed processes and real terminals.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { main } from '../../src/cli/main.js';
+import { recordingProgress } from '../../src/runtime/progress.js';
+import { scriptedPrompter } from '../../src/runtime/prompter.js';
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  /** stdin and stdout (and stderr) are a terminal. */
+  tty?: boolean;
+  /** The terminal's width (with tty). */
+  columns?: number;
+  /** Answers to prompts, in order (strings for input/select, booleans for confirm, 'cancel' for Ctrl-C). */
+  answers?: (string | boolean)[];
+  /** What stdin holds (not a terminal). */
+  input?: string;
+  now?: string;
+  /** Aborted when the test says "Ctrl-C" (see interrupt()). */
+  interrupt?: InterruptHandle;
+  /** Colour level for FORCE_COLOR-like tests. */
+  color?: boolean;
+}
+
+export interface InterruptHandle {
+  fire(): void;
+  /** Set by the run once the command asked for interrupts. */
+  armed: boolean;
+}
+
+export function interruptHandle(): InterruptHandle {
+  let abort: ((signal: string) => void) | undefined;
+  const h: InterruptHandle & { attach(a: (s: string) => void): void } = {
+    armed: false,
+    fire() {
+      abort?.('SIGINT');
+    },
+    attach(a) {
+      abort = a;
+      h.armed = true;
+    },
+  };
+  return h;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The prompts that were asked. */
+  asked: string[];
+  /** Progress updates shown. */
+  progress: string[];
+}
+
+function sink(into: Buffer[]): Writable {
+  return new Writable({
+    write(chunk, _enc, done) {
+      into.push(Buffer.from(chunk));
+      done();
+    },
+  });
+}
+
+export const T0 = '2026-11-28T14:00:00Z';
+export const at = (days: number): string => new Date(Date.parse(T0) + days * 86_400_000).toISOString();
+
+export async function runCli(argv: string[], env: Record<string, string | undefined>, o: RunOptions = {}): Promise<RunResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdin = new PassThrough();
+  stdin.end(o.input ?? '');
+  const asked: string[] = [];
+  const progress: string[] = [];
+  const tty = Boolean(o.tty);
+  const fullEnv = Object.fromEntries(Object.entries({ ...env, ...o.env, ...(o.now ? { PORTALCTL_NOW: o.now } : {}) }).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv;
+  const exitCode = await main(argv, {
+    streams: { stdin, stdout: sink(out), stderr: sink(err), stdinIsTTY: tty, stdoutIsTTY: tty, stderrIsTTY: tty, columns: tty ? (o.columns ?? 160) : undefined },
+    env: fullEnv,
+    prompter: scriptedPrompter([...(o.answers ?? [])], asked),
+    progress: tty ? recordingProgress(progress) : undefined,
+    onInterrupt: (abort) => (o.interrupt as unknown as { attach?(a: (s: string) => void): void })?.attach?.(abort),
+  });
+  return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), asked, progress };
+}
+
+/** A store in a temporary folder and the environment that points portalctl at it. */
+export interface World {
+  dir: string;
+  db: string;
+  mailDir: string;
+  env: Record<string, string>;
+  run(argv: string[], o?: RunOptions): Promise<RunResult>;
+  /** Runs with --json and parses stdout; fails the test on a non-zero exit. */
+  json<T = any>(argv: string[], o?: RunOptions): Promise<T>;
+  close(): void;
+}
+
+export function world(extra: Record<string, string> = {}): World {
+  const dir = mkdtempSync(join(tmpdir(), 'portalctl-test-'));
+  const db = join(dir, 'store', 'portalctl.db');
+  const env: Record<string, string> = {
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_DATA_HOME: join(dir, 'data'),
+    TZ: 'America/New_York',
+    PORTALCTL_DB: db,
+    PORTALCTL_NOW: T0,
+    ...extra,
+  };
+  const w: World = {
+    dir,
+    db,
+    mailDir: join(dir, 'store', 'mail'),
+    env,
+    run: (argv, o) => runCli(argv, w.env, o),
+    async json(argv, o) {
+      const r = await runCli(['--json', ...argv], w.env, o);
+      if (r.exitCode !== 0) throw new Error(`portalctl ${argv.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    },
+    close() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return w;
+}
+
+export const GRANTS = ['portals', 'add', 'grants', '--name', 'Grants Portal', '--url', 'https://grants.example.org', '--admin-email', 'admin@example.org'];
