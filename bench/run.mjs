@@ -65,7 +65,8 @@ const sqliteCli = hasCommand('sqlite3', ['--version']);
 const hyperfine = hasCommand('hyperfine', ['--version']);
 
 const baseEnv = { ...process.env, PORTALCTL_NOW: BENCH_NOW, NO_COLOR: '1' };
-for (const k of ['FORCE_COLOR', 'PORTALCTL_DB', 'PORTALCTL_PORTAL', 'PORTALCTL_SMTP_URL', 'PORTALCTL_SMTP_PASSWORD_FILE', 'PORTALCTL_MAIL_FROM']) delete baseEnv[k];
+for (const k of ['FORCE_COLOR', 'PORTALCTL_DB', 'PORTALCTL_PORTAL', 'PORTALCTL_SMTP_URL', 'PORTALCTL_SMTP_PASSWORD_FILE', 'PORTALCTL_MAIL_FROM'])
+  delete baseEnv[k];
 
 // ------------------------------------------------------------------ helpers
 
@@ -76,7 +77,16 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const fmtMs = (ms) => (ms === Infinity ? `> ${TIMEOUT_MS / 1000} s` : !Number.isFinite(ms) ? '—' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`);
+const fmtMs = (ms) =>
+  ms === Infinity
+    ? `> ${TIMEOUT_MS / 1000} s`
+    : !Number.isFinite(ms)
+      ? '—'
+      : ms >= 10_000
+        ? `${(ms / 1000).toFixed(1)} s`
+        : ms >= 1000
+          ? `${(ms / 1000).toFixed(2)} s`
+          : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
 const fmtX = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
 const fmtMB = (kb) => (Number.isFinite(kb) ? `${(kb / 1024).toFixed(0)} MB` : '—');
 const fmtN = (n) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
@@ -196,7 +206,10 @@ async function pairs(name, a, b, { warmup = 1, runs = 5, budgetMs = 120_000 } = 
   return res;
 }
 
-const portalctl = (db, args, opts = {}) => () => runProcess(NODE, [CLI, '--db', db, ...args], opts);
+const portalctl =
+  (db, args, opts = {}) =>
+  () =>
+    runProcess(NODE, [CLI, '--db', db, ...args], opts);
 
 function freshCopy(src, name) {
   mkdirSync(WORK, { recursive: true });
@@ -224,7 +237,9 @@ function target(name, value, goal, pass, note = '') {
 const startedAt = new Date();
 const load0 = loadavg();
 log(`portalctl benchmarks${QUICK ? ' (BENCH_QUICK: 1k/10k only, fewer runs)' : ''}`);
-log(`peak memory: ${hasGnuTime ? 'GNU time -v' : 'unavailable (apt-get install -y time)'}; sqlite3: ${sqliteCli ? sqliteCli.split(' ')[0] : 'not installed (apt-get install -y sqlite3)'}; hyperfine: ${hyperfine ?? 'not installed'}`);
+log(
+  `peak memory: ${hasGnuTime ? 'GNU time -v' : 'unavailable (apt-get install -y time)'}; sqlite3: ${sqliteCli ? sqliteCli.split(' ')[0] : 'not installed (apt-get install -y sqlite3)'}; hyperfine: ${hyperfine ?? 'not installed'}`,
+);
 if (!existsSync(join(ROOT, 'dist', 'cli.js'))) {
   log('dist/ is missing: run `npm run build` first (npm run bench does).');
   process.exit(2);
@@ -243,7 +258,10 @@ const meta = {
   kernel: release(),
   sqliteLib: (() => {
     try {
-      const out = execFileSync(NODE, ['-e', "const D=require('better-sqlite3');console.log(new D(':memory:').prepare('select sqlite_version() v').get().v)"], { cwd: ROOT, encoding: 'utf8' });
+      const out = execFileSync(NODE, ['-e', "const D=require('better-sqlite3');console.log(new D(':memory:').prepare('select sqlite_version() v').get().v)"], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
       return out.trim();
     } catch {
       return 'unknown';
@@ -261,11 +279,20 @@ const meta = {
 const nodeBare = { label: 'node -e 0', run: () => runProcess(NODE, ['-e', '0']) };
 const big = stores[BIG];
 const small = stores[SMALL];
-const startupVersion = await pairs('start-up: portalctl --version vs node -e 0', nodeBare, { label: 'portalctl --version', run: () => runProcess(NODE, [CLI, '--version']), check: (r) => (r.out.trim() ? undefined : 'no version printed') }, { warmup: 3, runs: RUNS.startup, budgetMs: 60_000 });
+const startupVersion = await pairs(
+  'start-up: portalctl --version vs node -e 0',
+  nodeBare,
+  { label: 'portalctl --version', run: () => runProcess(NODE, [CLI, '--version']), check: (r) => (r.out.trim() ? undefined : 'no version printed') },
+  { warmup: 3, runs: RUNS.startup, budgetMs: 60_000 },
+);
 const startupWhoami = await pairs(
   `start-up: whoami-login EMAIL on ${fmtN(BIG)} vs node -e 0`,
   nodeBare,
-  { label: `whoami-login (${fmtN(BIG)})`, run: portalctl(big.path, ['users', 'whoami-login', big.lookupEmail]), check: (r) => (r.out.includes(String(big.lookupId)) ? undefined : 'user not in output') },
+  {
+    label: `whoami-login (${fmtN(BIG)})`,
+    run: portalctl(big.path, ['users', 'whoami-login', big.lookupEmail]),
+    check: (r) => (r.out.includes(String(big.lookupId)) ? undefined : 'user not in output'),
+  },
   { warmup: 3, runs: RUNS.startup, budgetMs: 60_000 },
 );
 target('start-up: `--version` / `node -e 0`', fmtX(startupVersion.ratio), '≤ 1.5×', startupVersion.ratio <= 1.5);
@@ -278,7 +305,18 @@ if (hyperfine) {
   try {
     execFileSync(
       'hyperfine',
-      ['-N', '--warmup', '3', '--runs', String(RUNS.startup), '--export-json', json, 'node -e 0', `node ${CLI} --version`, `node ${CLI} --db ${big.path} users whoami-login ${big.lookupEmail}`],
+      [
+        '-N',
+        '--warmup',
+        '3',
+        '--runs',
+        String(RUNS.startup),
+        '--export-json',
+        json,
+        'node -e 0',
+        `node ${CLI} --version`,
+        `node ${CLI} --db ${big.path} users whoami-login ${big.lookupEmail}`,
+      ],
       { cwd: ROOT, env: baseEnv, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const r = JSON.parse(readFileSync(json, 'utf8')).results.map((x) => x.median * 1000);
@@ -317,12 +355,28 @@ for (const [label, args] of [
       run: () => {
         const k = next++;
         const t = s.tokens[k % s.tokens.length];
-        return runProcess(NODE, [CLI, '--db', db, 'link', `https://grants.example.org/register/link?token=${t.token}`, '--service', 'ims', '--account', `bench-${s.users}-${k}`]);
+        return runProcess(NODE, [
+          CLI,
+          '--db',
+          db,
+          'link',
+          `https://grants.example.org/register/link?token=${t.token}`,
+          '--service',
+          'ims',
+          '--account',
+          `bench-${s.users}-${k}`,
+        ]);
       },
       check: (r) => (r.out.includes('linked') ? undefined : 'no linked user in output'),
     };
   };
-  lookups.push(await pairs(`look-up: link TOKEN, ${fmtN(BIG)} vs ${fmtN(SMALL)} users`, linkSide(small), linkSide(big), { warmup: 3, runs: Math.min(RUNS.lookup, small.tokens.length - 3), budgetMs: 60_000 }));
+  lookups.push(
+    await pairs(`look-up: link TOKEN, ${fmtN(BIG)} vs ${fmtN(SMALL)} users`, linkSide(small), linkSide(big), {
+      warmup: 3,
+      runs: Math.min(RUNS.lookup, small.tokens.length - 3),
+      budgetMs: 60_000,
+    }),
+  );
 }
 lookups[0].cmd = 'users whoami-login';
 lookups[1].cmd = 'users show';
@@ -355,7 +409,11 @@ for (const n of SIZES) {
   if (!okOurs || !okTheirs) log(`  ! users list check at ${n}: portalctl ${okOurs ? 'ok' : 'WRONG'}, sqlite3 ${okTheirs ? 'ok' : 'WRONG'}`);
   const r = await pairs(
     `users list --json, ${fmtN(n)} users vs sqlite3 -json`,
-    { label: 'sqlite3 -json', run: () => runProcess('sqlite3', ['-json', s.path, LIST_SQL], { rss: true }), check: (x) => (x.outBytes > 0 ? undefined : 'no output') },
+    {
+      label: 'sqlite3 -json',
+      run: () => runProcess('sqlite3', ['-json', s.path, LIST_SQL], { rss: true }),
+      check: (x) => (x.outBytes > 0 ? undefined : 'no output'),
+    },
     { label: 'portalctl', run: portalctl(s.path, ['users', 'list', '--json'], { rss: true }), check: (x) => (x.outBytes > 0 ? undefined : 'no output') },
     { warmup: 1, runs: RUNS.list, budgetMs: 90_000 },
   );
@@ -394,7 +452,11 @@ if (sqliteCli) {
   for (const n of SIZES) {
     const s = stores[n];
     const afterCheck = (db) => () => {
-      const left = Number(execFileSync('sqlite3', [db, `SELECT (SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM audit WHERE action = 'prune')`], { encoding: 'utf8' }).trim().split(' ')[0]);
+      const left = Number(
+        execFileSync('sqlite3', [db, `SELECT (SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM audit WHERE action = 'prune')`], { encoding: 'utf8' })
+          .trim()
+          .split(' ')[0],
+      );
       return left === n - s.removable ? undefined : `expected ${n - s.removable} users left, found ${left}`;
     };
     const side = (label, name, cmd) => {
@@ -432,8 +494,20 @@ if (sqliteCli) {
 const lastOf = (arr) => arr.find((x) => x.size === BIG);
 const listBig = lastOf(list);
 const pruneBig = lastOf(prune);
-target(`\`users list --json\` ${fmtN(BIG)} / \`sqlite3 -json\``, listBig ? fmtX(listBig.ratio) : '—', '≤ 3×', listBig ? listBig.ratio <= 3 : null, sqliteCli ? '' : 'sqlite3 not installed');
-target(`\`users list --json\` ${fmtN(BIG)}: peak RSS`, listBig ? fmtMB(listBig.rssB) : '—', BIG === 100000 ? '< 150 MB' : '< 150 MB (at 100k)', listBig && Number.isFinite(listBig.rssB) ? listBig.rssB < 150 * 1024 : null, hasGnuTime ? '' : 'GNU time not installed');
+target(
+  `\`users list --json\` ${fmtN(BIG)} / \`sqlite3 -json\``,
+  listBig ? fmtX(listBig.ratio) : '—',
+  '≤ 3×',
+  listBig ? listBig.ratio <= 3 : null,
+  sqliteCli ? '' : 'sqlite3 not installed',
+);
+target(
+  `\`users list --json\` ${fmtN(BIG)}: peak RSS`,
+  listBig ? fmtMB(listBig.rssB) : '—',
+  BIG === 100000 ? '< 150 MB' : '< 150 MB (at 100k)',
+  listBig && Number.isFinite(listBig.rssB) ? listBig.rssB < 150 * 1024 : null,
+  hasGnuTime ? '' : 'GNU time not installed',
+);
 
 /** Growth between sizes: cost added per 1k rows from the middle to the largest size vs from the smallest to the middle. */
 function growth(series, pick) {
@@ -446,22 +520,49 @@ function growth(series, pick) {
   return slope2 / slope1;
 }
 const listRssGrowth = growth(list, (r) => r.rssB);
-target('`users list --json`: peak RSS grows sub-linearly', Number.isFinite(listRssGrowth) ? `${fmtMB(list[0].rssB)} → ${fmtMB(list[1].rssB)} → ${fmtMB(list[2].rssB)}` : '—', 'MB per 1k rows, 10k→100k ≤ ¾ of 1k→10k (linear = 1)', Number.isFinite(listRssGrowth) ? listRssGrowth <= 0.75 : null, Number.isFinite(listRssGrowth) ? `slope ratio ${listRssGrowth.toFixed(2)}` : 'needs three sizes');
+target(
+  '`users list --json`: peak RSS grows sub-linearly',
+  Number.isFinite(listRssGrowth) ? `${fmtMB(list[0].rssB)} → ${fmtMB(list[1].rssB)} → ${fmtMB(list[2].rssB)}` : '—',
+  'MB per 1k rows, 10k→100k ≤ ¾ of 1k→10k (linear = 1)',
+  Number.isFinite(listRssGrowth) ? listRssGrowth <= 0.75 : null,
+  Number.isFinite(listRssGrowth) ? `slope ratio ${listRssGrowth.toFixed(2)}` : 'needs three sizes',
+);
 const listGrowth = growth(list, (r) => r.medB);
-target('`users list --json`: time grows no faster than output', Number.isFinite(listGrowth) ? `slope ratio ${listGrowth.toFixed(2)}` : '—', 'ms per 1k rows, 10k→100k ≤ 2× of 1k→10k', Number.isFinite(listGrowth) ? listGrowth <= 2 : null);
-target(`\`prune\` ${pruneBig ? fmtN(pruneBig.removed) : ''} of ${fmtN(BIG)} / sqlite3 script`, pruneBig ? fmtX(pruneBig.ratio) : '—', '≤ 3×', pruneBig && Number.isFinite(pruneBig.ratio) ? pruneBig.ratio <= 3 : prune.length ? false : null, pruneBig ? (pruneBig.cut && pruneBig.errors.length ? pruneBig.errors[0] : '') : prune.length ? 'not measured: a smaller prune was cut off' : 'sqlite3 not installed');
+target(
+  '`users list --json`: time grows no faster than output',
+  Number.isFinite(listGrowth) ? `slope ratio ${listGrowth.toFixed(2)}` : '—',
+  'ms per 1k rows, 10k→100k ≤ 2× of 1k→10k',
+  Number.isFinite(listGrowth) ? listGrowth <= 2 : null,
+);
+target(
+  `\`prune\` ${pruneBig ? fmtN(pruneBig.removed) : ''} of ${fmtN(BIG)} / sqlite3 script`,
+  pruneBig ? fmtX(pruneBig.ratio) : '—',
+  '≤ 3×',
+  pruneBig && Number.isFinite(pruneBig.ratio) ? pruneBig.ratio <= 3 : prune.length ? false : null,
+  pruneBig
+    ? pruneBig.cut && pruneBig.errors.length
+      ? pruneBig.errors[0]
+      : ''
+    : prune.length
+      ? 'not measured: a smaller prune was cut off'
+      : 'sqlite3 not installed',
+);
 const pruneGrowth = growth(prune, (r) => r.medB);
 target(
   '`prune`: time grows no faster than output',
   pruneGrowth === Infinity ? `${prune.map((r) => fmtMs(r.medB)).join(' → ')}` : Number.isFinite(pruneGrowth) ? `slope ratio ${pruneGrowth.toFixed(2)}` : '—',
   'ms per 1k rows, 10k→100k ≤ 2× of 1k→10k',
   pruneGrowth === Infinity ? false : Number.isFinite(pruneGrowth) ? pruneGrowth <= 2 : prune.length && prune.length < SIZES.length ? false : null,
-  pruneGrowth === Infinity ? `the ${fmtN(BIG)} prune was cut off` : prune.length < SIZES.length && prune.length ? `only ${prune.map((p) => fmtN(p.size)).join('/')} finished` : '',
+  pruneGrowth === Infinity
+    ? `the ${fmtN(BIG)} prune was cut off`
+    : prune.length < SIZES.length && prune.length
+      ? `only ${prune.map((p) => fmtN(p.size)).join('/')} finished`
+      : '',
 );
 
 // ---------------------------------------------------------------- invite
 
-let invite = null;
+let invite;
 {
   const sink = fork(join(ROOT, 'bench', 'smtp-sink.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise((res, rej) => {
@@ -508,9 +609,19 @@ let invite = null;
     };
     const ours = counted(() => {
       const db = freshCopy(emptyStore.path, 'invite.db');
-      return runProcess(NODE, [CLI, '--db', db, 'users', 'invite', '--from-csv', csv, '--yes'], { env: smtpEnv, rss: true, timeoutMs: Math.max(TIMEOUT_MS, 180_000) });
+      return runProcess(NODE, [CLI, '--db', db, 'users', 'invite', '--from-csv', csv, '--yes'], {
+        env: smtpEnv,
+        rss: true,
+        timeoutMs: Math.max(TIMEOUT_MS, 180_000),
+      });
     });
-    const base = counted(() => runProcess(NODE, [join(ROOT, 'bench', 'nodemailer-baseline.mjs'), String(port), csv], { env: smtpEnv, rss: true, timeoutMs: Math.max(TIMEOUT_MS, 180_000) }));
+    const base = counted(() =>
+      runProcess(NODE, [join(ROOT, 'bench', 'nodemailer-baseline.mjs'), String(port), csv], {
+        env: smtpEnv,
+        rss: true,
+        timeoutMs: Math.max(TIMEOUT_MS, 180_000),
+      }),
+    );
     // The sink's count is read after each run: every message must have arrived.
     const wrap = (label, side) => ({
       label,
@@ -532,7 +643,11 @@ let invite = null;
       if (problem) log(`  ! warm-up ${problem}`);
     }
     const [a, b] = inviteSides(INVITES);
-    invite = await pairs(`bulk invite of ${fmtN(INVITES)} users to a local SMTP server vs a bare nodemailer pooled loop`, a, b, { warmup: 0, runs: RUNS.invite, budgetMs: 240_000 });
+    invite = await pairs(`bulk invite of ${fmtN(INVITES)} users to a local SMTP server vs a bare nodemailer pooled loop`, a, b, {
+      warmup: 0,
+      runs: RUNS.invite,
+      budgetMs: 240_000,
+    });
     invite.count = INVITES;
     invite.rate = INVITES / (invite.medB / 1000);
     invite.baseRate = INVITES / (invite.medA / 1000);
@@ -551,31 +666,71 @@ const load1 = loadavg();
 const mark = (p) => (p === true ? 'PASS' : p === false ? 'MISS' : 'n/a');
 const tableText = (rows) => {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => String(c).padEnd(w[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => String(c).padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 };
-const md = (rows) => [`| ${rows[0].join(' | ')} |`, `|${rows[0].map(() => ' --- ').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const md = (rows) =>
+  [`| ${rows[0].join(' | ')} |`, `|${rows[0].map(() => ' --- ').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 const targetRows = [['target', 'measured', 'goal', 'result', 'note'], ...targets.map((t) => [t.name, t.value, t.goal, mark(t.pass), t.note || ''])];
 const pairRows = [
   ['workload', 'A', 'B', 'median A', 'median B', 'B/A (median of pairs)', 'pairs'],
-  ...[startupVersion, startupWhoami, ...lookups, ...(invite ? [invite] : [])].map((r) => [r.name, r.a, r.b, fmtMs(r.medA), fmtMs(r.medB), fmtX(r.ratio), String(r.ratios.length)]),
+  ...[startupVersion, startupWhoami, ...lookups, ...(invite ? [invite] : [])].map((r) => [
+    r.name,
+    r.a,
+    r.b,
+    fmtMs(r.medA),
+    fmtMs(r.medB),
+    fmtX(r.ratio),
+    String(r.ratios.length),
+  ]),
 ];
 const listRows = [
   ['users', 'output', 'sqlite3 -json', 'portalctl', 'ratio', 'portalctl per 1k rows', 'portalctl peak RSS', 'sqlite3 peak RSS', 'pairs'],
-  ...list.map((r) => [fmtN(r.size), `${(r.outBytes / 2 ** 20).toFixed(1)} MiB`, fmtMs(r.medA), fmtMs(r.medB), fmtX(r.ratio), fmtMs(r.medB / (r.size / 1000)), fmtMB(r.rssB), fmtMB(r.rssA), String(r.ratios.length)]),
+  ...list.map((r) => [
+    fmtN(r.size),
+    `${(r.outBytes / 2 ** 20).toFixed(1)} MiB`,
+    fmtMs(r.medA),
+    fmtMs(r.medB),
+    fmtX(r.ratio),
+    fmtMs(r.medB / (r.size / 1000)),
+    fmtMB(r.rssB),
+    fmtMB(r.rssA),
+    String(r.ratios.length),
+  ]),
 ];
 const pruneRows = [
   ['users', 'removed', 'sqlite3 script', 'portalctl', 'ratio', 'portalctl per 1k removed', 'portalctl peak RSS', 'pairs'],
-  ...prune.map((r) => [fmtN(r.size), fmtN(r.removed), fmtMs(r.medA), fmtMs(r.medB), fmtX(r.ratio), fmtMs(r.medB / (r.removed / 1000)), fmtMB(r.rssB), `${r.ratios.length}${r.cut ? ' (cut short)' : ''}`]),
+  ...prune.map((r) => [
+    fmtN(r.size),
+    fmtN(r.removed),
+    fmtMs(r.medA),
+    fmtMs(r.medB),
+    fmtX(r.ratio),
+    fmtMs(r.medB / (r.removed / 1000)),
+    fmtMB(r.rssB),
+    `${r.ratios.length}${r.cut ? ' (cut short)' : ''}`,
+  ]),
 ];
-const errors = [startupVersion, startupWhoami, ...lookups, ...list, ...prune, ...(invite ? [invite] : [])].flatMap((r) => r.errors.map((e) => `${r.name}: ${e}`));
+const errors = [startupVersion, startupWhoami, ...lookups, ...list, ...prune, ...(invite ? [invite] : [])].flatMap((r) =>
+  r.errors.map((e) => `${r.name}: ${e}`),
+);
 
 log('');
 log(tableText(pairRows));
 log('');
 if (list.length) log(`users list --json\n${tableText(listRows)}\n`);
 if (prune.length) log(`prune --yes --quiet\n${tableText(pruneRows)}\n`);
-if (invite) log(`bulk invite: portalctl ${invite.rate.toFixed(0)} invitations/s, bare nodemailer ${invite.baseRate.toFixed(0)} messages/s; peak RSS ${fmtMB(invite.rssB)} vs ${fmtMB(invite.rssA)}\n`);
+if (invite)
+  log(
+    `bulk invite: portalctl ${invite.rate.toFixed(0)} invitations/s, bare nodemailer ${invite.baseRate.toFixed(0)} messages/s; peak RSS ${fmtMB(invite.rssB)} vs ${fmtMB(invite.rssA)}\n`,
+  );
 log(tableText(targetRows));
 if (errors.length) log(`\nproblems:\n  ${errors.join('\n  ')}`);
 
@@ -645,7 +800,12 @@ ${errors.length ? `\nProblems during the run:\n\n${errors.map((e) => `- ${e.repl
 ## Stores
 
 Seeded by \`bench/seed.mjs\` through the store layer (\`openDatabase\` from dist/store/db.js,
-so the project's own migrations) in one transaction: ${SIZES.map((n) => `${fmtN(n)}: ${Object.entries(stores[n].counts).map(([k, v]) => `${v} ${k}`).join(', ')}`).join('; ')}
+so the project's own migrations) in one transaction: ${SIZES.map(
+  (n) =>
+    `${fmtN(n)}: ${Object.entries(stores[n].counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`,
+).join('; ')}
 (pendingOverdue = link still valid but removal date passed; due = removed by prune).
 One user in ten has a superseded registration with a retired token; linked users have a
 "linked" link attempt and audit records. \`PORTALCTL_NOW=${BENCH_NOW}\` for every run.

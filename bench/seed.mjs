@@ -32,8 +32,50 @@ export const BENCH_NOW = '2026-06-01T12:00:00.000Z';
 const SEED_VERSION = 3;
 
 const DAY = 24 * 60 * 60 * 1000;
-const FIRST = ['Jane', 'John', 'Maria', 'Wei', 'Aisha', 'Carlos', 'Olga', 'Kenji', 'Fatima', 'Liam', 'Noor', 'Pierre', 'Ana', 'Tomasz', 'Grace', 'Ravi', 'Sofia', 'Daniel', 'Amara', 'Lucas'];
-const LAST = ['Doe', 'Smith', 'García', 'Chen', 'Okafor', 'Müller', 'Ivanova', 'Tanaka', 'Haddad', "O'Brien", 'Kowalski', 'Nguyen', 'Silva', 'Patel', 'Johansson', 'Rossi', 'Kim', 'Dubois', 'Mensah', 'Cohen'];
+const FIRST = [
+  'Jane',
+  'John',
+  'Maria',
+  'Wei',
+  'Aisha',
+  'Carlos',
+  'Olga',
+  'Kenji',
+  'Fatima',
+  'Liam',
+  'Noor',
+  'Pierre',
+  'Ana',
+  'Tomasz',
+  'Grace',
+  'Ravi',
+  'Sofia',
+  'Daniel',
+  'Amara',
+  'Lucas',
+];
+const LAST = [
+  'Doe',
+  'Smith',
+  'García',
+  'Chen',
+  'Okafor',
+  'Müller',
+  'Ivanova',
+  'Tanaka',
+  'Haddad',
+  "O'Brien",
+  'Kowalski',
+  'Nguyen',
+  'Silva',
+  'Patel',
+  'Johansson',
+  'Rossi',
+  'Kim',
+  'Dubois',
+  'Mensah',
+  'Cohen',
+];
 const SERVICES = ['nih', 'ims-employee', 'ims'];
 const DOMAINS = ['example.org', 'example.com', 'nih.example.gov', 'univ.example.edu'];
 
@@ -57,7 +99,10 @@ export function seededEmail(i) {
 function migrationsHash() {
   const dir = join(ROOT, 'migrations');
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) h.update(f).update(readFileSync(join(dir, f)));
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.sql'))
+    .sort())
+    h.update(f).update(readFileSync(join(dir, f)));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -113,7 +158,13 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
       const email = seededEmail(i);
       // When the current registration was sent, relative to now.
       const sentAgo =
-        kind === 'pending' || kind === 'pendingOverdue' ? rnd() * 6 * DAY : kind === 'expired' ? (8 + rnd() * 20) * DAY : kind === 'due' ? (31 + rnd() * 300) * DAY : (1 + rnd() * 360) * DAY;
+        kind === 'pending' || kind === 'pendingOverdue'
+          ? rnd() * 6 * DAY
+          : kind === 'expired'
+            ? (8 + rnd() * 20) * DAY
+            : kind === 'due'
+              ? (31 + rnd() * 300) * DAY
+              : (1 + rnd() * 360) * DAY;
       const resent = rnd() < 0.1;
       const createdMs = nowMs - sentAgo - (resent ? (1 + rnd() * 10) * DAY : 0) - rnd() * DAY;
       const sentMs = nowMs - sentAgo;
@@ -149,20 +200,18 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
         const oldId = Number(old.lastInsertRowid);
         ins.token.run(digest(i, 0), oldId, at(createdMs), at(sentMs));
         ins.outbox.run(oldId, at(createdMs), at(createdMs), at(createdMs));
-        ins.audit.run(at(sentMs), 'admin', 'resend-registration', 'grants', i, email, JSON.stringify({ email, registrationId: oldId }), JSON.stringify({ email, registrationId: oldId + 1 }));
+        ins.audit.run(
+          at(sentMs),
+          'admin',
+          'resend-registration',
+          'grants',
+          i,
+          email,
+          JSON.stringify({ email, registrationId: oldId }),
+          JSON.stringify({ email, registrationId: oldId + 1 }),
+        );
       }
-      const reg = ins.reg.run(
-        i,
-        email,
-        at(sentMs),
-        at(sentMs),
-        at(sentMs + 7 * DAY),
-        kind === 'linked' ? 'used' : 'active',
-        null,
-        linkedAt,
-        service,
-        username,
-      );
+      const reg = ins.reg.run(i, email, at(sentMs), at(sentMs), at(sentMs + 7 * DAY), kind === 'linked' ? 'used' : 'active', null, linkedAt, service, username);
       const regId = Number(reg.lastInsertRowid);
       ins.outbox.run(regId, at(sentMs), at(sentMs), at(sentMs));
       let tokenDigestValue = digest(i, 1);
@@ -175,7 +224,16 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
       if (kind === 'pending' || kind === 'pendingOverdue') pendingIds.push(i);
       if (kind === 'linked') {
         ins.attempt.run(linkedAt, i, regId, service, username, 'linked', 'web');
-        ins.audit.run(linkedAt, 'web', 'link', 'grants', i, email, JSON.stringify({ loginService: null, username: null, removalDueAt: at(createdMs + 30 * DAY) }), JSON.stringify({ loginService: service, username, registrationId: regId }));
+        ins.audit.run(
+          linkedAt,
+          'web',
+          'link',
+          'grants',
+          i,
+          email,
+          JSON.stringify({ loginService: null, username: null, removalDueAt: at(createdMs + 30 * DAY) }),
+          JSON.stringify({ loginService: service, username, registrationId: regId }),
+        );
       } else if ((kind === 'expired' || kind === 'due') && rnd() < 0.05) {
         ins.attempt.run(at(sentMs + 8 * DAY), i, regId, 'ims', `user${i}`, 'link_expired', 'web');
       }
@@ -234,6 +292,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const t0 = process.hrtime.bigint();
   const meta = await seedStore({ path, users: n });
   console.log(
-    `${path}: ${n} users (${Object.entries(meta.counts).map(([k, v]) => `${k} ${v}`).join(', ')}), ${meta.removable} due for removal, ${meta.tokens.length} known tokens, ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s`,
+    `${path}: ${n} users (${Object.entries(meta.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}), ${meta.removable} due for removal, ${meta.tokens.length} known tokens, ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s`,
   );
 }

@@ -30,9 +30,18 @@ portalctl('--portal', 'demo', 'users', 'list');
 
 // Step 2, as the person would do it: the link from the email they received.
 const mailDir = join(dirname(env.PORTALCTL_DB), 'mail');
-const newest = readdirSync(mailDir).filter((f) => f.endsWith('.eml')).map((f) => join(mailDir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+const newest = readdirSync(mailDir)
+  .filter((f) => f.endsWith('.eml'))
+  .map((f) => join(mailDir, f))
+  .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 // Undo quoted-printable soft line breaks to read the link as a mail client shows it.
-const link = newest && /https:\/\/\S+\?token=[A-Za-z0-9_-]+/.exec(readFileSync(newest, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))?.[0];
+const link =
+  newest &&
+  /https:\/\/\S+\?token=[A-Za-z0-9_-]+/.exec(
+    readFileSync(newest, 'utf8')
+      .replace(/=\r?\n/g, '')
+      .replace(/=3D/g, '='),
+  )?.[0];
 if (status === 0 && link) {
   console.log(`\nThe registration email is ${newest}; Jane follows its Step 2 link:`);
   portalctl('link', link, '--service', 'nih', '--account', `jdoe${n}`);

@@ -31,7 +31,13 @@ try {
 async function script(shell) {
   const chunks = [];
   const errs = [];
-  const sink = (into) => new Writable({ write(chunk, _enc, done) { into.push(Buffer.from(chunk)); done(); } });
+  const sink = (into) =>
+    new Writable({
+      write(chunk, _enc, done) {
+        into.push(Buffer.from(chunk));
+        done();
+      },
+    });
   const io = { stdin: new PassThrough(), stdout: sink(chunks), stderr: sink(errs), stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
   // A clean environment: nothing the user has set may change the scripts.
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', NO_COLOR: '1' };

@@ -18,7 +18,6 @@ export const BIDI_MARK = /[\u200e\u200f\u061c]/;
 /** Characters that draw nothing: zero-width spaces and joiners, word joiner, BOM, tag characters. */
 export const INVISIBLE = /[\u200b-\u200d\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/u;
 
-// eslint-disable-next-line no-control-regex
 const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
 
 function escapeChar(ch: string): string {

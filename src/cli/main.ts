@@ -61,11 +61,17 @@ function commandPath(argv: readonly string[]): string[] {
 const TOKEN_AS_OPTION = /'-[A-Za-z0-9_-]{26}'/g;
 
 function commanderMessage(err: CommanderError, argv: readonly string[]): string {
-  let text = err.message.replace(/^error: /, '').replace(/\n+/g, ' ').trim();
+  let text = err.message
+    .replace(/^error: /, '')
+    .replace(/\n+/g, ' ')
+    .trim();
   if (TOKEN_AS_OPTION.test(text)) {
-    text = 'a Step 2 link token that starts with "-" was read as an option; put `--` before it (portalctl link --service nih --account jdoe -- TOKEN) or pass the link on standard input (portalctl link - …)';
+    text =
+      'a Step 2 link token that starts with "-" was read as an option; put `--` before it (portalctl link --service nih --account jdoe -- TOKEN) or pass the link on standard input (portalctl link - …)';
   }
-  return `${text} (see \`portalctl ${commandPath(argv).map((w) => `${w} `).join('')}--help\`)`;
+  return `${text} (see \`portalctl ${commandPath(argv)
+    .map((w) => `${w} `)
+    .join('')}--help\`)`;
 }
 
 /** Our own line breaks stay; anything else a terminal would act on is made visible. */
@@ -113,7 +119,12 @@ export async function main(argv: string[], deps: ContextDeps = processDeps()): P
       if (outstanding) throw outstanding;
     }
     const failure = ctx.io.stdoutError;
-    if (failure) throw new PortalctlError('output_failed', `Cannot write to standard output: ${failure.code ?? failure.message}${failure.code === 'ENOSPC' ? ' (no space left on the device)' : ''}.`, EXIT.failed);
+    if (failure)
+      throw new PortalctlError(
+        'output_failed',
+        `Cannot write to standard output: ${failure.code ?? failure.message}${failure.code === 'ENOSPC' ? ' (no space left on the device)' : ''}.`,
+        EXIT.failed,
+      );
     return EXIT.ok;
   } catch (err) {
     // Options parsed before the error (--json, --debug) still count.

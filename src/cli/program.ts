@@ -40,7 +40,6 @@ export function applyGlobals(ctx: Context, program: Command): void {
   if (!ctx.globals.color) ctx.io.disableColor();
 }
 
-
 export function buildProgram(ctx: Context, onResult: (result: Result) => void): Command {
   const program = new Command(BIN);
   program
@@ -79,7 +78,10 @@ export function buildProgram(ctx: Context, onResult: (result: Result) => void): 
 
   const nouns = new Map<string, Command>();
   const leaf = (parent: Command, spec: CommandSpec) => {
-    const cmd = parent.command(spec.path[spec.path.length - 1]!).summary(spec.summary).description(spec.description);
+    const cmd = parent
+      .command(spec.path[spec.path.length - 1]!)
+      .summary(spec.summary)
+      .description(spec.description);
     for (const a of spec.args ?? []) {
       const name = a.variadic ? `${a.name}...` : a.name;
       cmd.argument(a.required ? `<${name}>` : `[${name}]`, a.description);

@@ -38,7 +38,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     portalctl: VERSION,
     node: process.versions.node,
     sqlite: sqliteLibraryVersion(),
-    store: postgres ? { kind: 'postgres', schemaVersion: null } : { kind: 'sqlite', path, schemaVersion: level ?? null, latestSchemaVersion: LATEST_SQLITE_VERSION },
+    store: postgres
+      ? { kind: 'postgres', schemaVersion: null }
+      : { kind: 'sqlite', path, schemaVersion: level ?? null, latestSchemaVersion: LATEST_SQLITE_VERSION },
   };
   if (argv.includes('--json')) {
     out.write(`${JSON.stringify(info, null, 2)}\n`);

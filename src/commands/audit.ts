@@ -29,8 +29,16 @@ const show = (v: unknown): string => (v === null || v === undefined ? '(none)' :
 export function changeWords(before: unknown, after: unknown): string {
   const b = (before && typeof before === 'object' ? before : {}) as Record<string, unknown>;
   const a = (after && typeof after === 'object' ? after : {}) as Record<string, unknown>;
-  if (!before && after) return Object.entries(a).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${show(v)}`).join('; ');
-  if (before && !after) return `was ${Object.entries(b).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${show(v)}`).join('; ')}`;
+  if (!before && after)
+    return Object.entries(a)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `${k}: ${show(v)}`)
+      .join('; ');
+  if (before && !after)
+    return `was ${Object.entries(b)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `${k}: ${show(v)}`)
+      .join('; ')}`;
   const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];
   return keys
     .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))

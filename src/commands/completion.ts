@@ -15,7 +15,8 @@ export interface CompletionOptions {
 
 export function parse(raw: RawInput): CompletionOptions {
   const name = String(raw.args[0]).trim().toLowerCase();
-  if (!(SHELLS as readonly string[]).includes(name)) throw new UsageError(`Unknown shell ${quote(String(raw.args[0]))}; use one of: ${SHELLS.join(', ')}.`, 'invalid_shell');
+  if (!(SHELLS as readonly string[]).includes(name))
+    throw new UsageError(`Unknown shell ${quote(String(raw.args[0]))}; use one of: ${SHELLS.join(', ')}.`, 'invalid_shell');
   return { shell: name as Shell, program: raw.program };
 }
 

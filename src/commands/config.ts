@@ -39,7 +39,12 @@ export async function run(ctx: Context): Promise<Result> {
     from: r.from || null,
   });
   const file = s.file;
-  const fromFile = (name: string, value: string | undefined): Row => ({ name, value: value ?? null, source: value === undefined ? 'default' : 'config', from: value === undefined ? null : s.configFile });
+  const fromFile = (name: string, value: string | undefined): Row => ({
+    name,
+    value: value ?? null,
+    source: value === undefined ? 'default' : 'config',
+    from: value === undefined ? null : s.configFile,
+  });
   const settings: Row[] = [
     row('db', s.db, maskUrl),
     row('portal', s.portal),
@@ -48,17 +53,32 @@ export async function run(ctx: Context): Promise<Result> {
     row('mailFrom', s.mailFrom),
     { name: 'mailDir', value: s.smtpUrl.value ? null : s.mailDir.value, source: s.mailDir.source, from: s.mailDir.from },
     fromFile('passwordFile', file.passwordFile),
-    fromFile('services', file.services ? Object.entries(file.services).map(([k, v]) => `${k} (${v.type})`).join(', ') : undefined),
+    fromFile(
+      'services',
+      file.services
+        ? Object.entries(file.services)
+            .map(([k, v]) => `${k} (${v.type})`)
+            .join(', ')
+        : undefined,
+    ),
     fromFile('webhooks', file.webhooks ? file.webhooks.map((w) => maskUrl(w.url)).join(', ') : undefined),
     fromFile('serve.listen', file.serve?.listen),
     fromFile('serve.publicUrl', file.serve?.publicUrl),
     fromFile('serve.apiTokenFile', file.serve?.apiTokenFile),
-    { name: 'now', value: ctx.env.PORTALCTL_NOW ? ctx.now.toISOString() : null, source: ctx.env.PORTALCTL_NOW ? 'env' : 'default', from: ctx.env.PORTALCTL_NOW ? 'PORTALCTL_NOW' : 'the system clock' },
+    {
+      name: 'now',
+      value: ctx.env.PORTALCTL_NOW ? ctx.now.toISOString() : null,
+      source: ctx.env.PORTALCTL_NOW ? 'env' : 'default',
+      from: ctx.env.PORTALCTL_NOW ? 'PORTALCTL_NOW' : 'the system clock',
+    },
   ];
   const exists = existsSync(s.configFile);
-  const messages: Message[] = [info(`Config file: ${s.configFile}${exists ? '' : ' (not present)'}. Precedence: flags > environment > config file > defaults.`)];
+  const messages: Message[] = [
+    info(`Config file: ${s.configFile}${exists ? '' : ' (not present)'}. Precedence: flags > environment > config file > defaults.`),
+  ];
   if (ctx.env.PORTALCTL_NOW) messages.push(warning(`PORTALCTL_NOW overrides the clock: portalctl takes "now" to be ${ctx.now.toISOString()}.`));
-  if (!s.smtpUrl.value) messages.push(warning(`no email is sent: without smtpUrl (PORTALCTL_SMTP_URL) emails are only written as .eml files to ${s.mailDir.value}.`));
+  if (!s.smtpUrl.value)
+    messages.push(warning(`no email is sent: without smtpUrl (PORTALCTL_SMTP_URL) emails are only written as .eml files to ${s.mailDir.value}.`));
   const columns: Column<Row>[] = [
     { header: 'Setting', value: (r) => r.name },
     { header: 'Value', value: (r) => r.value ?? '(unset)' },

@@ -27,10 +27,14 @@ async function checkStore(ctx: Context, checks: Check[]): Promise<Store | undefi
   const s = ctx.settings;
   let store: Store;
   try {
-    store = await openStore({ value: s.db.value, explicit: s.storeExplicit }, { create: false, inspectOnly: true, password: s.postgresPassword(), env: ctx.env });
+    store = await openStore(
+      { value: s.db.value, explicit: s.storeExplicit },
+      { create: false, inspectOnly: true, password: s.postgresPassword(), env: ctx.env },
+    );
   } catch (err) {
     const code = err instanceof PortalctlError ? err.code : '';
-    if (code === 'store_missing' && !s.storeExplicit) checks.push(warn('store', `${s.db.value} does not exist yet; the first portalctl command creates it (mode 0600)`));
+    if (code === 'store_missing' && !s.storeExplicit)
+      checks.push(warn('store', `${s.db.value} does not exist yet; the first portalctl command creates it (mode 0600)`));
     else checks.push(fail('store', message(err)));
     return undefined;
   }
@@ -40,8 +44,20 @@ async function checkStore(ctx: Context, checks: Check[]): Promise<Store | undefi
     const latency = performance.now() - started;
     checks.push(ok('store', `${info.location} (${info.serverVersion}; round trip ${latency.toFixed(1)} ms)`));
     if (info.schemaVersion === info.latestSchemaVersion) checks.push(ok('store schema', `migration ${info.schemaVersion} (current)`));
-    else if (info.schemaVersion > info.latestSchemaVersion) checks.push(fail('store schema', `migration ${info.schemaVersion} is newer than this portalctl knows (${info.latestSchemaVersion}); upgrade portalctl before using this store`));
-    else checks.push(warn('store schema', `migration ${info.schemaVersion}; this portalctl uses ${info.latestSchemaVersion} — the next command that opens the store upgrades it`));
+    else if (info.schemaVersion > info.latestSchemaVersion)
+      checks.push(
+        fail(
+          'store schema',
+          `migration ${info.schemaVersion} is newer than this portalctl knows (${info.latestSchemaVersion}); upgrade portalctl before using this store`,
+        ),
+      );
+    else
+      checks.push(
+        warn(
+          'store schema',
+          `migration ${info.schemaVersion}; this portalctl uses ${info.latestSchemaVersion} — the next command that opens the store upgrades it`,
+        ),
+      );
     checks.push(...(await store.checks()));
   } catch (err) {
     checks.push(fail('store', message(err)));
@@ -51,9 +67,12 @@ async function checkStore(ctx: Context, checks: Check[]): Promise<Store | undefi
 
 /** What to do about an SMTP failure, judged from the server's or the system's words. */
 function smtpHint(reason: string): string {
-  if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|timeout/i.test(reason)) return '; check the host and port in PORTALCTL_SMTP_URL and that the mail server is running';
-  if (/certificate|self[- ]signed|SSL|TLS|wrong version number|STARTTLS/i.test(reason)) return '; the TLS handshake failed: use smtps:// only for a port that speaks TLS from the start (usually 465), smtp:// otherwise (add ?tls=off only for a local relay without TLS)';
-  if (/EAUTH|auth|535|534|credentials|password|login/i.test(reason)) return '; check the user name and password in PORTALCTL_SMTP_URL (or the SMTP password file)';
+  if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|timeout/i.test(reason))
+    return '; check the host and port in PORTALCTL_SMTP_URL and that the mail server is running';
+  if (/certificate|self[- ]signed|SSL|TLS|wrong version number|STARTTLS/i.test(reason))
+    return '; the TLS handshake failed: use smtps:// only for a port that speaks TLS from the start (usually 465), smtp:// otherwise (add ?tls=off only for a local relay without TLS)';
+  if (/EAUTH|auth|535|534|credentials|password|login/i.test(reason))
+    return '; check the user name and password in PORTALCTL_SMTP_URL (or the SMTP password file)';
   return '';
 }
 
@@ -65,11 +84,17 @@ async function checkMail(ctx: Context, checks: Check[]): Promise<void> {
     checks.push(fail('mail', message(err)));
     return;
   }
-  if (settings.sender) checks.push(ok('mail from', `emails come from ${settings.sender.name ? `${settings.sender.name} <${settings.sender.address}>` : settings.sender.address}`));
+  if (settings.sender)
+    checks.push(ok('mail from', `emails come from ${settings.sender.name ? `${settings.sender.name} <${settings.sender.address}>` : settings.sender.address}`));
   if (!settings.smtp) {
     try {
       checkMailDir(settings.mailDir, false);
-      checks.push(warn('mail', `no email is sent: PORTALCTL_SMTP_URL is not set, so emails are only written as .eml files to ${settings.mailDir}. Set PORTALCTL_SMTP_URL (or smtpUrl in the config file) to deliver them.`));
+      checks.push(
+        warn(
+          'mail',
+          `no email is sent: PORTALCTL_SMTP_URL is not set, so emails are only written as .eml files to ${settings.mailDir}. Set PORTALCTL_SMTP_URL (or smtpUrl in the config file) to deliver them.`,
+        ),
+      );
     } catch (err) {
       checks.push(fail('mail', message(err)));
     }
@@ -80,7 +105,8 @@ async function checkMail(ctx: Context, checks: Check[]): Promise<void> {
   try {
     await mailer.verify();
     const login = smtp.url.username ? `login accepted as ${decodeURIComponent(smtp.url.username)}` : 'no login configured';
-    const tls = smtp.url.protocol === 'smtps:' ? 'TLS from the start' : smtp.requireTls ? 'STARTTLS required before the login' : 'TLS only if the server offers STARTTLS';
+    const tls =
+      smtp.url.protocol === 'smtps:' ? 'TLS from the start' : smtp.requireTls ? 'STARTTLS required before the login' : 'TLS only if the server offers STARTTLS';
     checks.push(ok('mail', `${smtp.display}: reachable, ${login}, ${tls}`));
   } catch (err) {
     const reason = message(err);
@@ -101,16 +127,20 @@ function checkPortal(p: Portal): Check {
     facts.push(p.baseUrl);
   } catch (err) {
     bad = true;
-    problems.push(`Step 2 links built from the base URL ${p.baseUrl} do not work (${message(err)}); fix it with \`portalctl portals set ${p.slug} --url https://…\``);
+    problems.push(
+      `Step 2 links built from the base URL ${p.baseUrl} do not work (${message(err)}); fix it with \`portalctl portals set ${p.slug} --url https://…\``,
+    );
   }
-  if (!bad && !p.baseUrl.startsWith('https://')) problems.push(`the base URL ${p.baseUrl} is not https, so Step 2 links travel unencrypted (\`portalctl portals set ${p.slug} --url https://…\`)`);
+  if (!bad && !p.baseUrl.startsWith('https://'))
+    problems.push(`the base URL ${p.baseUrl} is not https, so Step 2 links travel unencrypted (\`portalctl portals set ${p.slug} --url https://…\`)`);
   try {
     facts.push(`Site Administrator ${parseEmail(p.adminEmail)}`);
   } catch {
     bad = true;
     problems.push(`no valid Site Administrator address (\`portalctl portals set ${p.slug} --admin-email ADDRESS\`)`);
   }
-  if (!/^https:\/\//i.test(p.registerUrl)) problems.push(`the Step 1 registration form ${p.registerUrl} is not https (\`portalctl portals set ${p.slug} --register-url URL\`)`);
+  if (!/^https:\/\//i.test(p.registerUrl))
+    problems.push(`the Step 1 registration form ${p.registerUrl} is not https (\`portalctl portals set ${p.slug} --register-url URL\`)`);
   else facts.push(`Step 1 form ${p.registerUrl}`);
   facts.push(p.remindDays.length ? `reminders on days ${p.remindDays.join(', ')}` : 'no reminders');
   facts.push(p.warnDays ? `removal warning ${p.warnDays} days before` : 'no removal warning');
@@ -128,7 +158,12 @@ async function checkPortals(ctx: Context, store: Store, checks: Check[]): Promis
   const setting = ctx.settings.portal;
   const slugs = portals.map((p) => p.slug).join(', ');
   if (setting.value && !portals.some((p) => p.slug === setting.value)) {
-    checks.push(fail('portals', `${setting.source === 'config' ? `the config file ${setting.from}` : setting.from} names ${JSON.stringify(setting.value)}, which is not a portal here; known portals: ${slugs}`));
+    checks.push(
+      fail(
+        'portals',
+        `${setting.source === 'config' ? `the config file ${setting.from}` : setting.from} names ${JSON.stringify(setting.value)}, which is not a portal here; known portals: ${slugs}`,
+      ),
+    );
   } else {
     const dflt = setting.value ? `; default ${setting.value}` : portals.length === 1 ? '' : '; commands need --portal SLUG or PORTALCTL_PORTAL';
     checks.push(ok('portals', `${plural(portals.length, 'portal')}: ${slugs}${dflt}`));
@@ -139,20 +174,29 @@ async function checkPortals(ctx: Context, store: Store, checks: Check[]): Promis
 async function checkQueue(store: Store, checks: Check[]): Promise<void> {
   let queued = 0;
   let failed = 0;
-  for await (const batch of store.listPending({})) for (const m of batch) m.state === 'failed' ? failed++ : queued++;
+  for await (const batch of store.listPending({})) {
+    for (const m of batch) {
+      if (m.state === 'failed') failed++;
+      else queued++;
+    }
+  }
   if (queued === 0 && failed === 0) {
     checks.push(ok('mail queue', 'every email has been delivered'));
     return;
   }
   const parts: string[] = [];
   if (queued > 0) parts.push(`${plural(queued, 'email')} queued for a retry; run \`portalctl outbox send\``);
-  if (failed > 0) parts.push(`${plural(failed, 'email')} REFUSED by the mail server and not retried; see \`portalctl outbox list\`, fix the cause, then \`portalctl outbox send --include-failed\``);
+  if (failed > 0)
+    parts.push(
+      `${plural(failed, 'email')} REFUSED by the mail server and not retried; see \`portalctl outbox list\`, fix the cause, then \`portalctl outbox send --include-failed\``,
+    );
   checks.push((failed > 0 ? fail : warn)('mail queue', parts.join('; ')));
 }
 
 export async function run(ctx: Context): Promise<Result> {
   const checks: Check[] = [];
-  if (ctx.env.PORTALCTL_NOW) checks.push(warn('clock', `PORTALCTL_NOW=${ctx.env.PORTALCTL_NOW} overrides the clock: every time portalctl records is that time`));
+  if (ctx.env.PORTALCTL_NOW)
+    checks.push(warn('clock', `PORTALCTL_NOW=${ctx.env.PORTALCTL_NOW} overrides the clock: every time portalctl records is that time`));
   const store = await checkStore(ctx, checks);
   try {
     await checkMail(ctx, checks);
@@ -177,7 +221,12 @@ export async function run(ctx: Context): Promise<Result> {
     kind: 'document',
     json: { checks, ok: failed.length === 0 },
     sections: [{ kind: 'checks', checks }],
-    messages: failed.length === 0 ? [info(warned.length === 0 ? 'Everything looks fine.' : `No check failed; ${plural(warned.length, 'warning')} to look at.`)] : [],
-    error: failed.length ? new RefusedError('doctor_failed', `${plural(failed.length, 'check')} failed: ${failed.map((f) => f.name).join(', ')}.`, { failed: failed.map((f) => f.name) }) : undefined,
+    messages:
+      failed.length === 0 ? [info(warned.length === 0 ? 'Everything looks fine.' : `No check failed; ${plural(warned.length, 'warning')} to look at.`)] : [],
+    error: failed.length
+      ? new RefusedError('doctor_failed', `${plural(failed.length, 'check')} failed: ${failed.map((f) => f.name).join(', ')}.`, {
+          failed: failed.map((f) => f.name),
+        })
+      : undefined,
   };
 }

@@ -33,7 +33,8 @@ export function parse(raw: RawInput): LinkOptions {
 
 /** The link from standard input: the token never has to appear on a command line (where other users can read it). */
 async function readLink(ctx: Context): Promise<LinkInput> {
-  if (ctx.io.stdinIsTTY) throw new UsageError('"-" reads the link from standard input; pipe it in: portalctl link - --service nih --account jdoe < link.txt', 'missing_value');
+  if (ctx.io.stdinIsTTY)
+    throw new UsageError('"-" reads the link from standard input; pipe it in: portalctl link - --service nih --account jdoe < link.txt', 'missing_value');
   let text = '';
   for await (const chunk of ctx.io.stdin) {
     text += chunk;
@@ -60,7 +61,13 @@ export async function run(ctx: Context, o: LinkOptions): Promise<Result> {
       'invalid_link',
     );
   }
-  const service: ServiceKey = await choiceOrPrompt(ctx, o.service, '--service', 'Which login service do you sign in with?', LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })));
+  const service: ServiceKey = await choiceOrPrompt(
+    ctx,
+    o.service,
+    '--service',
+    'Which login service do you sign in with?',
+    LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })),
+  );
   const account = parseAccount(await valueOrPrompt(ctx, o.account, '--account', `Your ${serviceName(service)} username:`, parseAccount));
   const result = await redeemLink(await ctx.store(), { token: link.token, service, account, portalId: portal.id }, ctx.stamp());
   const what = `${neutralize(account)} (${serviceName(service)})`;

@@ -21,7 +21,8 @@ export function parse(raw: RawInput): PruneOptions {
 export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
   // Without a terminal (cron) --yes is required even when nothing is due, so
   // a crontab line missing it fails tonight, not on the night it matters.
-  if (!o.dryRun && !ctx.globals.yes && !ctx.io.canPrompt) throw new UsageError('prune needs --yes when not run from a terminal; nothing was removed.', 'confirmation_required');
+  if (!o.dryRun && !ctx.globals.yes && !ctx.io.canPrompt)
+    throw new UsageError('prune needs --yes when not run from a terminal; nothing was removed.', 'confirmation_required');
   const portal = await ctx.portalScope();
   const store = await ctx.store();
   const stamp = ctx.stamp();
@@ -64,7 +65,12 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     empty: 'No unlinked users are past their removal date.',
     finish: () => {
       if (interrupted) {
-        return { error: new InterruptedError(`Interrupted: removed ${plural(count, 'user')}; the others due for removal are still there — run \`portalctl prune\` again to finish.`, { removed: count }) };
+        return {
+          error: new InterruptedError(
+            `Interrupted: removed ${plural(count, 'user')}; the others due for removal are still there — run \`portalctl prune\` again to finish.`,
+            { removed: count },
+          ),
+        };
       }
       return count === 0 ? {} : { messages: [info(`${done} ${plural(count, 'user')}${o.dryRun ? ' (dry run; nothing changed)' : ''}.`)] };
     },

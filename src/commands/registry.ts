@@ -54,7 +54,11 @@ const SORTS = ['id', 'name', 'email', 'status', 'expires', 'removal'] as const;
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 export const GLOBAL_OPTIONS: (OptionSpec & { hidden?: boolean })[] = [
-  { flags: '--db <path>', description: 'the store: a SQLite file or postgres://… URL; default $PORTALCTL_DB or $XDG_DATA_HOME/portalctl/portalctl.db', file: true },
+  {
+    flags: '--db <path>',
+    description: 'the store: a SQLite file or postgres://… URL; default $PORTALCTL_DB or $XDG_DATA_HOME/portalctl/portalctl.db',
+    file: true,
+  },
   { flags: '--portal <slug>', description: 'the portal to work on; default $PORTALCTL_PORTAL or the only portal' },
   { flags: '--json', description: 'print one JSON document on stdout' },
   { flags: '--no-color', description: 'no colour (also NO_COLOR=1)' },
@@ -80,10 +84,18 @@ export const NOUNS: NounSpec[] = [
     name: 'portals',
     summary: 'create and configure portals',
     group: 'Administration:',
-    examples: ['portalctl portals add grants --name "Grants Portal" --url https://grants.example.org --admin-email admin@example.org', 'portalctl portals set grants --removal-days 45'],
+    examples: [
+      'portalctl portals add grants --name "Grants Portal" --url https://grants.example.org --admin-email admin@example.org',
+      'portalctl portals set grants --removal-days 45',
+    ],
   },
   { name: 'outbox', summary: 'emails waiting for delivery', group: 'Administration:', examples: ['portalctl outbox list', 'portalctl outbox send'] },
-  { name: 'store', summary: 'the store itself: copy it to another store', group: 'Administration:', examples: ['portalctl store copy --to postgres://portalctl@db.example.org/portalctl'] },
+  {
+    name: 'store',
+    summary: 'the store itself: copy it to another store',
+    group: 'Administration:',
+    examples: ['portalctl store copy --to postgres://portalctl@db.example.org/portalctl'],
+  },
 ];
 
 const PORTAL_SETTINGS = (defaults: boolean): OptionSpec[] => [
@@ -111,7 +123,12 @@ export const COMMANDS: CommandSpec[] = [
       { flags: '--limit <n>', description: 'at most N users (a terminal shows 500 unless told; piped, --json and --csv show all)' },
       { flags: '--csv', description: 'CSV for spreadsheets (RFC 4180, ISO times)' },
     ],
-    examples: ['portalctl users list', 'portalctl users list --status expired --sort expires', 'portalctl users list --search doe --json', 'portalctl users list --csv > users.csv'],
+    examples: [
+      'portalctl users list',
+      'portalctl users list --status expired --sort expires',
+      'portalctl users list --search doe --json',
+      'portalctl users list --csv > users.csv',
+    ],
     load: () => import('./users/list.js'),
   },
   {
@@ -137,7 +154,11 @@ export const COMMANDS: CommandSpec[] = [
       { flags: '--email <address>', description: "send to this address instead, and make it the user's address" },
       { flags: '--all-expired', description: 'every unlinked user whose link has expired' },
     ],
-    examples: ['portalctl users resend-registration jane.doe@example.org', 'portalctl users resend-registration 42 --email jane@new-institute.org', 'portalctl users resend-registration --all-expired --yes'],
+    examples: [
+      'portalctl users resend-registration jane.doe@example.org',
+      'portalctl users resend-registration 42 --email jane@new-institute.org',
+      'portalctl users resend-registration --all-expired --yes',
+    ],
     load: () => import('./users/resend-registration.js'),
   },
   {
@@ -158,11 +179,19 @@ export const COMMANDS: CommandSpec[] = [
       'Remove portal user profiles now; every link of theirs stops working at once. Linked users only with --include-linked.\nSelect users by id or address, or every unlinked user with a status (--status expired), and try it with --dry-run first.',
     args: [{ name: 'users', description: 'user ids or email addresses', required: false, variadic: true }],
     options: [
-      { flags: '--status <status>', description: 'every user with this status: pending, expired or unlinked (linked with --include-linked)', choices: STATUSES },
+      {
+        flags: '--status <status>',
+        description: 'every user with this status: pending, expired or unlinked (linked with --include-linked)',
+        choices: STATUSES,
+      },
       { flags: '--include-linked', description: 'also remove users who have linked an account' },
       { flags: '--dry-run', description: 'show who would be removed, change nothing' },
     ],
-    examples: ['portalctl users remove jane.doe@example.org', 'portalctl users remove --status pending --dry-run', 'portalctl users remove 42 --include-linked --yes'],
+    examples: [
+      'portalctl users remove jane.doe@example.org',
+      'portalctl users remove --status pending --dry-run',
+      'portalctl users remove 42 --include-linked --yes',
+    ],
     load: () => import('./users/remove.js'),
   },
   {
@@ -177,7 +206,8 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['users', 'whoami-login'],
     summary: "helpdesk: a user's Username/ID (Login Service)",
-    description: 'Show the user\'s Username/ID (Login Service), e.g. "jdoe (NIH Network Login)". USER is an id, an email address, or part of a name (every match is shown).',
+    description:
+      'Show the user\'s Username/ID (Login Service), e.g. "jdoe (NIH Network Login)". USER is an id, an email address, or part of a name (every match is shown).',
     args: [{ name: 'user', description: 'user id, email address or name', required: true }],
     group: 'Helpdesk:',
     examples: ['portalctl users whoami-login jane.doe@example.org', 'portalctl users whoami-login "Jane Doe"'],
@@ -209,7 +239,10 @@ export const COMMANDS: CommandSpec[] = [
       { flags: '--account <username>', description: 'the username at that login service' },
     ],
     group: 'Registration:',
-    examples: ["portalctl link 'https://grants.example.org/register/link?token=…' --service nih --account jdoe", 'portalctl link - --service nih --account jdoe < link.txt'],
+    examples: [
+      "portalctl link 'https://grants.example.org/register/link?token=…' --service nih --account jdoe",
+      'portalctl link - --service nih --account jdoe < link.txt',
+    ],
     load: () => import('./link.js'),
   },
   {
@@ -255,10 +288,15 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['portals', 'set'],
     summary: "change a portal's settings",
-    description: "Change a portal's settings, such as its link lifetime, removal period and reminder schedule.\nNew periods apply to invitations and registrations made from now on; use `users set-removal-days` for one user.",
+    description:
+      "Change a portal's settings, such as its link lifetime, removal period and reminder schedule.\nNew periods apply to invitations and registrations made from now on; use `users set-removal-days` for one user.",
     args: [{ name: 'slug', description: 'the portal', required: true }],
     options: PORTAL_SETTINGS(false),
-    examples: ['portalctl portals set grants --removal-days 45', 'portalctl portals set grants --link-days 14 --time-zone America/New_York', 'portalctl portals set grants --remind-days 0'],
+    examples: [
+      'portalctl portals set grants --removal-days 45',
+      'portalctl portals set grants --link-days 14 --time-zone America/New_York',
+      'portalctl portals set grants --remind-days 0',
+    ],
     load: () => import('./portals/set.js'),
   },
   {
@@ -286,7 +324,8 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['audit'],
     summary: 'the audit trail, newest first',
-    description: 'Every change — invite, resend-registration, set-removal-days, link, relink, prune, remove, portal changes — with when, who, and the values before and after.',
+    description:
+      'Every change — invite, resend-registration, set-removal-days, link, relink, prune, remove, portal changes — with when, who, and the values before and after.',
     options: [
       { flags: '--user <user>', description: 'only this user (id or email address; also works for removed users)' },
       { flags: '--since <when>', description: 'only changes since then: 2026-11-01, yesterday, 7d, 12h' },
@@ -313,7 +352,8 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['store', 'copy'],
     summary: 'copy the whole store to another store (SQLite ⇄ PostgreSQL)',
-    description: 'Copy every record — portals, users, registrations, link digests, outbox, audit, link attempts and views, events — to an empty store in one transaction, and check the counts. Links keep working on the new store.',
+    description:
+      'Copy every record — portals, users, registrations, link digests, outbox, audit, link attempts and views, events — to an empty store in one transaction, and check the counts. Links keep working on the new store.',
     options: [{ flags: '--to <store>', description: 'the target: a postgres:// URL or a SQLite path' }],
     examples: ['portalctl store copy --to postgres://portalctl@db.example.org/portalctl', 'portalctl --db postgres://… store copy --to ./backup.db'],
     load: () => import('./store/copy.js'),

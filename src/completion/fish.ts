@@ -35,8 +35,18 @@ export function fishScript(model: CompletionModel): string {
     // A command's own flag that hides a global option taking a value.
     const shadowing = c === model.root ? [] : c.options.filter((o) => !o.takesValue && (globalFlags.has(o.long) || globalFlags.has(o.short)));
     const flagsOf = (os: OptionSpec[]) => os.flatMap((o) => [o.short, o.long].filter((f): f is string => f !== undefined));
-    if (valueFlagsHere.length) valueArms.push(`        case ${flagsOf(valueFlagsHere).map((f) => sq(`${k}|${f}`)).join(' ')}\n            return 0`);
-    if (shadowing.length) valueArms.push(`        case ${flagsOf(shadowing).map((f) => sq(`${k}|${f}`)).join(' ')}\n            return 1`);
+    if (valueFlagsHere.length)
+      valueArms.push(
+        `        case ${flagsOf(valueFlagsHere)
+          .map((f) => sq(`${k}|${f}`))
+          .join(' ')}\n            return 0`,
+      );
+    if (shadowing.length)
+      valueArms.push(
+        `        case ${flagsOf(shadowing)
+          .map((f) => sq(`${k}|${f}`))
+          .join(' ')}\n            return 1`,
+      );
   }
   const globalValueFlags = model.globals.filter((o) => o.takesValue).flatMap((o) => [o.short, o.long].filter((f): f is string => f !== undefined));
   if (globalValueFlags.length) valueArms.push(`        case ${globalValueFlags.map((f) => sq(`*|${f}`)).join(' ')}\n            return 0`);
@@ -52,7 +62,8 @@ export function fishScript(model: CompletionModel): string {
   for (const c of commands) {
     rules.push('', `# ${[bin, ...c.path].join(' ')}`);
     for (const s of c.subcommands) {
-      for (const word of [s.name, ...s.aliases]) rules.push(`complete -c ${bin} ${at(c.path, '0')} -a ${sq(word)}${s.description ? ` -d ${sq(s.description)}` : ''}`);
+      for (const word of [s.name, ...s.aliases])
+        rules.push(`complete -c ${bin} ${at(c.path, '0')} -a ${sq(word)}${s.description ? ` -d ${sq(s.description)}` : ''}`);
     }
     for (const o of c.options) if (!model.globals.includes(o)) rules.push(optionRule(o, ` ${at(c.path)}`));
     if (c.subcommands.length === 0) {

@@ -19,7 +19,13 @@ export interface Diagnosis {
 
 const NOT_LINKED = '(This account is not linked)...';
 
-export async function diagnoseAccess(store: Store, portal: Portal, q: { service: string; account: string; email?: string }, now: Date, zone: string): Promise<Diagnosis> {
+export async function diagnoseAccess(
+  store: Store,
+  portal: Portal,
+  q: { service: string; account: string; email?: string },
+  now: Date,
+  zone: string,
+): Promise<Diagnosis> {
   const nowIso = iso(now);
   const who = `${q.account} (${serviceName(q.service)})`;
   const base = { loginService: q.service, account: q.account, portal: portal.slug };
@@ -49,17 +55,23 @@ export async function diagnoseAccess(store: Store, portal: Portal, q: { service:
     for (const u of candidates.values()) {
       const ref = `user ${u.id} (${u.email})`;
       if (u.status === 'linked') {
-        steps.push(`${ref} is linked with a different account, ${u.username} (${u.loginServiceName}). If they now want to sign in with ${who}, send a new registration: portalctl users resend-registration ${u.id}`);
+        steps.push(
+          `${ref} is linked with a different account, ${u.username} (${u.loginServiceName}). If they now want to sign in with ${who}, send a new registration: portalctl users resend-registration ${u.id}`,
+        );
       } else if (u.status === 'pending') {
         steps.push(
           `${ref} has not completed Step 2; their link is valid until ${formatLocal(u.registrationExpiresAt!, zoneOf)}. Direct them to the original registration email and to complete Step 2 — or send a new one: portalctl users resend-registration ${u.id}`,
         );
       } else {
-        steps.push(`${ref} has not completed Step 2 and their link has expired. Send a new registration email and ask them to complete Step 2: portalctl users resend-registration ${u.id}`);
+        steps.push(
+          `${ref} has not completed Step 2 and their link has expired. Send a new registration email and ask them to complete Step 2: portalctl users resend-registration ${u.id}`,
+        );
       }
     }
     for (const e of elsewhere) {
-      steps.push(`${who} is linked to portal ${e.slug} (${e.baseUrl}), not to ${portal.slug}: the user may be using a link or bookmark of the other portal. Send them ${portal.baseUrl} and ask them to update the bookmark.`);
+      steps.push(
+        `${who} is linked to portal ${e.slug} (${e.baseUrl}), not to ${portal.slug}: the user may be using a link or bookmark of the other portal. Send them ${portal.baseUrl} and ask them to update the bookmark.`,
+      );
     }
     if (candidates.size === 0) {
       steps.push(

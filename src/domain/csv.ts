@@ -33,7 +33,12 @@ const HEADER_NAMES: Record<string, Field> = {
   last: 'lastName',
 };
 
-const normalizeHeader = (h: string) => h.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/[\s_\-.]+/g, '');
+const normalizeHeader = (h: string) =>
+  h
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_\-.]+/g, '');
 
 function nobody(path: string, why: string): UsageError {
   return new UsageError(`${quote(path, 200)} ${why}; nobody was invited.`, 'invalid_csv');
@@ -82,7 +87,10 @@ export async function readInviteCsv(path: string): Promise<CsvPerson[]> {
           if (f && found[f] === undefined) found[f] = i;
         });
         if (found.email === undefined || found.firstName === undefined || found.lastName === undefined) {
-          throw nobody(path, `line 1: the header must name the columns email, first name and last name (e.g. "email,first_name,last_name"), not ${quote(record.join(delimiter))}`);
+          throw nobody(
+            path,
+            `line 1: the header must name the columns email, first name and last name (e.g. "email,first_name,last_name"), not ${quote(record.join(delimiter))}`,
+          );
         }
         columns = found as Record<Field, number>;
         continue;

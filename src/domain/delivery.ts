@@ -107,7 +107,13 @@ export function recordDelivery(store: Store, c: ClaimedMessage, outcome: Deliver
     } else {
       const next = outcome.state === 'queued' ? iso(new Date(stamp.now.getTime() + backoff(m.attempts))) : null;
       await tx.outbox.markUnsent(m.id, outcome.state, outcome.error, at, next);
-      await emit(tx, 'email_failed', c.portal, c.user, at, { kind: m.kind, messageId: m.id, registrationId: c.registration.id, error: outcome.error, willRetry: outcome.state === 'queued' });
+      await emit(tx, 'email_failed', c.portal, c.user, at, {
+        kind: m.kind,
+        messageId: m.id,
+        registrationId: c.registration.id,
+        error: outcome.error,
+        willRetry: outcome.state === 'queued',
+      });
     }
   });
 }

@@ -33,7 +33,14 @@ export interface RecordedRegistration {
 }
 
 /** Appends a lifecycle event; part of the caller's transaction. */
-export function emit(tx: Tx, type: NewEvent['type'], portal: Portal | string, user: { id: number; email: string } | null, at: string, data: Record<string, unknown> = {}): Promise<number> {
+export function emit(
+  tx: Tx,
+  type: NewEvent['type'],
+  portal: Portal | string,
+  user: { id: number; email: string } | null,
+  at: string,
+  data: Record<string, unknown> = {},
+): Promise<number> {
   return tx.events.append({ at, type, portal: typeof portal === 'string' ? portal : portal.slug, userId: user?.id ?? null, email: user?.email ?? null, data });
 }
 
@@ -58,7 +65,14 @@ export async function inviteInTx(tx: Tx, portal: Portal, person: NewPerson, stam
   if (existing) throw alreadyRegistered(portal, person.email, existing.id);
   const at = iso(stamp.now);
   const removalDueAt = iso(addDays(stamp.now, portal.removalDays));
-  const userId = await tx.users.insert({ portalId: portal.id, firstName: person.firstName, lastName: person.lastName, email: person.email, removalDueAt, createdAt: at });
+  const userId = await tx.users.insert({
+    portalId: portal.id,
+    firstName: person.firstName,
+    lastName: person.lastName,
+    email: person.email,
+    removalDueAt,
+    createdAt: at,
+  });
   const recorded = await recordRegistration(tx, portal, userId, person.email, stamp.now);
   await tx.audit.append({
     at,
@@ -69,7 +83,12 @@ export async function inviteInTx(tx: Tx, portal: Portal, person: NewPerson, stam
     userEmail: person.email,
     after: { ...auditSnapshot({ ...person, loginService: null, username: null, removalDueAt }), registrationId: recorded.registrationId },
   });
-  await emit(tx, 'invited', portal, { id: userId, email: person.email }, at, { registrationId: recorded.registrationId, removalDueAt, firstName: person.firstName, lastName: person.lastName });
+  await emit(tx, 'invited', portal, { id: userId, email: person.email }, at, {
+    registrationId: recorded.registrationId,
+    removalDueAt,
+    firstName: person.firstName,
+    lastName: person.lastName,
+  });
   return recorded;
 }
 
@@ -121,8 +140,14 @@ export async function expiredUserIds(store: Store, portal: Portal, now: Date): P
  * optionally to a new address (one user only). Every earlier link of theirs
  * stops working. The whole batch is one transaction: all of it or none.
  */
-export function resendRegistrations(store: Store, portal: Portal, userIds: number[], newEmail: string | undefined, stamp: Stamp): Promise<RecordedRegistration[]> {
-  if (newEmail !== undefined && userIds.length !== 1) throw new UsageError('--email changes one user\'s address; name exactly one user with it.', 'usage');
+export function resendRegistrations(
+  store: Store,
+  portal: Portal,
+  userIds: number[],
+  newEmail: string | undefined,
+  stamp: Stamp,
+): Promise<RecordedRegistration[]> {
+  if (newEmail !== undefined && userIds.length !== 1) throw new UsageError("--email changes one user's address; name exactly one user with it.", 'usage');
   return store.write(async (tx) => {
     const out: RecordedRegistration[] = [];
     const at = iso(stamp.now);
@@ -133,7 +158,10 @@ export function resendRegistrations(store: Store, portal: Portal, userIds: numbe
       if (newEmail !== undefined && emailKey(newEmail) !== emailKey(user.email)) {
         const other = await tx.users.byEmail(portal.id, newEmail);
         if (other && other.id !== user.id) {
-          throw new RefusedError('email_in_use', `${quote(newEmail)} already belongs to user ${other.id} in portal ${portal.slug}; choose another address, or re-send to user ${other.id} instead.`);
+          throw new RefusedError(
+            'email_in_use',
+            `${quote(newEmail)} already belongs to user ${other.id} in portal ${portal.slug}; choose another address, or re-send to user ${other.id} instead.`,
+          );
         }
       }
       if (newEmail !== undefined) {
@@ -164,7 +192,10 @@ export function setRemovalDays(store: Store, portal: Portal, userId: number, day
     const user = await tx.users.listing(userId);
     if (!user || user.portalId !== portal.id) throw new RefusedError('not_found', `User ${userId} no longer exists in portal ${portal.slug}.`);
     if (user.loginService) {
-      throw new RefusedError('user_linked', `User ${user.id} (${quote(user.email)}) is linked to a login service account, and linked users are never removed; there is no removal date to reset.`);
+      throw new RefusedError(
+        'user_linked',
+        `User ${user.id} (${quote(user.email)}) is linked to a login service account, and linked users are never removed; there is no removal date to reset.`,
+      );
     }
     const due = iso(addDays(stamp.now, days));
     await tx.users.setRemovalDue(user.id, due);
@@ -200,10 +231,13 @@ export interface LinkInput {
  */
 export function parseLinkInput(raw: string): LinkInput {
   if (raw.length > MAX_LINK_INPUT) {
-    throw new UsageError(`The link given is ${raw.length} characters long, far longer than a Step 2 link; copy the link from the registration email again.`, 'invalid_link');
+    throw new UsageError(
+      `The link given is ${raw.length} characters long, far longer than a Step 2 link; copy the link from the registration email again.`,
+      'invalid_link',
+    );
   }
   const value = raw.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
-  // eslint-disable-next-line no-control-regex
+
   if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(value)) {
     throw new UsageError('The link given contains control characters; copy the link from the registration email again.', 'invalid_link');
   }
@@ -274,7 +308,13 @@ export interface LinkTarget {
  * target when it can. Shared by the web page (which only looks) and by
  * redemption (which then links).
  */
-async function judge(tx: Tx, token: string, portalId: number | undefined, stamp: Stamp, account?: { service: string; key: string }): Promise<{ target?: LinkTarget; error?: RefusedError; same?: boolean }> {
+async function judge(
+  tx: Tx,
+  token: string,
+  portalId: number | undefined,
+  stamp: Stamp,
+  account?: { service: string; key: string },
+): Promise<{ target?: LinkTarget; error?: RefusedError; same?: boolean }> {
   const tok = await tx.tokens.byDigest(tokenDigest(token));
   if (!tok) return { error: unknownLink() };
   const registration = (await tx.registrations.get(tok.registrationId))!;
@@ -312,9 +352,13 @@ async function judge(tx: Tx, token: string, portalId: number | undefined, stamp:
   if (registration.expiresAt <= iso(stamp.now)) {
     return {
       target,
-      error: new RefusedError('link_expired', `Error linking your account: this link expired ${formatLocal(registration.expiresAt, zone)}. Ask ${admin} to send you a new registration email.`, {
-        expiredAt: registration.expiresAt,
-      }),
+      error: new RefusedError(
+        'link_expired',
+        `Error linking your account: this link expired ${formatLocal(registration.expiresAt, zone)}. Ask ${admin} to send you a new registration email.`,
+        {
+          expiredAt: registration.expiresAt,
+        },
+      ),
     };
   }
   return { target };
@@ -329,11 +373,26 @@ export async function inspectLink(store: Store, token: string, stamp: Stamp): Pr
 }
 
 /** A Step 2 page view (by a person or a mail scanner): recorded, never uses the link up. */
-export function recordLinkView(store: Store, target: LinkTarget, view: { clientAddress: string | null; userAgent: string | null }, stamp: Stamp): Promise<void> {
+export function recordLinkView(
+  store: Store,
+  target: LinkTarget,
+  view: { clientAddress: string | null; userAgent: string | null },
+  stamp: Stamp,
+): Promise<void> {
   return store.write(async (tx) => {
     const at = iso(stamp.now);
-    await tx.linkViews.record({ at, userId: target.user.id, registrationId: target.registration.id, clientAddress: view.clientAddress, userAgent: view.userAgent });
-    await emit(tx, 'link_viewed', target.portal, target.user, at, { registrationId: target.registration.id, clientAddress: view.clientAddress, userAgent: view.userAgent });
+    await tx.linkViews.record({
+      at,
+      userId: target.user.id,
+      registrationId: target.registration.id,
+      clientAddress: view.clientAddress,
+      userAgent: view.userAgent,
+    });
+    await emit(tx, 'link_viewed', target.portal, target.user, at, {
+      registrationId: target.registration.id,
+      clientAddress: view.clientAddress,
+      userAgent: view.userAgent,
+    });
   });
 }
 
@@ -346,7 +405,15 @@ export async function redeemLink(store: Store, req: LinkRequest, stamp: Stamp): 
     if (!target) return { error: error! };
     const { portal, user, registration } = target;
     const attempt = (outcome: string) =>
-      tx.linkAttempts.record({ at, userId: user.id, registrationId: registration.id, service: req.service, username: req.account, outcome, actor: stamp.actor });
+      tx.linkAttempts.record({
+        at,
+        userId: user.id,
+        registrationId: registration.id,
+        service: req.service,
+        username: req.account,
+        outcome,
+        actor: stamp.actor,
+      });
     const fail = async (err: RefusedError) => {
       await attempt(err.code);
       await emit(tx, 'link_failed', portal, user, at, { code: err.code, registrationId: registration.id, loginService: req.service, username: req.account });
@@ -403,7 +470,15 @@ export const REMOVAL_BATCH = 500;
 async function removeInTx(tx: Tx, users: UserListing[], stamp: Stamp, action: 'prune' | 'remove'): Promise<void> {
   const at = iso(stamp.now);
   for (const u of users) {
-    await tx.audit.append({ at, actor: stamp.actor, action, portal: u.portal, userId: u.id, userEmail: u.email, before: { ...auditSnapshot(u), createdAt: u.createdAt } });
+    await tx.audit.append({
+      at,
+      actor: stamp.actor,
+      action,
+      portal: u.portal,
+      userId: u.id,
+      userEmail: u.email,
+      before: { ...auditSnapshot(u), createdAt: u.createdAt },
+    });
     await emit(tx, 'removed', u.portal, u, at, { reason: action, wasLinked: u.loginService !== null });
   }
   await tx.users.remove(users.map((u) => u.id));
@@ -436,7 +511,13 @@ export async function* prune(store: Store, scope: { portalId?: number }, stamp: 
  * Removal by hand ("users remove"): the profiles go at once and every link of
  * theirs stops working. Linked users only when `includeLinked`.
  */
-export async function* removeUsers(store: Store, portal: Portal, userIds: number[], stamp: Stamp, opts: { includeLinked: boolean; dryRun: boolean }): AsyncIterable<UserListing[]> {
+export async function* removeUsers(
+  store: Store,
+  portal: Portal,
+  userIds: number[],
+  stamp: Stamp,
+  opts: { includeLinked: boolean; dryRun: boolean },
+): AsyncIterable<UserListing[]> {
   for (let i = 0; i < userIds.length; i += REMOVAL_BATCH) {
     const ids = userIds.slice(i, i + REMOVAL_BATCH);
     const run = async (tx: Tx) => {

@@ -20,7 +20,17 @@ export interface RawPortalSettings {
 }
 
 /** The option names (commander's camel case) of the portal settings. */
-export const PORTAL_SETTING_NAMES: (keyof RawPortalSettings)[] = ['name', 'url', 'adminEmail', 'registerUrl', 'linkDays', 'removalDays', 'remindDays', 'warnDays', 'timeZone'];
+export const PORTAL_SETTING_NAMES: (keyof RawPortalSettings)[] = [
+  'name',
+  'url',
+  'adminEmail',
+  'registerUrl',
+  'linkDays',
+  'removalDays',
+  'remindDays',
+  'warnDays',
+  'timeZone',
+];
 
 /** Validates the given settings; a time zone of "" means "the machine's" (null). */
 export function parsePortalSettings(raw: RawPortalSettings): Partial<PortalFields> {
@@ -43,7 +53,8 @@ export function portalAudit(p: Portal) {
 
 export function createPortal(store: Store, fields: PortalFields, stamp: Stamp): Promise<Portal> {
   return store.write(async (tx) => {
-    if (await tx.portals.bySlug(fields.slug)) throw new RefusedError('portal_exists', `A portal named ${fields.slug} already exists; change it with \`portalctl portals set ${fields.slug}\`.`);
+    if (await tx.portals.bySlug(fields.slug))
+      throw new RefusedError('portal_exists', `A portal named ${fields.slug} already exists; change it with \`portalctl portals set ${fields.slug}\`.`);
     const at = iso(stamp.now);
     const portal = await tx.portals.insert(fields, at);
     await tx.audit.append({ at, actor: stamp.actor, action: 'portal-add', portal: portal.slug, userId: null, userEmail: null, after: portalAudit(portal) });
@@ -56,7 +67,16 @@ export function updatePortal(store: Store, slug: string, changes: Partial<Portal
     const before = await tx.portals.bySlug(slug);
     if (!before) throw new NotFoundError(`No portal ${slug}; see \`portalctl portals list\`.`);
     const after = await tx.portals.update(before.id, changes);
-    await tx.audit.append({ at: iso(stamp.now), actor: stamp.actor, action: 'portal-set', portal: slug, userId: null, userEmail: null, before: portalAudit(before), after: portalAudit(after) });
+    await tx.audit.append({
+      at: iso(stamp.now),
+      actor: stamp.actor,
+      action: 'portal-set',
+      portal: slug,
+      userId: null,
+      userEmail: null,
+      before: portalAudit(before),
+      after: portalAudit(after),
+    });
     return after;
   });
 }

@@ -22,10 +22,7 @@ export function serviceName(key: string | null | undefined): string | null {
 export function parseServiceKey(value: string): ServiceKey {
   const found = LOGIN_SERVICES.find((s) => s.key === value.trim().toLowerCase());
   if (!found) {
-    throw new UsageError(
-      `Unknown login service ${quote(value)}; use one of: ${SERVICE_KEYS.join(', ')}.`,
-      'invalid_service',
-    );
+    throw new UsageError(`Unknown login service ${quote(value)}; use one of: ${SERVICE_KEYS.join(', ')}.`, 'invalid_service');
   }
   return found.key;
 }

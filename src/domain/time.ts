@@ -60,7 +60,10 @@ export function parseSince(raw: string, now: Date, zone: string): Date {
   try {
     return parseIsoTime(raw, '--since');
   } catch {
-    throw new UsageError(`Invalid --since ${quote(raw, 60)}: give a date (2026-11-01), a time (2026-11-01T09:00:00Z), "yesterday", "today", or a span such as 7d, 12h or 2w.`, 'invalid_time');
+    throw new UsageError(
+      `Invalid --since ${quote(raw, 60)}: give a date (2026-11-01), a time (2026-11-01T09:00:00Z), "yesterday", "today", or a span such as 7d, 12h or 2w.`,
+      'invalid_time',
+    );
   }
 }
 
@@ -92,14 +95,29 @@ function parts(date: Date, timeZone: string, opts: Intl.DateTimeFormatOptions): 
 
 /** "2026-12-05 09:02 EST" — for tables and messages. */
 export function formatLocal(isoTime: string, timeZone: string): string {
-  const p = parts(new Date(isoTime), timeZone, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  const p = parts(new Date(isoTime), timeZone, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  });
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
 }
 
 /** "Saturday, December 5, 2026 at 09:02 Eastern Standard Time (December 5, 14:02 UTC)" — for emails and web pages. */
 export function formatForEmail(isoTime: string, timeZone: string): string {
   const date = new Date(isoTime);
-  const p = parts(date, timeZone, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'long' });
+  const p = parts(date, timeZone, {
+    weekday: 'long',
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'long',
+  });
   const local = `${p.weekday}, ${p.month} ${p.day}, ${p.year} at ${p.hour}:${p.minute} ${p.timeZoneName}`;
   if (p.timeZoneName === 'Coordinated Universal Time') return local;
   const u = parts(date, 'UTC', { month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit' });
@@ -117,7 +135,15 @@ export function formatRelative(isoTime: string, now: Date): string {
   const ms = new Date(isoTime).getTime() - now.getTime();
   const abs = Math.abs(ms);
   const [n, unit] =
-    abs < 60_000 ? [0, 'now'] : abs < 3_600_000 ? [Math.round(abs / 60_000), 'minute'] : abs < DAY_MS ? [Math.round(abs / 3_600_000), 'hour'] : abs < 60 * DAY_MS ? [Math.round(abs / DAY_MS), 'day'] : [Math.round(abs / (30 * DAY_MS)), 'month'];
+    abs < 60_000
+      ? [0, 'now']
+      : abs < 3_600_000
+        ? [Math.round(abs / 60_000), 'minute']
+        : abs < DAY_MS
+          ? [Math.round(abs / 3_600_000), 'hour']
+          : abs < 60 * DAY_MS
+            ? [Math.round(abs / DAY_MS), 'day']
+            : [Math.round(abs / (30 * DAY_MS)), 'month'];
   if (unit === 'now') return 'just now';
   const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
   return ms >= 0 ? `in ${text}` : `${text} ago`;
@@ -147,7 +173,11 @@ export function localZone(env: NodeJS.ProcessEnv): string {
   const tz = env.TZ;
   if (tz !== undefined && tz !== '') {
     const name = tz.startsWith(':') ? tz.slice(1) : tz;
-    if (!isValidTimeZone(name)) throw new UsageError(`TZ=${quote(tz)} is not a time zone portalctl can use; set TZ to an IANA name such as America/New_York, or unset it.`, 'invalid_time_zone');
+    if (!isValidTimeZone(name))
+      throw new UsageError(
+        `TZ=${quote(tz)} is not a time zone portalctl can use; set TZ to an IANA name such as America/New_York, or unset it.`,
+        'invalid_time_zone',
+      );
     return name;
   }
   return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';

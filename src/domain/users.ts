@@ -53,7 +53,8 @@ export function toUserView(u: UserListing, nowIso: string): UserView {
 
 export function parseStatusFilter(raw: string): StatusFilter {
   const v = raw.trim().toLowerCase();
-  if (!(STATUS_FILTERS as readonly string[]).includes(v)) throw new UsageError(`Unknown status ${quote(raw)}; use one of: ${STATUS_FILTERS.join(', ')}.`, 'invalid_status');
+  if (!(STATUS_FILTERS as readonly string[]).includes(v))
+    throw new UsageError(`Unknown status ${quote(raw)}; use one of: ${STATUS_FILTERS.join(', ')}.`, 'invalid_status');
   return v as StatusFilter;
 }
 
@@ -87,7 +88,14 @@ export async function findUser(tx: Tx, portal: Portal, ref: UserRef): Promise<Us
 }
 
 /** A user's profile fields as the audit trail records them. */
-export function auditSnapshot(u: { email: string; firstName: string; lastName: string; loginService: string | null; username: string | null; removalDueAt: string | null }) {
+export function auditSnapshot(u: {
+  email: string;
+  firstName: string;
+  lastName: string;
+  loginService: string | null;
+  username: string | null;
+  removalDueAt: string | null;
+}) {
   return {
     email: u.email,
     firstName: u.firstName,

@@ -48,7 +48,10 @@ export interface Sender {
 export function parseSender(raw: string, what: string): Sender {
   const value = raw.trim();
   const bad = (why: string) =>
-    new UsageError(`Invalid ${what} ${quote(raw)}: ${why}. Give one address, optionally with a name: Grants Portal <no-reply@grants.example.org>.`, 'invalid_sender');
+    new UsageError(
+      `Invalid ${what} ${quote(raw)}: ${why}. Give one address, optionally with a name: Grants Portal <no-reply@grants.example.org>.`,
+      'invalid_sender',
+    );
   if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) throw bad('it contains control characters');
   if (!value.includes('<')) return { address: parseEmail(value, what) };
   const m = /^(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>$/.exec(value);
@@ -91,7 +94,10 @@ const ACCOUNT = /^[\p{L}\p{N}._@+\-']{1,128}$/u;
 export function parseAccount(raw: string): string {
   const value = raw.normalize('NFC').trim();
   if (!ACCOUNT.test(value)) {
-    throw new UsageError(`Invalid account ${quote(raw)}: a login-service username is 1–128 letters, digits or . _ @ + - ' with no spaces or control characters.`, 'invalid_account');
+    throw new UsageError(
+      `Invalid account ${quote(raw)}: a login-service username is 1–128 letters, digits or . _ @ + - ' with no spaces or control characters.`,
+      'invalid_account',
+    );
   }
   return value;
 }
@@ -100,7 +106,8 @@ const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
 export function parseSlug(raw: string): string {
   const value = raw.trim();
-  if (!SLUG.test(value)) throw new UsageError(`Invalid portal slug ${quote(raw)}: use 1–40 lowercase letters, digits and inner hyphens, e.g. "grants".`, 'invalid_portal');
+  if (!SLUG.test(value))
+    throw new UsageError(`Invalid portal slug ${quote(raw)}: use 1–40 lowercase letters, digits and inner hyphens, e.g. "grants".`, 'invalid_portal');
   return value;
 }
 
@@ -112,7 +119,7 @@ export function parseSlug(raw: string): string {
 export function parseHttpUrl(raw: string, what: string, opts: { base?: boolean } = {}): string {
   const value = raw.trim();
   const bad = (why: string) => new UsageError(`Invalid ${what} ${quote(raw)}: ${why}.`, 'invalid_url');
-  // eslint-disable-next-line no-control-regex
+
   if (/[\u0000-\u0020\u007f]/.test(value)) throw bad('it contains spaces or control characters');
   let url: URL;
   try {

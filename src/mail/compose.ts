@@ -31,8 +31,7 @@ export interface ComposedEmail {
   html: string;
 }
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export function composeRegistrationEmail(m: RegistrationEmailInput): ComposedEmail {
   const expiry = formatForEmail(m.expiresAt, m.timeZone ?? 'UTC');

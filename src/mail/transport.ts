@@ -90,10 +90,12 @@ export function parseSmtpUrl(raw: string, what: string, password?: string): Smtp
   if (!url.hostname) throw new UsageError(`${what} has no host; use smtp://host:port.`, 'invalid_smtp_url');
   const params = url.searchParams;
   for (const key of params.keys()) {
-    if (key !== 'tls' && key !== 'connections') throw new UsageError(`${what} has an unknown parameter ${quote(key)}; known: tls=off, connections=N.`, 'invalid_smtp_url');
+    if (key !== 'tls' && key !== 'connections')
+      throw new UsageError(`${what} has an unknown parameter ${quote(key)}; known: tls=off, connections=N.`, 'invalid_smtp_url');
   }
   const tls = params.get('tls');
-  if (tls !== null && tls !== 'off' && tls !== 'required') throw new UsageError(`${what}: tls must be "off" or "required", not ${quote(tls)}.`, 'invalid_smtp_url');
+  if (tls !== null && tls !== 'off' && tls !== 'required')
+    throw new UsageError(`${what}: tls must be "off" or "required", not ${quote(tls)}.`, 'invalid_smtp_url');
   const connectionsText = params.get('connections');
   const connections = connectionsText === null ? 5 : Number(connectionsText);
   if (!Number.isInteger(connections) || connections < 1 || connections > 50) {
@@ -122,21 +124,32 @@ export function checkMailDir(dir: string, create: boolean): void {
   try {
     st = lstatSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`The mail folder ${quote(dir, 200)} cannot be used: ${(err as NodeJS.ErrnoException).code}.`, 'invalid_mail_dir');
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new UsageError(`The mail folder ${quote(dir, 200)} cannot be used: ${(err as NodeJS.ErrnoException).code}.`, 'invalid_mail_dir');
     if (!create) return;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new UsageError(`Cannot create the mail folder ${quote(dir, 200)}: ${(e as NodeJS.ErrnoException).code}; set mailDir in the config file or PORTALCTL_SMTP_URL.`, 'invalid_mail_dir');
+      throw new UsageError(
+        `Cannot create the mail folder ${quote(dir, 200)}: ${(e as NodeJS.ErrnoException).code}; set mailDir in the config file or PORTALCTL_SMTP_URL.`,
+        'invalid_mail_dir',
+      );
     }
     return checkMailDir(dir, false);
   }
-  if (!st.isDirectory()) throw new UsageError(`The mail folder ${quote(dir, 200)} is not a folder (a link or a file); remove it or set mailDir.`, 'invalid_mail_dir');
+  if (!st.isDirectory())
+    throw new UsageError(`The mail folder ${quote(dir, 200)} is not a folder (a link or a file); remove it or set mailDir.`, 'invalid_mail_dir');
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-    throw new UsageError(`The mail folder ${quote(dir, 200)} belongs to another user; emails hold live links, so portalctl writes only to a folder of its own.`, 'invalid_mail_dir');
+    throw new UsageError(
+      `The mail folder ${quote(dir, 200)} belongs to another user; emails hold live links, so portalctl writes only to a folder of its own.`,
+      'invalid_mail_dir',
+    );
   }
   if ((st.mode & 0o022) !== 0) {
-    throw new UsageError(`The mail folder ${quote(dir, 200)} can be written by others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 700 ${dir}\`.`, 'invalid_mail_dir');
+    throw new UsageError(
+      `The mail folder ${quote(dir, 200)} can be written by others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 700 ${dir}\`.`,
+      'invalid_mail_dir',
+    );
   }
 }
 
@@ -144,7 +157,16 @@ export function checkMailDir(dir: string, create: boolean): void {
 function classify(err: unknown, forms: string[]): DeliveryError {
   const e = err as { responseCode?: number; code?: string; command?: string; response?: string; message?: string };
   const text = maskSecrets((e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').trim(), forms);
-  const serverLevel = e.code === 'EAUTH' || e.code === 'ECONNECTION' || e.code === 'ETIMEDOUT' || e.code === 'ESOCKET' || e.code === 'EDNS' || e.command === 'CONN' || e.command === 'EHLO' || e.command === 'HELO' || e.code === 'ETLS';
+  const serverLevel =
+    e.code === 'EAUTH' ||
+    e.code === 'ECONNECTION' ||
+    e.code === 'ETIMEDOUT' ||
+    e.code === 'ESOCKET' ||
+    e.code === 'EDNS' ||
+    e.command === 'CONN' ||
+    e.command === 'EHLO' ||
+    e.command === 'HELO' ||
+    e.code === 'ETLS';
   const permanent = !serverLevel && typeof e.responseCode === 'number' && e.responseCode >= 500;
   return new DeliveryError(text, permanent, serverLevel);
 }

@@ -31,22 +31,41 @@ export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext
   const dropped = by('dropped').length;
   if (busy) messages.push(info(`${plural(busy, 'email')} ${busy === 1 ? 'is' : 'are'} being sent by another portalctl process right now; left to it.`));
   if (elsewhere) messages.push(info(`${plural(elsewhere, 'email')} ${elsewhere === 1 ? 'was' : 'were'} sent meanwhile by another portalctl process.`));
-  if (dropped) messages.push(info(`${plural(dropped, 'queued email')} ${dropped === 1 ? 'was' : 'were'} dropped: a newer registration replaced ${dropped === 1 ? 'it' : 'them'}, or the person linked meanwhile.`));
+  if (dropped)
+    messages.push(
+      info(
+        `${plural(dropped, 'queued email')} ${dropped === 1 ? 'was' : 'were'} dropped: a newer registration replaced ${dropped === 1 ? 'it' : 'them'}, or the person linked meanwhile.`,
+      ),
+    );
   if (sent.length === 1 && results.length === 1) {
-    messages.push(info(`${noun[0]!.toUpperCase()}${noun.slice(1)} to ${neutralize(sent[0]!.to ?? '')} ${d.toFiles ? 'written to' : 'sent via'} ${neutralize(sent[0]!.where ?? '')}`));
+    messages.push(
+      info(
+        `${noun[0]!.toUpperCase()}${noun.slice(1)} to ${neutralize(sent[0]!.to ?? '')} ${d.toFiles ? 'written to' : 'sent via'} ${neutralize(sent[0]!.where ?? '')}`,
+      ),
+    );
   } else if (sent.length > 0) {
-    messages.push(info(`${plural(sent.length, noun)} ${d.toFiles ? `written to ${neutralize(d.description.replace(/^\.eml files in /, ''))}` : `sent via ${neutralize(d.description)}`}`));
+    messages.push(
+      info(
+        `${plural(sent.length, noun)} ${d.toFiles ? `written to ${neutralize(d.description.replace(/^\.eml files in /, ''))}` : `sent via ${neutralize(d.description)}`}`,
+      ),
+    );
   }
-  if (d.toFiles && sent.length > 0) messages.push(warning('no email was sent: PORTALCTL_SMTP_URL is not set, so emails are written as .eml files. Set it to deliver them.'));
+  if (d.toFiles && sent.length > 0)
+    messages.push(warning('no email was sent: PORTALCTL_SMTP_URL is not set, so emails are written as .eml files. Set it to deliver them.'));
   const shown = 5;
-  for (const f of failed.slice(0, shown)) messages.push(warning(`the mail server refused the email to ${neutralize(f.to ?? '')} (user ${f.userId}): ${neutralize(f.error ?? '')}`));
-  for (const q of queued.slice(0, shown)) messages.push(warning(`the email to ${neutralize(q.to ?? '')} (user ${q.userId}) could not be delivered now: ${neutralize(q.error ?? '')}`));
+  for (const f of failed.slice(0, shown))
+    messages.push(warning(`the mail server refused the email to ${neutralize(f.to ?? '')} (user ${f.userId}): ${neutralize(f.error ?? '')}`));
+  for (const q of queued.slice(0, shown))
+    messages.push(warning(`the email to ${neutralize(q.to ?? '')} (user ${q.userId}) could not be delivered now: ${neutralize(q.error ?? '')}`));
   if (failed.length + queued.length > 2 * shown) messages.push(warning(`… and more; see \`portalctl outbox list\`.`));
   const waiting = queued.length + skipped.length;
   if (d.interrupted) {
     return {
       messages,
-      error: new InterruptedError(`Interrupted: ${sent.length} of ${results.length} emails went out; ${waiting} ${waiting === 1 ? 'is' : 'are'} recorded and queued — run \`portalctl outbox send\` to send ${waiting === 1 ? 'it' : 'them'}.`, { sent: sent.length, queued: waiting }),
+      error: new InterruptedError(
+        `Interrupted: ${sent.length} of ${results.length} emails went out; ${waiting} ${waiting === 1 ? 'is' : 'are'} recorded and queued — run \`portalctl outbox send\` to send ${waiting === 1 ? 'it' : 'them'}.`,
+        { sent: sent.length, queued: waiting },
+      ),
     };
   }
   if (waiting > 0) {

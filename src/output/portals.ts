@@ -33,5 +33,13 @@ const columns: Column<Portal>[] = [
 
 /** `report`: the portals a command just created or changed (--quiet hides them). */
 export function portalsResult(rows: Portal[], report: boolean): TableResult<Portal> {
-  return { kind: 'table', jsonKey: 'portals', rows, columns, toJson: portalJson, report, empty: report ? undefined : 'There is no portal yet; create one with `portalctl portals add`.' };
+  return {
+    kind: 'table',
+    jsonKey: 'portals',
+    rows,
+    columns,
+    toJson: portalJson,
+    report,
+    empty: report ? undefined : 'There is no portal yet; create one with `portalctl portals add`.',
+  };
 }

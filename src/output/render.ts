@@ -200,12 +200,15 @@ async function renderUsers(r: UsersResult, mode: Mode, o: RenderOptions, s: Styl
     const summary = r.summary();
     if (!o.quiet) {
       for (const line of summary.lines) o.stderr.write(`${line}\n`);
-      if (total > shown.length && summary.seeAll) o.stderr.write(`Showing the first ${shown.length} of ${total}; \`${summary.seeAll}\` shows them all (or use --json).\n`);
+      if (total > shown.length && summary.seeAll)
+        o.stderr.write(`Showing the first ${shown.length} of ${total}; \`${summary.seeAll}\` shows them all (or use --json).\n`);
     }
   } else if (shown.length >= cap) {
     const all = (await r.total?.()) ?? total;
     if (all > shown.length && !o.quiet) {
-      o.stderr.write(`Showing the first ${shown.length} of ${all} users. Narrow with --status or --search, raise --limit, or pipe the output (tab-separated) or use --json or --csv for all of them.\n`);
+      o.stderr.write(
+        `Showing the first ${shown.length} of ${all} users. Narrow with --status or --search, raise --limit, or pipe the output (tab-separated) or use --json or --csv for all of them.\n`,
+      );
     }
   }
 }
@@ -234,12 +237,20 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
   if (mode === 'tsv' || r.jsonLines) {
     // A stream that never ends (events --follow) is printed line by line, on a terminal too.
     let n = 0;
-    const header = `${piped(r.columns).map((c) => c.header).join('\t')}\n`;
+    const header = `${piped(r.columns)
+      .map((c) => c.header)
+      .join('\t')}\n`;
     for await (const batch of batches(r.rows)) {
       if (n === 0 && !r.jsonLines) await w.write(header);
       n += batch.length;
       if (mode === 'tty') {
-        for (const row of batch) await w.write(`${r.columns.filter((c) => c.only !== 'piped').map((c) => ttyCell(c, row, o, s, false).text).join('  ')}\n`);
+        for (const row of batch)
+          await w.write(
+            `${r.columns
+              .filter((c) => c.only !== 'piped')
+              .map((c) => ttyCell(c, row, o, s, false).text)
+              .join('  ')}\n`,
+          );
       } else await writeTsv(w, r.columns, batch);
       await w.flush();
       if (o.stdoutClosed() && !r.sideEffects) break;
@@ -296,7 +307,11 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
       }
       if (mode === 'tty') o.stdout.write(`${await drawForTerminal(section.columns, section.rows, o, s)}\n`);
       else {
-        await w.write(`${piped(section.columns).map((c) => c.header).join('\t')}\n`);
+        await w.write(
+          `${piped(section.columns)
+            .map((c) => c.header)
+            .join('\t')}\n`,
+        );
         await writeTsv(w, section.columns, section.rows);
       }
       break;
@@ -310,11 +325,14 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
       for (const c of section.checks) {
         if (o.quiet && c.status === 'ok') continue;
         const status = paint[c.status](c.status.padEnd(4));
-        await w.write(mode === 'tty' ? `${status}  ${s.bold(neutralize(c.name).padEnd(pad))}  ${neutralize(c.detail)}\n` : `${c.status}\t${neutralize(c.name)}\t${neutralize(c.detail)}\n`);
+        await w.write(
+          mode === 'tty'
+            ? `${status}  ${s.bold(neutralize(c.name).padEnd(pad))}  ${neutralize(c.detail)}\n`
+            : `${c.status}\t${neutralize(c.name)}\t${neutralize(c.detail)}\n`,
+        );
       }
       break;
     }
   }
   await w.flush();
 }
-

@@ -18,7 +18,8 @@ export interface TerminalTable {
 }
 
 const COMBINING = /\p{M}/u;
-const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1faff}\u{20000}-\u{3fffd}]/u;
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1faff}\u{20000}-\u{3fffd}]/u;
 
 /** Columns a string takes on a terminal: wide (CJK, emoji) characters two, combining marks none. */
 export function displayWidth(text: string): number {
@@ -136,7 +137,11 @@ function boxStyle(s: Styles) {
 /** A boxed table with the given content widths. */
 export function drawTable(Table: TableCtor, table: TerminalTable, widths: number[], s: Styles): string {
   const t = new Table({
-    head: table.headers.map((h, i) => wrapText(h, widths[i]!).map((l) => s.bold(l)).join('\n')),
+    head: table.headers.map((h, i) =>
+      wrapText(h, widths[i]!)
+        .map((l) => s.bold(l))
+        .join('\n'),
+    ),
     colWidths: widths.map((w) => w + 2),
     wordWrap: false,
     style: boxStyle(s),

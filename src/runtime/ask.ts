@@ -15,7 +15,8 @@ export async function valueOrPrompt(ctx: Context, value: string | undefined, fla
 
 export async function choiceOrPrompt<T extends string>(ctx: Context, value: T | undefined, flag: string, message: string, choices: Choice<T>[]): Promise<T> {
   if (value !== undefined) return value;
-  if (!ctx.io.canPrompt) throw new UsageError(`Missing ${flag}; give it on the command line (one of: ${choices.map((c) => c.value).join(', ')}).`, 'missing_value');
+  if (!ctx.io.canPrompt)
+    throw new UsageError(`Missing ${flag}; give it on the command line (one of: ${choices.map((c) => c.value).join(', ')}).`, 'missing_value');
   return ctx.prompter.select(message, choices);
 }
 

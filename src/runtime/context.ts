@@ -143,7 +143,8 @@ export class Context {
       return p;
     }
     if (all.length === 1) return all[0]!;
-    if (all.length === 0) throw new UsageError('There is no portal yet; create one with `portalctl portals add SLUG --name N --url URL --admin-email A`.', 'no_portal');
+    if (all.length === 0)
+      throw new UsageError('There is no portal yet; create one with `portalctl portals add SLUG --name N --url URL --admin-email A`.', 'no_portal');
     throw new UsageError(`The store holds several portals (${all.map((p) => p.slug).join(', ')}); choose one with --portal SLUG.`, 'portal_required');
   }
 

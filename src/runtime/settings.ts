@@ -126,7 +126,10 @@ export function readSecretFile(path: string, what: string): string {
   const file = readSmallFile(path, MAX_SECRET_BYTES, what, 'invalid_secret_file');
   if (!file) throw new UsageError(`${what} ${quote(path, 200)} does not exist; check the path.`, 'invalid_secret_file');
   if ((file.mode & 0o077) !== 0) {
-    throw new UsageError(`${what} ${quote(path, 200)} can be read by others (mode ${(file.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\`.`, 'invalid_secret_file');
+    throw new UsageError(
+      `${what} ${quote(path, 200)} can be read by others (mode ${(file.mode & 0o777).toString(8)}); run \`chmod 600 ${path}\`.`,
+      'invalid_secret_file',
+    );
   }
   const secret = file.text.replace(/\r?\n$/, '');
   if (secret.trim() === '') throw new UsageError(`${what} ${quote(path, 200)} is empty.`, 'invalid_secret_file');
@@ -146,7 +149,8 @@ function urlHasPassword(raw: string): boolean {
 }
 
 function parseServices(path: string, v: unknown): Record<string, ServiceConfig> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(path, '"services" must be an object keyed by login service (nih, ims-employee, ims).');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw fail(path, '"services" must be an object keyed by login service (nih, ims-employee, ims).');
   const out: Record<string, ServiceConfig> = {};
   for (const [key, raw] of Object.entries(v)) {
     if (!SERVICE_KEYS.includes(key)) throw fail(path, `unknown login service ${quote(key)} under "services"; use ${SERVICE_KEYS.join(', ')}.`);
@@ -193,7 +197,8 @@ function parseWebhooks(path: string, v: unknown): WebhookConfig[] {
     const where = `webhooks[${i}]`;
     if (typeof w !== 'object' || w === null) throw fail(path, `${where} must be an object.`);
     const o = w as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!['url', 'secretFile', 'types'].includes(k)) throw fail(path, `unknown setting ${where}.${k}; known: url, secretFile, types.`);
+    for (const k of Object.keys(o))
+      if (!['url', 'secretFile', 'types'].includes(k)) throw fail(path, `unknown setting ${where}.${k}; known: url, secretFile, types.`);
     if (typeof o.url !== 'string') throw fail(path, `${where}.url must be a string.`);
     if (typeof o.secretFile !== 'string' || o.secretFile === '') throw fail(path, `${where}.secretFile must name the file holding the signing secret.`);
     const url = parseHttpUrl(o.url, `${where}.url`);
@@ -304,9 +309,27 @@ export class Settings {
       ],
       none,
     );
-    this.smtpUrl = pick<string | undefined>([[env.PORTALCTL_SMTP_URL, 'env', 'PORTALCTL_SMTP_URL'], [file.smtpUrl, 'config', path]], none);
-    this.smtpPasswordFile = pick<string | undefined>([[env.PORTALCTL_SMTP_PASSWORD_FILE, 'env', 'PORTALCTL_SMTP_PASSWORD_FILE'], [file.smtpPasswordFile, 'config', path]], none);
-    this.mailFrom = pick<string | undefined>([[env.PORTALCTL_MAIL_FROM, 'env', 'PORTALCTL_MAIL_FROM'], [file.mailFrom, 'config', path]], none);
+    this.smtpUrl = pick<string | undefined>(
+      [
+        [env.PORTALCTL_SMTP_URL, 'env', 'PORTALCTL_SMTP_URL'],
+        [file.smtpUrl, 'config', path],
+      ],
+      none,
+    );
+    this.smtpPasswordFile = pick<string | undefined>(
+      [
+        [env.PORTALCTL_SMTP_PASSWORD_FILE, 'env', 'PORTALCTL_SMTP_PASSWORD_FILE'],
+        [file.smtpPasswordFile, 'config', path],
+      ],
+      none,
+    );
+    this.mailFrom = pick<string | undefined>(
+      [
+        [env.PORTALCTL_MAIL_FROM, 'env', 'PORTALCTL_MAIL_FROM'],
+        [file.mailFrom, 'config', path],
+      ],
+      none,
+    );
     const beside = isPostgresUrl(this.db.value) ? join(defaultDataDir(env), 'mail') : join(dirname(this.db.value), 'mail');
     this.mailDir = pick<string>([[file.mailDir, 'config', path]], {
       value: beside,
@@ -328,7 +351,9 @@ export class Settings {
     let smtp;
     if (this.smtpUrl.value) {
       const what = this.smtpUrl.source === 'env' ? 'PORTALCTL_SMTP_URL' : `smtpUrl in ${this.configFile}`;
-      const password = this.smtpPasswordFile.value ? readSecretFile(this.smtpPasswordFile.value, `The SMTP password file (${this.smtpPasswordFile.from})`) : undefined;
+      const password = this.smtpPasswordFile.value
+        ? readSecretFile(this.smtpPasswordFile.value, `The SMTP password file (${this.smtpPasswordFile.from})`)
+        : undefined;
       smtp = parseSmtpUrl(this.smtpUrl.value, what, password);
     }
     this.mail = { smtp, sender, mailDir: this.mailDir.value };

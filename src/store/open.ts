@@ -32,5 +32,9 @@ export async function openStore(location: StoreLocation, opts: StoreOpenOptions)
     return PostgresStore.open(location.value, { create: opts.create, password: opts.password, env: opts.env ?? process.env, migrate: !opts.inspectOnly });
   }
   const { SqliteStore } = await import('./sqlite/store.js');
-  return SqliteStore.open(location.value, { create: !opts.inspectOnly && (opts.create || !location.explicit), readOnlyFallback: opts.readOnly, migrate: !opts.inspectOnly });
+  return SqliteStore.open(location.value, {
+    create: !opts.inspectOnly && (opts.create || !location.explicit),
+    readOnlyFallback: opts.readOnly,
+    migrate: !opts.inspectOnly,
+  });
 }

@@ -117,21 +117,19 @@ export class Store {
   }
 
   audit(e: AuditEntry): void {
-    this
-      .prepare(
-        `INSERT INTO audit (at, actor, action, portal, user_id, user_email, before, after)
+    this.prepare(
+      `INSERT INTO audit (at, actor, action, portal, user_id, user_email, before, after)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        e.at,
-        e.actor,
-        e.action,
-        e.portal,
-        e.userId,
-        e.userEmail,
-        e.before === undefined ? null : JSON.stringify(e.before),
-        e.after === undefined ? null : JSON.stringify(e.after),
-      );
+    ).run(
+      e.at,
+      e.actor,
+      e.action,
+      e.portal,
+      e.userId,
+      e.userEmail,
+      e.before === undefined ? null : JSON.stringify(e.before),
+      e.after === undefined ? null : JSON.stringify(e.after),
+    );
   }
 
   portals(): PortalRow[] {

@@ -258,7 +258,13 @@ export interface Tx {
     get(id: number): Promise<OutboxMessage | undefined>;
     enqueue(registrationId: number, kind: MessageKind, at: string): Promise<number>;
     /** Takes the message for delivery (attempts + 1) unless it was sent meanwhile, is gone or failed, or a live claim holds it. */
-    claim(id: number, claimant: string, claimedAt: string, at: string, isStale: (claimedBy: string, claimedAt: string) => boolean): Promise<OutboxMessage | 'sent' | 'gone' | 'busy'>;
+    claim(
+      id: number,
+      claimant: string,
+      claimedAt: string,
+      at: string,
+      isStale: (claimedBy: string, claimedAt: string) => boolean,
+    ): Promise<OutboxMessage | 'sent' | 'gone' | 'busy'>;
     markSent(id: number, at: string): Promise<void>;
     markUnsent(id: number, state: 'queued' | 'failed', error: string, at: string, nextAttemptAt: string | null): Promise<void>;
     remove(id: number): Promise<void>;
@@ -278,8 +284,19 @@ export interface Tx {
   notices: {
     /** Records that a reminder or warning `step` of a registration is being sent; false if it already was. */
     claim(registrationId: number, kind: 'reminder' | 'removal_warning', step: number, at: string): Promise<boolean>;
-    reminderCandidates(portalId: number, now: string, limit: number, afterUserId: number): Promise<{ user: UserListing; registration: Registration; sentSteps: number[] }[]>;
-    warningCandidates(portalId: number, warnBefore: string, now: string, limit: number, afterUserId: number): Promise<{ user: UserListing; registration: Registration }[]>;
+    reminderCandidates(
+      portalId: number,
+      now: string,
+      limit: number,
+      afterUserId: number,
+    ): Promise<{ user: UserListing; registration: Registration; sentSteps: number[] }[]>;
+    warningCandidates(
+      portalId: number,
+      warnBefore: string,
+      now: string,
+      limit: number,
+      afterUserId: number,
+    ): Promise<{ user: UserListing; registration: Registration }[]>;
   };
   audit: {
     append(e: AuditEntry): Promise<void>;

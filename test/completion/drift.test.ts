@@ -25,7 +25,9 @@ describe('completions/ matches `portalctl completion SHELL`', () => {
       const kept = readFileSync(resolve(COMPLETIONS, file), 'utf8');
       // Compare as a whole; on failure, say how to fix it rather than dump 30 kB.
       if (r.stdout !== kept) {
-        expect.fail(`completions/${file} is out of date with the command tree: run \`npx tsc -p . && node scripts/gen-completions.mjs\` and commit completions/`);
+        expect.fail(
+          `completions/${file} is out of date with the command tree: run \`npx tsc -p . && node scripts/gen-completions.mjs\` and commit completions/`,
+        );
       }
     });
   }

@@ -52,7 +52,13 @@ function env(): Record<string, string> {
 async function run(cmd: string, args: string[], extra: Record<string, string> = {}): Promise<string[]> {
   const r = await execa(cmd, args, { cwd, env: { ...env(), ...extra }, extendEnv: false, reject: false, timeout: 20_000, input: '' });
   if (r.exitCode !== 0 || r.stderr) throw new Error(`${cmd} exited ${r.exitCode}: ${r.stderr}\n${r.stdout}`);
-  return [...new Set(String(r.stdout).split('\n').filter((l) => l !== ''))].sort();
+  return [
+    ...new Set(
+      String(r.stdout)
+        .split('\n')
+        .filter((l) => l !== ''),
+    ),
+  ].sort();
 }
 
 /** The words readline hands a completion function: "=" is a word of its own. */
@@ -78,7 +84,9 @@ async function zshComplete(line: string): Promise<string[]> {
 }
 
 async function fishComplete(line: string): Promise<string[]> {
-  const out = await run('fish', ['--no-config', '-c', `source ${join(COMPLETIONS, 'portalctl.fish')}; and complete -C "$PORTALCTL_LINE"`], { PORTALCTL_LINE: line });
+  const out = await run('fish', ['--no-config', '-c', `source ${join(COMPLETIONS, 'portalctl.fish')}; and complete -C "$PORTALCTL_LINE"`], {
+    PORTALCTL_LINE: line,
+  });
   // fish prints "candidate<TAB>description", and --opt=value candidates whole.
   return [...new Set(out.map((l) => l.split('\t')[0]!.replace(/^--[a-z-]+=/, '')))].sort();
 }

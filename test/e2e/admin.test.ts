@@ -30,7 +30,7 @@ async function link(email: string, service: string, account: string, now = T0) {
 const sentTo = (addr: string) => smtp.messages.filter((m) => (m.to as { text: string }).text === addr).length;
 
 describe('Send New Registration', () => {
-  it('to a different address: the email goes there, the address becomes the user\'s, old links stop working', async () => {
+  it("to a different address: the email goes there, the address becomes the user's, old links stop working", async () => {
     await invite('amy@old.example.org', 'Amy', 'Adams');
     const oldLink = smtp.linkFor('amy@old.example.org');
     const r = await sb.json(['users', 'resend-registration', 'AMY@old.example.org', '--email', 'amy@new.example.org'], { now: at(8) });
@@ -102,7 +102,7 @@ describe('removal days', () => {
     expect(none.exitCode).toBe(1);
   });
 
-  it('a portal\'s default removal period and link lifetime can be changed', async () => {
+  it("a portal's default removal period and link lifetime can be changed", async () => {
     const r = await sb.json(['portals', 'set', 'grants', '--removal-days', '60', '--link-days', '14']);
     expect(r.portals[0]).toMatchObject({ removalDays: 60, linkDays: 14 });
     await invite('dee@example.org', 'Dee', 'Dale');
@@ -177,7 +177,11 @@ describe('prune under cron conditions', () => {
       // Link one with the token from its .eml file.
       const { readdirSync, readFileSync } = await import('node:fs');
       const file = readdirSync(c.mailDir).find((f) => f.includes('user2'))!;
-      const token = /token=([A-Za-z0-9_-]{27})/.exec(readFileSync(`${c.mailDir}/${file}`, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))![1]!;
+      const token = /token=([A-Za-z0-9_-]{27})/.exec(
+        readFileSync(`${c.mailDir}/${file}`, 'utf8')
+          .replace(/=\r?\n/g, '')
+          .replace(/=3D/g, '='),
+      )![1]!;
       expect((await c.run(['link', token, '--service', 'nih', '--account', 'kl'], { now: at(1) })).exitCode).toBe(0);
       await c.run(['users', 'resend-registration', 'kept-live@example.org'], { now: at(28) });
 

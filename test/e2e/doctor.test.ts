@@ -75,7 +75,10 @@ describe('portalctl doctor', () => {
     const r = await sb.run(['doctor']);
     expect(r.exitCode, r.stderr).toBe(0);
     const all = lines(r);
-    expect(all.filter((l) => l.status !== 'ok'), r.stdout).toEqual([]);
+    expect(
+      all.filter((l) => l.status !== 'ok'),
+      r.stdout,
+    ).toEqual([]);
     expect(all.map((l) => l.name)).toEqual([
       'store',
       'store permissions',
@@ -127,7 +130,11 @@ describe('portalctl doctor', () => {
 
     const quiet = await sb.run(['doctor', '-q']);
     expect(quiet.exitCode).toBe(1);
-    expect(lines(quiet).map((l) => l.status).sort()).toEqual(['fail', 'warn', 'warn']);
+    expect(
+      lines(quiet)
+        .map((l) => l.status)
+        .sort(),
+    ).toEqual(['fail', 'warn', 'warn']);
 
     const json = await sb.run(['--json', 'doctor']);
     expect(json.exitCode).toBe(1);
@@ -157,7 +164,10 @@ describe('portalctl doctor', () => {
     expect(wrong.exitCode).toBe(1);
     const bad = JSON.parse(wrong.stdout) as typeof doc;
     expect(bad.ok).toBe(false);
-    expect(bad.checks.find((c) => c.name === 'mail')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/535.*Invalid username or password.*check the user name and password/) });
+    expect(bad.checks.find((c) => c.name === 'mail')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/535.*Invalid username or password.*check the user name and password/),
+    });
     expectNoPassword(r, wrong);
     expect(wrong.stdout + wrong.stderr).not.toContain(`wrong-`);
   });
@@ -185,7 +195,9 @@ describe('portalctl doctor', () => {
 
     const other = sandbox();
     try {
-      expect((await other.run(['portals', 'add', 'old', '--name', 'Old', '--url', 'http://old.example.org', '--admin-email', 'admin@example.org'])).exitCode).toBe(0);
+      expect(
+        (await other.run(['portals', 'add', 'old', '--name', 'Old', '--url', 'http://old.example.org', '--admin-email', 'admin@example.org'])).exitCode,
+      ).toBe(0);
       const d = await other.run(['doctor'], { env: { PORTALCTL_MAIL_FROM: 'not an address' } });
       expect(d.exitCode).toBe(1);
       expect(check(d, 'portal old')).toMatchObject({ status: 'warn', detail: expect.stringContaining('http://old.example.org is not https') });

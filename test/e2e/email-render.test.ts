@@ -23,7 +23,12 @@ const REPO = resolve(import.meta.dirname, '../..');
 function findChromium(): string | undefined {
   const candidates = [process.env.CHROMIUM_BIN, 'chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'].filter((c): c is string => !!c);
   for (const c of candidates) {
-    const paths = isAbsolute(c) ? [c] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, c));
+    const paths = isAbsolute(c)
+      ? [c]
+      : (process.env.PATH ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, c));
     for (const p of paths) {
       try {
         accessSync(p, constants.X_OK);
@@ -150,7 +155,19 @@ describe.skipIf(!CHROMIUM && !process.env.CI)('the registration email, rendered 
   beforeAll(async () => {
     smtp = await startSmtp();
     sb = sandbox({ PORTALCTL_SMTP_URL: smtp.url });
-    const add = await sb.run(['portals', 'add', 'grants', '--name', PORTAL_NAME, '--url', 'https://grants.example.org', '--admin-email', 'admin@example.org', '--register-url', 'https://login.example.org/register']);
+    const add = await sb.run([
+      'portals',
+      'add',
+      'grants',
+      '--name',
+      PORTAL_NAME,
+      '--url',
+      'https://grants.example.org',
+      '--admin-email',
+      'admin@example.org',
+      '--register-url',
+      'https://login.example.org/register',
+    ]);
     expect(add.exitCode, add.stderr).toBe(0);
     const r = await sb.run(['users', 'invite', '--email', 'eve@example.org', '--first-name', NAME_FIRST, '--last-name', 'Doe']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -203,10 +220,15 @@ describe.skipIf(!CHROMIUM && !process.env.CI)('the registration email, rendered 
       `This link expires on ${EXPIRY}.`,
       'Site Administrator at admin@example.org',
     ].map((s) => t.indexOf(s));
-    expect(order.every((i) => i >= 0), t).toBe(true);
+    expect(
+      order.every((i) => i >= 0),
+      t,
+    ).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(text).toContain(`This link expires on ${EXPIRY}.`);
-    expect(facts.anchors).toContainEqual(expect.objectContaining({ href: 'https://login.example.org/register', text: 'register for an IMS Login Service account' }));
+    expect(facts.anchors).toContainEqual(
+      expect.objectContaining({ href: 'https://login.example.org/register', text: 'register for an IMS Login Service account' }),
+    );
     expect(facts.anchors).toContainEqual(expect.objectContaining({ href: 'mailto:admin@example.org', text: 'admin@example.org' }));
   });
 

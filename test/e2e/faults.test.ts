@@ -34,11 +34,21 @@ function inspect(db: string) {
       integrity: d.pragma('integrity_check', { simple: true }),
       users: (d.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n,
       // A half-made user: no registration; a registration with no email queued or sent.
-      orphanUsers: (d.prepare('SELECT count(*) AS n FROM users u WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.user_id = u.id)').get() as { n: number }).n,
-      orphanRegs: (d.prepare('SELECT count(*) AS n FROM registrations r WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.registration_id = r.id) AND r.state = \'active\'').get() as { n: number }).n,
+      orphanUsers: (
+        d.prepare('SELECT count(*) AS n FROM users u WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.user_id = u.id)').get() as { n: number }
+      ).n,
+      orphanRegs: (
+        d
+          .prepare("SELECT count(*) AS n FROM registrations r WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.registration_id = r.id) AND r.state = 'active'")
+          .get() as { n: number }
+      ).n,
       queued: (d.prepare("SELECT count(*) AS n FROM outbox WHERE state = 'queued'").get() as { n: number }).n,
       failed: d.prepare("SELECT last_error FROM outbox WHERE state = 'failed'").all() as { last_error: string }[],
-      dupActive: (d.prepare("SELECT count(*) AS n FROM (SELECT user_id FROM registrations WHERE state = 'active' GROUP BY user_id HAVING count(*) > 1)").get() as { n: number }).n,
+      dupActive: (
+        d.prepare("SELECT count(*) AS n FROM (SELECT user_id FROM registrations WHERE state = 'active' GROUP BY user_id HAVING count(*) > 1)").get() as {
+          n: number;
+        }
+      ).n,
     };
   } finally {
     d.close();
@@ -100,7 +110,7 @@ describe('a mail server that fails', () => {
     expect((await sb.run(['link', smtp.linkFor(email), '--service', 'ims', '--account', email.split('@')[0]!])).exitCode).toBe(0);
   });
 
-  it('550 for the recipient: the message is marked failed with the server\'s reason (exit 1); outbox list shows it', async () => {
+  it("550 for the recipient: the message is marked failed with the server's reason (exit 1); outbox list shows it", async () => {
     smtp.fault = { kind: 'rcpt', code: 550, message: 'No such user here' };
     try {
       const r = await person(sb, 'nosuch@example.org', { PORTALCTL_SMTP_URL: smtp.url });
@@ -122,7 +132,11 @@ describe('a mail server that fails', () => {
   it('never prints the SMTP password, --debug included', async () => {
     const port = await closedPort();
     const url = `smtp://mailer:S3cr3t-pw@127.0.0.1:${port}`;
-    for (const args of [['users', 'invite', '--email', 'pw@example.org', '--first-name', 'P', '--last-name', 'W'], ['--debug', 'outbox', 'send'], ['--json', 'outbox', 'send']]) {
+    for (const args of [
+      ['users', 'invite', '--email', 'pw@example.org', '--first-name', 'P', '--last-name', 'W'],
+      ['--debug', 'outbox', 'send'],
+      ['--json', 'outbox', 'send'],
+    ]) {
       const r = await sb.run(args, { env: { PORTALCTL_SMTP_URL: url } });
       expect(r.exitCode).toBe(75);
       expect(r.stdout + r.stderr).not.toContain('S3cr3t-pw');
@@ -146,7 +160,10 @@ describe('bulk CSV invites', () => {
     try {
       await sb.run(GRANTS);
       const f = join(sb.dir, 'bad.csv');
-      writeFileSync(f, 'email,first_name,last_name\nok@example.org,Ok,Person\nnot-an-address,A,B\n"x@example.org, y@example.org",C,D\nok@example.org,Dup,Licate\nz@example.org,,E\n');
+      writeFileSync(
+        f,
+        'email,first_name,last_name\nok@example.org,Ok,Person\nnot-an-address,A,B\n"x@example.org, y@example.org",C,D\nok@example.org,Dup,Licate\nz@example.org,,E\n',
+      );
       const r = await sb.run(['users', 'invite', '--from-csv', f]);
       expect(r.exitCode).toBe(2);
       for (const n of [3, 4, 5, 6]) expect(r.stderr).toContain(`line ${n}:`);

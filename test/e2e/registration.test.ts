@@ -109,7 +109,14 @@ describe('Step 2: every way a link can fail, and linking', () => {
     expect(JSON.parse(s.stderr).error.message).toContain('newest registration email');
 
     const ok = await sb.json(['link', fresh, '--service', 'nih', '--account', 'sup'], { now: at(3) });
-    expect(ok.users[0]).toMatchObject({ email: 'sup@example.org', status: 'linked', loginService: 'nih', loginServiceName: 'NIH Network Login', username: 'sup', removalDueAt: null });
+    expect(ok.users[0]).toMatchObject({
+      email: 'sup@example.org',
+      status: 'linked',
+      loginService: 'nih',
+      loginServiceName: 'NIH Network Login',
+      username: 'sup',
+      removalDueAt: null,
+    });
     const again = await sb.run(['link', fresh, '--service', 'nih', '--account', 'sup'], { now: at(4) });
     expect(again.exitCode).toBe(0);
     expect(again.stderr).toContain('nothing changed');
@@ -160,7 +167,15 @@ describe('the store', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
-    const bytes = readFileSync(sb.db).toString('latin1') + (() => { try { return readFileSync(`${sb.db}-wal`).toString('latin1'); } catch { return ''; } })();
+    const bytes =
+      readFileSync(sb.db).toString('latin1') +
+      (() => {
+        try {
+          return readFileSync(`${sb.db}-wal`).toString('latin1');
+        } catch {
+          return '';
+        }
+      })();
     for (const m of smtp.messages) {
       const token = /token=([A-Za-z0-9_-]{27})/.exec(m.text ?? '')![1]!;
       expect(bytes).not.toContain(token);
@@ -187,7 +202,9 @@ describe('the store', () => {
 describe('bad input: a one-line error naming the value, exit 2, nothing changed', () => {
   const count = () => {
     const db = new Database(sb.db, { readonly: true });
-    const n = db.prepare('SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM registrations) + (SELECT count(*) FROM audit) AS n').get() as { n: number };
+    const n = db.prepare('SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM registrations) + (SELECT count(*) FROM audit) AS n').get() as {
+      n: number;
+    };
     db.close();
     return n.n;
   };
@@ -215,7 +232,7 @@ describe('bad input: a one-line error naming the value, exit 2, nothing changed'
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: /);
-    // eslint-disable-next-line no-control-regex
+
     expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     expect(r.stdout).toBe('');
     expect(count()).toBe(before);

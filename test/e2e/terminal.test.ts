@@ -32,7 +32,7 @@ describe('at a terminal', () => {
     expect(r.output).toContain('\u001b[33mpending'); // coloured status
   });
 
-  it('link asks which login service, as the FAQ\'s Step 2 does; Ctrl-C cancels cleanly with nothing changed', async () => {
+  it("link asks which login service, as the FAQ's Step 2 does; Ctrl-C cancels cleanly with nothing changed", async () => {
     const r = await inTerminal(['link', 'x'.repeat(27)], sb.env);
     expect(r.exitCode).toBe(1); // malformed before any prompt
     const users = () => (new Database(sb.db, { readonly: true }).prepare('SELECT count(*) AS n FROM link_attempts').get() as { n: number }).n;
@@ -56,7 +56,10 @@ describe('at a terminal', () => {
   });
 
   it('NO_COLOR and --no-color turn colour off on a terminal; FORCE_COLOR turns it on when piped', async () => {
-    for (const [args, env] of [[['users', 'list'], { NO_COLOR: '1' }], [['--no-color', 'users', 'list'], {}]] as const) {
+    for (const [args, env] of [
+      [['users', 'list'], { NO_COLOR: '1' }],
+      [['--no-color', 'users', 'list'], {}],
+    ] as const) {
       const r = await inTerminal([...args], { ...sb.env, ...env });
       expect(r.output).toContain('│ ID │');
       expect(r.output).not.toMatch(/\u001b\[3\dm/);
@@ -71,7 +74,9 @@ describe('at a terminal', () => {
     await sb.run(['users', 'invite', '--email', 'maximilian.longname@example.org', '--first-name', 'Maximilian', '--last-name', 'Von Longname-Huber']);
     for (const cols of [110, 80]) {
       const r = await inTerminal(['users', 'list'], sb.env, [], { cols, rows: 40 });
-      const lines = strip(r.output).split(/\r?\n/).filter((l) => /^[│┌├└]/.test(l));
+      const lines = strip(r.output)
+        .split(/\r?\n/)
+        .filter((l) => /^[│┌├└]/.test(l));
       expect(lines.length).toBeGreaterThan(3);
       for (const l of lines) expect([...l].length).toBeLessThanOrEqual(cols);
       expect(strip(r.output)).toContain('maximilian.longname@example.org');
@@ -86,7 +91,9 @@ describe('at a terminal', () => {
     try {
       await big.run(GRANTS);
       const db = new Database(big.db);
-      const add = db.prepare("INSERT INTO users (portal_id, first_name, last_name, email, email_key, removal_due_at, created_at) VALUES (1, 'P', ?, ?, ?, '2026-12-28T14:00:00.000Z', '2026-11-28T14:00:00.000Z')");
+      const add = db.prepare(
+        "INSERT INTO users (portal_id, first_name, last_name, email, email_key, removal_due_at, created_at) VALUES (1, 'P', ?, ?, ?, '2026-12-28T14:00:00.000Z', '2026-11-28T14:00:00.000Z')",
+      );
       db.transaction(() => {
         for (let i = 0; i < 501; i++) add.run(String(i), `p${i}@example.org`, `p${i}@example.org`);
       })();
@@ -108,7 +115,7 @@ describe('at a terminal', () => {
 
   it('untrusted text in the store reaches the terminal neutralised', async () => {
     const db = new Database(sb.db);
-    db.prepare("UPDATE users SET first_name = ?, last_name = ? WHERE id = 1").run('Ja\u001b]0;pwned\u0007ne', 'D\u202Eoe');
+    db.prepare('UPDATE users SET first_name = ?, last_name = ? WHERE id = 1').run('Ja\u001b]0;pwned\u0007ne', 'D\u202Eoe');
     db.close();
     const r = await inTerminal(['users', 'list'], sb.env);
     expect(r.output).not.toContain('\u001b]0;');

@@ -80,9 +80,19 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
   const asked: string[] = [];
   const progress: string[] = [];
   const tty = Boolean(o.tty);
-  const fullEnv = Object.fromEntries(Object.entries({ ...env, ...o.env, ...(o.now ? { PORTALCTL_NOW: o.now } : {}) }).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv;
+  const fullEnv = Object.fromEntries(
+    Object.entries({ ...env, ...o.env, ...(o.now ? { PORTALCTL_NOW: o.now } : {}) }).filter(([, v]) => v !== undefined),
+  ) as NodeJS.ProcessEnv;
   const exitCode = await main(argv, {
-    streams: { stdin, stdout: sink(out), stderr: sink(err), stdinIsTTY: tty, stdoutIsTTY: tty, stderrIsTTY: tty, columns: tty ? (o.columns ?? 160) : undefined },
+    streams: {
+      stdin,
+      stdout: sink(out),
+      stderr: sink(err),
+      stdinIsTTY: tty,
+      stdoutIsTTY: tty,
+      stderrIsTTY: tty,
+      columns: tty ? (o.columns ?? 160) : undefined,
+    },
     env: fullEnv,
     prompter: scriptedPrompter([...(o.answers ?? [])], asked),
     progress: tty ? recordingProgress(progress) : undefined,

@@ -29,7 +29,9 @@ export async function world(opts: { linkDays?: number; removalDays?: number } = 
   const store = Store.open(join(dir, 'p.db'));
   const start = new Date('2026-11-28T14:00:00Z');
   store.db
-    .prepare(`INSERT INTO portals (slug, name, base_url, admin_email, register_url, link_days, removal_days, created_at) VALUES ('grants','Grants Portal','https://grants.example.org','admin@example.org','https://grants.example.org/register',?,?,?)`)
+    .prepare(
+      `INSERT INTO portals (slug, name, base_url, admin_email, register_url, link_days, removal_days, created_at) VALUES ('grants','Grants Portal','https://grants.example.org','admin@example.org','https://grants.example.org/register',?,?,?)`,
+    )
     .run(opts.linkDays ?? 7, opts.removalDays ?? 30, start.toISOString());
   const portal = store.portalBySlug('grants')!;
   const mailer = await createMailer({ mailDir: join(dir, 'mail') });
@@ -43,9 +45,17 @@ export async function world(opts: { linkDays?: number; removalDays?: number } = 
     },
     actor: () => ({ name: 'tester', now: w.now }),
     mailer,
-    send: (q) => deliver(store, mailer, q.map((x) => x.outboxId), { clock: () => w.now }),
+    send: (q) =>
+      deliver(
+        store,
+        mailer,
+        q.map((x) => x.outboxId),
+        { clock: () => w.now },
+      ),
     tokenIn(file) {
-      const raw = readFileSync(file, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      const raw = readFileSync(file, 'utf8')
+        .replace(/=\r?\n/g, '')
+        .replace(/=3D/g, '=');
       const m = /token=([A-Za-z0-9_-]{27})/.exec(raw);
       if (!m) throw new Error(`no token in ${file}`);
       return m[1]!;

@@ -76,7 +76,13 @@ async function startRp(): Promise<TestRp> {
             const err = e as Error & { code?: string; error?: string; cause?: unknown };
             out = {
               ok: false,
-              error: { name: err.name, code: err.code, error: err.error, message: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined },
+              error: {
+                name: err.name,
+                code: err.code,
+                error: err.error,
+                message: err.message,
+                cause: err.cause instanceof Error ? err.cause.message : undefined,
+              },
             };
           }
         }
@@ -110,7 +116,12 @@ beforeAll(async () => {
   const t0 = Date.now();
   [rp, lax, browser] = await Promise.all([startRp(), startRp(), launchBrowser()]);
   const portal: TestOidcClient = { client_id: 'portal', client_secret: 'portal-secret', client_name: 'Portal registration', redirect_uris: [`${rp.url}/cb`] };
-  const laxClient: TestOidcClient = { client_id: 'lax', client_secret: 'lax-secret', redirect_uris: [`${lax.url}/cb`], token_endpoint_auth_method: 'client_secret_post' };
+  const laxClient: TestOidcClient = {
+    client_id: 'lax',
+    client_secret: 'lax-secret',
+    redirect_uris: [`${lax.url}/cb`],
+    token_endpoint_auth_method: 'client_secret_post',
+  };
   oidc = await startOidcProvider({
     clients: [portal, laxClient],
     accounts: {
@@ -136,10 +147,7 @@ async function startLogin(page: Page, base: string) {
 async function signIn(page: Page, base: string, username: string, password: string): Promise<RpResult> {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.url().startsWith(`${base}/cb`)),
-    page.getByRole('button', { name: 'Sign in' }).click(),
-  ]);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.url().startsWith(`${base}/cb`)), page.getByRole('button', { name: 'Sign in' }).click()]);
   return (await response.json()) as RpResult;
 }
 
@@ -222,7 +230,10 @@ describe('OIDC harness: real provider + real Chromium + openid-client', () => {
     const forged = new URL(ok.callback);
     forged.searchParams.set('state', 'forged');
     const bad = await page.goto(forged.href);
-    expect(await bad!.json()).toMatchObject({ ok: false, error: { name: 'ClientError', code: 'OAUTH_INVALID_RESPONSE', cause: expect.stringContaining('"state"') } });
+    expect(await bad!.json()).toMatchObject({
+      ok: false,
+      error: { name: 'ClientError', code: 'OAUTH_INVALID_RESPONSE', cause: expect.stringContaining('"state"') },
+    });
     await page.close();
   });
 
@@ -242,7 +253,14 @@ describe('OIDC harness: real provider + real Chromium + openid-client', () => {
 
   it('the provider requires PKCE even from a confidential client', async () => {
     const auth = new URL('/auth', oidc.issuer);
-    auth.search = new URLSearchParams({ client_id: 'portal', response_type: 'code', scope: 'openid', redirect_uri: `${rp.url}/cb`, state: 's', nonce: 'n' }).toString();
+    auth.search = new URLSearchParams({
+      client_id: 'portal',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${rp.url}/cb`,
+      state: 's',
+      nonce: 'n',
+    }).toString();
     const res = await fetch(auth, { redirect: 'manual' });
     const back = new URL(res.headers.get('location')!);
     expect(back.origin + back.pathname).toBe(`${rp.url}/cb`);

@@ -24,7 +24,9 @@ const all = paths(await buildProgram(createContext(captureIO().io, {})));
 
 describe('help', () => {
   it('covers the whole command tree', () => {
-    expect(all.map((p) => p.join(' '))).toEqual(expect.arrayContaining(['users list', 'users invite', 'users resend-registration', 'link', 'prune', 'outbox send', 'audit']));
+    expect(all.map((p) => p.join(' '))).toEqual(
+      expect.arrayContaining(['users list', 'users invite', 'users resend-registration', 'link', 'prune', 'outbox send', 'audit']),
+    );
   });
 
   it.each(all.map((p) => [p.join(' '), p]))('%s --help has a purpose and examples', async (_name, path) => {

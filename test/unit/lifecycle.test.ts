@@ -28,7 +28,7 @@ describe('the registration lifecycle', () => {
   it('links with a fresh link, and the store never holds the token', async () => {
     w = await world();
     const { token, userId } = await inviteAndSend(w);
-    const dump = w.store.db.prepare("SELECT group_concat(quote(digest)) AS d FROM link_tokens").get() as { d: string };
+    const dump = w.store.db.prepare('SELECT group_concat(quote(digest)) AS d FROM link_tokens').get() as { d: string };
     expect(dump.d).not.toContain(token);
     expect(linkCode(w, token, 'nih', 'jdoe')).toBe('linked');
     expect(w.store.userListRow(userId)).toMatchObject({ login_service: 'nih', username: 'jdoe', removal_due_at: null });
@@ -102,7 +102,7 @@ describe('the registration lifecycle', () => {
     expect(removed.map((r) => r.id)).toEqual([a.userId]);
     expect(w.store.userListRow(b.userId)).toBeDefined();
     // The audit trail keeps the removed user.
-    const audit = w.store.db.prepare("SELECT action FROM audit WHERE user_id = ? ORDER BY id").all(a.userId) as { action: string }[];
+    const audit = w.store.db.prepare('SELECT action FROM audit WHERE user_id = ? ORDER BY id').all(a.userId) as { action: string }[];
     expect(audit.map((x) => x.action)).toEqual(['invite', 'resend-registration', 'prune']);
   });
 
@@ -134,7 +134,13 @@ describe('lifecycle invariants under random operation sequences', () => {
   const opArb: fc.Arbitrary<Op> = fc.oneof(
     fc.record({ op: fc.constant('invite' as const), who: fc.nat(4) }),
     fc.record({ op: fc.constant('resend' as const), who: fc.nat(4) }),
-    fc.record({ op: fc.constant('link' as const), who: fc.nat(4), which: fc.constantFrom('latest' as const, 'any' as const), pick: fc.nat(10), account: fc.nat(3) }),
+    fc.record({
+      op: fc.constant('link' as const),
+      who: fc.nat(4),
+      which: fc.constantFrom('latest' as const, 'any' as const),
+      pick: fc.nat(10),
+      account: fc.nat(3),
+    }),
     fc.record({ op: fc.constant('prune' as const) }),
     fc.record({ op: fc.constant('advance' as const), days: fc.double({ min: 0, max: 12, noNaN: true }) }),
   );
@@ -181,7 +187,9 @@ describe('lifecycle invariants under random operation sequences', () => {
             } else {
               const nowIso = w2.now.toISOString();
               const before = w2.store.db
-                .prepare(`SELECT u.id, u.login_service, (SELECT max(expires_at) FROM registrations r WHERE r.user_id = u.id AND r.state = 'active') AS live FROM users u`)
+                .prepare(
+                  `SELECT u.id, u.login_service, (SELECT max(expires_at) FROM registrations r WHERE r.user_id = u.id AND r.state = 'active') AS live FROM users u`,
+                )
                 .all() as { id: number; login_service: string | null; live: string | null }[];
               const removed = prune(w2.store, 'all', false, w2.actor());
               for (const r of removed) {
@@ -189,15 +197,19 @@ describe('lifecycle invariants under random operation sequences', () => {
                 expect(b.login_service).toBeNull();
                 expect(b.live === null || b.live <= nowIso).toBe(true);
               }
-              for (const [who, id] of ids) if (removed.some((r) => r.id === id)) { ids.delete(who); tokens.delete(who); }
+              for (const [who, id] of ids)
+                if (removed.some((r) => r.id === id)) {
+                  ids.delete(who);
+                  tokens.delete(who);
+                }
             }
             // At most one active registration, and at most one unretired token for it, per user.
-            const multi = w2.store.db
-              .prepare(`SELECT user_id FROM registrations WHERE state = 'active' GROUP BY user_id HAVING count(*) > 1`)
-              .all();
+            const multi = w2.store.db.prepare(`SELECT user_id FROM registrations WHERE state = 'active' GROUP BY user_id HAVING count(*) > 1`).all();
             expect(multi).toEqual([]);
             const liveTokens = w2.store.db
-              .prepare(`SELECT r.user_id FROM link_tokens t JOIN registrations r ON r.id = t.registration_id WHERE t.retired_at IS NULL AND r.state = 'active' GROUP BY r.user_id HAVING count(*) > 1`)
+              .prepare(
+                `SELECT r.user_id FROM link_tokens t JOIN registrations r ON r.id = t.registration_id WHERE t.retired_at IS NULL AND r.state = 'active' GROUP BY r.user_id HAVING count(*) > 1`,
+              )
               .all();
             expect(liveTokens).toEqual([]);
           }

@@ -16,7 +16,9 @@ describe('migrations', () => {
       const v1 = new Database(path);
       migrate(v1, old);
       expect(v1.pragma('user_version', { simple: true })).toBe(1);
-      v1.prepare(`INSERT INTO portals (slug, name, base_url, admin_email, register_url, created_at) VALUES ('g','G','https://g.example.org','a@example.org','https://g.example.org/register','2026-01-01T00:00:00Z')`).run();
+      v1.prepare(
+        `INSERT INTO portals (slug, name, base_url, admin_email, register_url, created_at) VALUES ('g','G','https://g.example.org','a@example.org','https://g.example.org/register','2026-01-01T00:00:00Z')`,
+      ).run();
       v1.close();
 
       const db = openDatabase(path);

@@ -27,11 +27,15 @@ describe('fitting the Users overview to the terminal', () => {
 
   it('never narrows a column below its longest word, so no address is cut', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.string({ maxLength: 30 }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 10, max: 200 }), (cells, cols) => {
-        const { widths } = fitColumns(cells, cols);
-        if (!widths) return;
-        widths.forEach((w, i) => expect(w).toBeGreaterThanOrEqual(2 + Math.max(...cells.map((r) => longestWord(r[i]!)))));
-      }),
+      fc.property(
+        fc.array(fc.array(fc.string({ maxLength: 30 }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 10, max: 200 }),
+        (cells, cols) => {
+          const { widths } = fitColumns(cells, cols);
+          if (!widths) return;
+          widths.forEach((w, i) => expect(w).toBeGreaterThanOrEqual(2 + Math.max(...cells.map((r) => longestWord(r[i]!)))));
+        },
+      ),
     );
   });
 });

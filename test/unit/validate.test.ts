@@ -72,7 +72,7 @@ describe('neutralising untrusted text for the terminal', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (s) => {
         const out = neutralize(s);
-        // eslint-disable-next-line no-control-regex
+
         expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
       }),
     );

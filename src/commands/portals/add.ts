@@ -29,9 +29,17 @@ export async function run(ctx: Context, o: PortalAddOptions): Promise<Result> {
   }
   const s = o.settings;
   const name = s.name ?? parseName(await valueOrPrompt(ctx, undefined, '--name', 'Portal display name:', (v) => parseName(v, 'portal name')), 'portal name');
-  const baseUrl = s.baseUrl ?? parseHttpUrl(await valueOrPrompt(ctx, undefined, '--url', 'Portal base URL:', (v) => parseHttpUrl(v, 'portal URL', { base: true })), 'portal URL', { base: true });
+  const baseUrl =
+    s.baseUrl ??
+    parseHttpUrl(await valueOrPrompt(ctx, undefined, '--url', 'Portal base URL:', (v) => parseHttpUrl(v, 'portal URL', { base: true })), 'portal URL', {
+      base: true,
+    });
   const adminEmail =
-    s.adminEmail ?? parseEmail(await valueOrPrompt(ctx, undefined, '--admin-email', 'Site Administrator email address:', (v) => parseEmail(v, 'Site Administrator address')), 'Site Administrator address');
+    s.adminEmail ??
+    parseEmail(
+      await valueOrPrompt(ctx, undefined, '--admin-email', 'Site Administrator email address:', (v) => parseEmail(v, 'Site Administrator address')),
+      'Site Administrator address',
+    );
   const fields: PortalFields = {
     slug: o.slug,
     name,

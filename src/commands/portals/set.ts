@@ -19,7 +19,10 @@ export function parse(raw: RawInput): PortalSetOptions {
   for (const k of PORTAL_SETTING_NAMES) given[k] = str(raw, k);
   const changes = parsePortalSettings(given);
   if (Object.keys(changes).length === 0) {
-    throw new UsageError('Nothing to change; give at least one of --name, --url, --admin-email, --register-url, --link-days, --removal-days, --remind-days, --warn-days, --time-zone.', 'missing_value');
+    throw new UsageError(
+      'Nothing to change; give at least one of --name, --url, --admin-email, --register-url, --link-days, --removal-days, --remind-days, --warn-days, --time-zone.',
+      'missing_value',
+    );
   }
   return { slug: parseSlug(String(raw.args[0])), changes };
 }

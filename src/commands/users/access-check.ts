@@ -19,7 +19,8 @@ export function parse(raw: RawInput): AccessCheckOptions {
   const service = str(raw, 'service');
   const account = str(raw, 'account');
   const email = str(raw, 'email');
-  if (service === undefined) throw new UsageError('Missing --service; give the login service the person signed in with (nih, ims-employee, ims).', 'missing_value');
+  if (service === undefined)
+    throw new UsageError('Missing --service; give the login service the person signed in with (nih, ims-employee, ims).', 'missing_value');
   if (account === undefined) throw new UsageError('Missing --account; give the username the person signed in with.', 'missing_value');
   return { service: parseServiceKey(service), account: parseAccount(account), email: email === undefined ? undefined : parseEmail(email) };
 }

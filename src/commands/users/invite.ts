@@ -21,7 +21,8 @@ export function parse(raw: RawInput): InviteOptions {
   const firstName = str(raw, 'firstName');
   const lastName = str(raw, 'lastName');
   if (fromCsv !== undefined) {
-    if (email !== undefined || firstName !== undefined || lastName !== undefined) throw new UsageError('Use either --from-csv FILE or --email/--first-name/--last-name, not both.', 'usage');
+    if (email !== undefined || firstName !== undefined || lastName !== undefined)
+      throw new UsageError('Use either --from-csv FILE or --email/--first-name/--last-name, not both.', 'usage');
     return { fromCsv };
   }
   return {

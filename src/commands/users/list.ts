@@ -20,7 +20,8 @@ export interface ListOptions {
 
 export function parseSearch(raw: string): string {
   const s = raw.trim();
-  if (s === '' || s.length > 200 || CONTROL.test(s)) throw new UsageError('Invalid --search: give 1–200 printable characters of a name, address or username.', 'invalid_search');
+  if (s === '' || s.length > 200 || CONTROL.test(s))
+    throw new UsageError('Invalid --search: give 1–200 printable characters of a name, address or username.', 'invalid_search');
   return s;
 }
 

@@ -26,7 +26,8 @@ export function parse(raw: RawInput): ResendOptions {
   const email = str(raw, 'email');
   if (allExpired && refs.length > 0) throw new UsageError('Give either users or --all-expired, not both.', 'usage');
   if (!allExpired && refs.length === 0) throw new UsageError('Name at least one user (id or email address), or use --all-expired.', 'missing_value');
-  if (email !== undefined && (allExpired || refs.length !== 1)) throw new UsageError("--email changes one user's address; name exactly one user with it.", 'usage');
+  if (email !== undefined && (allExpired || refs.length !== 1))
+    throw new UsageError("--email changes one user's address; name exactly one user with it.", 'usage');
   return { users: refs.map(parseUserRef), email: email === undefined ? undefined : parseEmail(email), allExpired };
 }
 
@@ -51,14 +52,24 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
       }
     }
     const linked = users.filter((u) => u.loginService);
-    if (linked.length > 0) await confirmIfInteractive(ctx, `${linked.length === 1 ? `User ${linked[0]!.id} is already linked` : `${linked.length} of these users are already linked`}; send a new registration email anyway?`);
+    if (linked.length > 0)
+      await confirmIfInteractive(
+        ctx,
+        `${linked.length === 1 ? `User ${linked[0]!.id} is already linked` : `${linked.length} of these users are already linked`}; send a new registration email anyway?`,
+      );
     if (o.email !== undefined && emailKey(o.email) !== emailKey(users[0]!.email)) {
-      await confirmIfInteractive(ctx, `Change the address of user ${users[0]!.id} from ${quote(users[0]!.email)} to ${quote(o.email)} and send the email there?`);
+      await confirmIfInteractive(
+        ctx,
+        `Change the address of user ${users[0]!.id} from ${quote(users[0]!.email)} to ${quote(o.email)} and send the email there?`,
+      );
       messages.push(info(`User ${users[0]!.id}'s address is now ${neutralize(o.email)} (was ${neutralize(users[0]!.email)}).`));
     }
   }
   const recorded = await resendRegistrations(store, portal, ids, o.email, ctx.stamp());
-  const sending = await sendQueued(ctx, recorded.map((r) => r.outboxId));
+  const sending = await sendQueued(
+    ctx,
+    recorded.map((r) => r.outboxId),
+  );
   const now = iso(ctx.now);
   const views = await store.read(async (tx) => {
     const out = [];
@@ -72,7 +83,9 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
     kind: 'users',
     users: views,
     report: true,
-    ...(views.length > 1 ? { summary: () => ({ lines: [`Sent new registration emails to ${plural(views.length, 'user')}.`], seeAll: 'portalctl users list --status pending' }) } : {}),
+    ...(views.length > 1
+      ? { summary: () => ({ lines: [`Sent new registration emails to ${plural(views.length, 'user')}.`], seeAll: 'portalctl users list --status pending' }) }
+      : {}),
     messages: [...messages, ...(sending.messages ?? [])],
     error: sending.error,
   };

@@ -23,7 +23,11 @@ export async function run(ctx: Context, o: SetRemovalDaysOptions): Promise<Resul
   const store = await ctx.store();
   const user = await store.read((tx) => findUser(tx, portal, o.user));
   if (o.days === 0 && !user.loginService) {
-    await confirmOrRefuse(ctx, `User ${user.id} will be due for removal now: the next prune removes them unless their link is still valid. Continue?`, 'set-removal-days with 0 days');
+    await confirmOrRefuse(
+      ctx,
+      `User ${user.id} will be due for removal now: the next prune removes them unless their link is still valid. Continue?`,
+      'set-removal-days with 0 days',
+    );
   }
   const due = await setRemovalDays(store, portal, user.id, o.days, ctx.stamp());
   const after = (await store.read((tx) => tx.users.listing(user.id)))!;

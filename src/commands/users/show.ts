@@ -46,11 +46,25 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
         supersededAt: r.supersededAt,
         usedAt: r.usedAt,
         mail: mail ? { state: mail.state, lastError: mail.lastError } : null,
-        emails: messages.filter((m) => m.registrationId === r.id).map((m) => ({ id: m.id, kind: m.kind, state: m.state, sentAt: m.sentAt, lastError: m.lastError })),
+        emails: messages
+          .filter((m) => m.registrationId === r.id)
+          .map((m) => ({ id: m.id, kind: m.kind, state: m.state, sentAt: m.sentAt, lastError: m.lastError })),
       };
     });
-    const linkViews = (await tx.linkViews.ofUser(user.id)).map((v) => ({ at: v.at, registrationId: v.registrationId, clientAddress: v.clientAddress, userAgent: v.userAgent }));
-    const linkAttempts = (await tx.linkAttempts.ofUser(user.id)).map((a) => ({ at: a.at, registrationId: a.registrationId, loginService: a.service, username: a.username, outcome: a.outcome, actor: a.actor }));
+    const linkViews = (await tx.linkViews.ofUser(user.id)).map((v) => ({
+      at: v.at,
+      registrationId: v.registrationId,
+      clientAddress: v.clientAddress,
+      userAgent: v.userAgent,
+    }));
+    const linkAttempts = (await tx.linkAttempts.ofUser(user.id)).map((a) => ({
+      at: a.at,
+      registrationId: a.registrationId,
+      loginService: a.service,
+      username: a.username,
+      outcome: a.outcome,
+      actor: a.actor,
+    }));
     const accountChanges = (await tx.audit.accountChanges(user.id)).map((c) => {
       const before = c.before as { loginService: string | null; username: string | null } | null;
       const after = c.after as { loginService: string | null; username: string | null } | null;
@@ -67,7 +81,8 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
   type View = (typeof doc.linkViews)[number];
   type Attempt = (typeof doc.linkAttempts)[number];
   type Change = (typeof doc.accountChanges)[number];
-  const account = (a: { loginService: string | null; username: string | null } | null) => (a?.loginService ? `${a.username} (${serviceName(a.loginService) ?? a.loginService})` : '(not linked)');
+  const account = (a: { loginService: string | null; username: string | null } | null) =>
+    a?.loginService ? `${a.username} (${serviceName(a.loginService) ?? a.loginService})` : '(not linked)';
   const regColumns: Column<Reg>[] = [
     { header: 'ID', value: (r) => r.id, kind: 'number' },
     { header: 'Sent to', value: (r) => r.email },
@@ -97,7 +112,9 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
   ];
   return {
     kind: 'document',
-    json: { users: [{ ...doc.view, registrations: doc.registrations, linkViews: doc.linkViews, linkAttempts: doc.linkAttempts, accountChanges: doc.accountChanges }] },
+    json: {
+      users: [{ ...doc.view, registrations: doc.registrations, linkViews: doc.linkViews, linkAttempts: doc.linkAttempts, accountChanges: doc.accountChanges }],
+    },
     sections: [
       { kind: 'users', users: [doc.view] },
       { kind: 'table', title: 'Registrations', columns: regColumns, rows: doc.registrations },

@@ -38,13 +38,28 @@ function advice(users: UserView[], zone: (u: UserView) => string): Message[] {
         ),
       );
     } else {
-      out.push(info(`${name(u)}: ${NOT_LINKED} No login service account is linked to this profile, so the portal has no username for it. The user needs to contact the IMS Login Service Administrator for the username.`));
+      out.push(
+        info(
+          `${name(u)}: ${NOT_LINKED} No login service account is linked to this profile, so the portal has no username for it. The user needs to contact the IMS Login Service Administrator for the username.`,
+        ),
+      );
     }
     return out;
   }
-  if (linked.length) out.push(info(`${plural(linked.length, 'user')} linked: the Username/ID column shows the username and, in parentheses, the login service.`));
-  if (pending.length) out.push(info(`${plural(pending.length, 'user')} pending: not linked yet, their Step 2 link is still valid; ask them to complete Step 2, or send a new registration email (\`portalctl users resend-registration ID\`).`));
-  if (expired.length) out.push(info(`${plural(expired.length, 'user')} not linked with an expired link: the portal has no username for them; they need to contact the IMS Login Service Administrator for the username.`));
+  if (linked.length)
+    out.push(info(`${plural(linked.length, 'user')} linked: the Username/ID column shows the username and, in parentheses, the login service.`));
+  if (pending.length)
+    out.push(
+      info(
+        `${plural(pending.length, 'user')} pending: not linked yet, their Step 2 link is still valid; ask them to complete Step 2, or send a new registration email (\`portalctl users resend-registration ID\`).`,
+      ),
+    );
+  if (expired.length)
+    out.push(
+      info(
+        `${plural(expired.length, 'user')} not linked with an expired link: the portal has no username for them; they need to contact the IMS Login Service Administrator for the username.`,
+      ),
+    );
   return out;
 }
 

@@ -129,7 +129,10 @@ function createStore(path: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw new StoreError('store_unavailable', `Cannot create the folder of the store ${quote(dir, 200)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Set PORTALCTL_DB or --db to a writable path.`);
+    throw new StoreError(
+      'store_unavailable',
+      `Cannot create the folder of the store ${quote(dir, 200)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Set PORTALCTL_DB or --db to a writable path.`,
+    );
   }
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.new`);
   let fd: number | undefined;
@@ -152,7 +155,10 @@ function createStore(path: string): void {
     }
   } catch (err) {
     if (err instanceof StoreError) throw err;
-    throw new StoreError('store_unavailable', `Cannot create the store at ${quote(path, 200)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Set PORTALCTL_DB or --db to a writable path.`);
+    throw new StoreError(
+      'store_unavailable',
+      `Cannot create the store at ${quote(path, 200)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Set PORTALCTL_DB or --db to a writable path.`,
+    );
   } finally {
     if (fd !== undefined) closeSync(fd);
     rmSync(temp, { force: true });

@@ -291,7 +291,10 @@ export class SqliteStore implements Store {
 
   async countUsers(q: Omit<UserQuery, 'sort' | 'limit'>): Promise<number> {
     const { where, params } = userFilter(q);
-    return this.read(async () => (this.get(`SELECT count(*) AS n FROM users u LEFT JOIN registrations r ON r.user_id = u.id AND r.state = 'active' WHERE ${where}`, params)!.n as number));
+    return this.read(
+      async () =>
+        this.get(`SELECT count(*) AS n FROM users u LEFT JOIN registrations r ON r.user_id = u.id AND r.state = 'active' WHERE ${where}`, params)!.n as number,
+    );
   }
 
   listAudit(q: AuditQuery): AsyncIterable<AuditRecord[]> {
@@ -307,7 +310,11 @@ export class SqliteStore implements Store {
       params.since = q.since;
     }
     if (q.limit) params.limit = q.limit;
-    return this.batches(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC${q.limit ? ' LIMIT :limit' : ''}`, params, auditOf);
+    return this.batches(
+      `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC${q.limit ? ' LIMIT :limit' : ''}`,
+      params,
+      auditOf,
+    );
   }
 
   listEvents(q: { since: number; portal?: string; types?: readonly string[] }): AsyncIterable<LifecycleEvent[]> {
@@ -340,7 +347,7 @@ export class SqliteStore implements Store {
     return this.read(async () => ({
       kind: 'sqlite' as const,
       location: this.location,
-      serverVersion: `SQLite ${(this.get('SELECT sqlite_version() AS v')!.v as string)}`,
+      serverVersion: `SQLite ${this.get('SELECT sqlite_version() AS v')!.v as string}`,
       schemaVersion: schemaVersion(this.db),
       latestSchemaVersion: LATEST_SQLITE_VERSION,
     }));
@@ -362,14 +369,22 @@ export class SqliteStore implements Store {
     out.push(
       wide.length === 0
         ? { name: 'store permissions', status: 'ok', detail: 'readable by its owner only' }
-        : { name: 'store permissions', status: 'warn', detail: `${wide.join(', ')}: other users can read names and addresses; run \`chmod 600\` on ${wide.length === 1 ? 'it' : 'them'}` },
+        : {
+            name: 'store permissions',
+            status: 'warn',
+            detail: `${wide.join(', ')}: other users can read names and addresses; run \`chmod 600\` on ${wide.length === 1 ? 'it' : 'them'}`,
+          },
     );
     try {
       const problems = (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).filter((r) => r !== 'ok');
       out.push(
         problems.length === 0
           ? { name: 'store integrity', status: 'ok', detail: 'ok' }
-          : { name: 'store integrity', status: 'fail', detail: `${problems.length} problem(s) (${problems.slice(0, 3).join('; ')}); restore the store from a backup` },
+          : {
+              name: 'store integrity',
+              status: 'fail',
+              detail: `${problems.length} problem(s) (${problems.slice(0, 3).join('; ')}); restore the store from a backup`,
+            },
       );
     } catch (err) {
       out.push({ name: 'store integrity', status: 'fail', detail: `the check could not run: ${(err as Error).message}` });
@@ -405,15 +420,32 @@ export class SqliteStore implements Store {
           const res = run(
             `INSERT INTO portals (slug, name, base_url, admin_email, register_url, link_days, removal_days, time_zone, remind_days, warn_days, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            f.slug, f.name, f.baseUrl, f.adminEmail, f.registerUrl, f.linkDays, f.removalDays, f.timeZone, f.remindDays.join(','), f.warnDays, createdAt,
+            f.slug,
+            f.name,
+            f.baseUrl,
+            f.adminEmail,
+            f.registerUrl,
+            f.linkDays,
+            f.removalDays,
+            f.timeZone,
+            f.remindDays.join(','),
+            f.warnDays,
+            createdAt,
           );
           return portalById(Number(res.lastInsertRowid))!;
         },
         update: async (id, c) => {
           const columns: [keyof PortalFields, string, (v: never) => unknown][] = [
-            ['slug', 'slug', (v) => v], ['name', 'name', (v) => v], ['baseUrl', 'base_url', (v) => v], ['adminEmail', 'admin_email', (v) => v],
-            ['registerUrl', 'register_url', (v) => v], ['linkDays', 'link_days', (v) => v], ['removalDays', 'removal_days', (v) => v],
-            ['timeZone', 'time_zone', (v) => v], ['remindDays', 'remind_days', (v: number[]) => v.join(',')], ['warnDays', 'warn_days', (v) => v],
+            ['slug', 'slug', (v) => v],
+            ['name', 'name', (v) => v],
+            ['baseUrl', 'base_url', (v) => v],
+            ['adminEmail', 'admin_email', (v) => v],
+            ['registerUrl', 'register_url', (v) => v],
+            ['linkDays', 'link_days', (v) => v],
+            ['removalDays', 'removal_days', (v) => v],
+            ['timeZone', 'time_zone', (v) => v],
+            ['remindDays', 'remind_days', (v: number[]) => v.join(',')],
+            ['warnDays', 'warn_days', (v) => v],
           ];
           const sets: string[] = [];
           const values: unknown[] = [];
@@ -433,15 +465,33 @@ export class SqliteStore implements Store {
         byAccount: async (portalId, service, username) =>
           one(get(`${LISTING} WHERE u.portal_id = ? AND u.login_service = ? AND u.username_key = ?`, portalId, service, accountKey(username)), listingOf),
         accountElsewhere: async (service, username, exceptPortalId) =>
-          all(`SELECT p.* FROM users u JOIN portals p ON p.id = u.portal_id WHERE u.login_service = ? AND u.username_key = ? AND u.portal_id <> ? ORDER BY p.slug`, service, accountKey(username), exceptPortalId).map(portalOf),
+          all(
+            `SELECT p.* FROM users u JOIN portals p ON p.id = u.portal_id WHERE u.login_service = ? AND u.username_key = ? AND u.portal_id <> ? ORDER BY p.slug`,
+            service,
+            accountKey(username),
+            exceptPortalId,
+          ).map(portalOf),
         triedAccount: async (portalId, service, username) =>
-          all(`${LISTING} WHERE u.portal_id = ? AND u.id IN (SELECT user_id FROM link_attempts WHERE service = ? AND username_key = ?) ORDER BY u.id`, portalId, service, accountKey(username)).map(listingOf),
+          all(
+            `${LISTING} WHERE u.portal_id = ? AND u.id IN (SELECT user_id FROM link_attempts WHERE service = ? AND username_key = ?) ORDER BY u.id`,
+            portalId,
+            service,
+            accountKey(username),
+          ).map(listingOf),
         insert: async (u) =>
           Number(
             run(
               `INSERT INTO users (portal_id, first_name, last_name, email, email_key, removal_due_at, created_at, search_key, name_key)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-              u.portalId, u.firstName, u.lastName, u.email, emailKey(u.email), u.removalDueAt, u.createdAt, searchKey(u), nameKey(u.firstName, u.lastName),
+              u.portalId,
+              u.firstName,
+              u.lastName,
+              u.email,
+              emailKey(u.email),
+              u.removalDueAt,
+              u.createdAt,
+              searchKey(u),
+              nameKey(u.firstName, u.lastName),
             ).lastInsertRowid,
           ),
         setEmail: async (id, email) => {
@@ -455,7 +505,12 @@ export class SqliteStore implements Store {
           const u = userOf(get('SELECT * FROM users WHERE id = ?', id)!);
           run(
             'UPDATE users SET login_service = ?, username = ?, username_key = ?, linked_at = ?, removal_due_at = NULL, search_key = ? WHERE id = ?',
-            service, username, accountKey(username), at, searchKey({ ...u, username }), id,
+            service,
+            username,
+            accountKey(username),
+            at,
+            searchKey({ ...u, username }),
+            id,
           );
         },
         prunable: async (scope, now, limit) =>
@@ -475,9 +530,18 @@ export class SqliteStore implements Store {
         get: async (id) => one(get('SELECT * FROM registrations WHERE id = ?', id), registrationOf),
         active: async (userId) => one(get(`SELECT * FROM registrations WHERE user_id = ? AND state = 'active'`, userId), registrationOf),
         ofUser: async (userId) => all('SELECT * FROM registrations WHERE user_id = ? ORDER BY id', userId).map(registrationOf),
-        newestAfter: async (userId, id) => one(get('SELECT * FROM registrations WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT 1', userId, id), registrationOf),
+        newestAfter: async (userId, id) =>
+          one(get('SELECT * FROM registrations WHERE user_id = ? AND id > ? ORDER BY id DESC LIMIT 1', userId, id), registrationOf),
         insert: async (r) =>
-          Number(run(`INSERT INTO registrations (user_id, email, created_at, expires_at, state) VALUES (?, ?, ?, ?, 'active')`, r.userId, r.email, r.createdAt, r.expiresAt).lastInsertRowid),
+          Number(
+            run(
+              `INSERT INTO registrations (user_id, email, created_at, expires_at, state) VALUES (?, ?, ?, ?, 'active')`,
+              r.userId,
+              r.email,
+              r.createdAt,
+              r.expiresAt,
+            ).lastInsertRowid,
+          ),
         supersedeActive: async (userId, at) => {
           const active = one(get(`SELECT * FROM registrations WHERE user_id = ? AND state = 'active'`, userId), registrationOf);
           if (!active) return undefined;
@@ -487,7 +551,13 @@ export class SqliteStore implements Store {
           return active;
         },
         markUsed: async (id, at, service, username) => {
-          run(`UPDATE registrations SET state = 'used', used_at = ?, used_service = ?, used_username = ?, expiry_recorded = 1 WHERE id = ?`, at, service, username, id);
+          run(
+            `UPDATE registrations SET state = 'used', used_at = ?, used_service = ?, used_username = ?, expiry_recorded = 1 WHERE id = ?`,
+            at,
+            service,
+            username,
+            id,
+          );
         },
         markSent: async (id, at) => {
           run('UPDATE registrations SET sent_at = ? WHERE id = ?', at, id);
@@ -496,7 +566,11 @@ export class SqliteStore implements Store {
           run('UPDATE registrations SET expires_at = ?, expiry_recorded = 0 WHERE id = ?', expiresAt, id);
         },
         newlyExpired: async (now, limit) =>
-          all(`SELECT r.id AS reg_id FROM registrations r WHERE r.state = 'active' AND r.expiry_recorded = 0 AND r.expires_at <= ? ORDER BY r.expires_at LIMIT ?`, now, limit).map((row) => {
+          all(
+            `SELECT r.id AS reg_id FROM registrations r WHERE r.state = 'active' AND r.expiry_recorded = 0 AND r.expires_at <= ? ORDER BY r.expires_at LIMIT ?`,
+            now,
+            limit,
+          ).map((row) => {
             const registration = registrationOf(get('SELECT * FROM registrations WHERE id = ?', row.reg_id)!);
             return { registration, user: listing(registration.userId)! };
           }),
@@ -508,7 +582,9 @@ export class SqliteStore implements Store {
       tokens: {
         byDigest: async (digest) => {
           const r = get('SELECT registration_id, minted_at, retired_at FROM link_tokens WHERE digest = ?', digest);
-          return r ? { registrationId: r.registration_id as number, mintedAt: r.minted_at as string, retiredAt: (r.retired_at as string | null) ?? null } : undefined;
+          return r
+            ? { registrationId: r.registration_id as number, mintedAt: r.minted_at as string, retiredAt: (r.retired_at as string | null) ?? null }
+            : undefined;
         },
         insert: async (digest, registrationId, at) => {
           run('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)', digest, registrationId, at);
@@ -523,7 +599,10 @@ export class SqliteStore implements Store {
       outbox: {
         get: async (id) => one(get('SELECT * FROM outbox WHERE id = ?', id), messageOf),
         enqueue: async (registrationId, kind, at) =>
-          Number(run(`INSERT INTO outbox (registration_id, kind, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)`, registrationId, kind, at, at).lastInsertRowid),
+          Number(
+            run(`INSERT INTO outbox (registration_id, kind, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)`, registrationId, kind, at, at)
+              .lastInsertRowid,
+          ),
         claim: async (id, claimant, claimedAt, at, isStale) => {
           const m = one(get('SELECT * FROM outbox WHERE id = ?', id), messageOf);
           if (!m) return 'gone';
@@ -533,19 +612,35 @@ export class SqliteStore implements Store {
           return { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt };
         },
         markSent: async (id, at) => {
-          run(`UPDATE outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = NULL, next_attempt_at = NULL, claimed_by = NULL, claimed_at = NULL WHERE id = ?`, at, at, id);
+          run(
+            `UPDATE outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = NULL, next_attempt_at = NULL, claimed_by = NULL, claimed_at = NULL WHERE id = ?`,
+            at,
+            at,
+            id,
+          );
         },
         markUnsent: async (id, state, error, at, nextAttemptAt) => {
-          run(`UPDATE outbox SET state = ?, last_error = ?, updated_at = ?, next_attempt_at = ?, claimed_by = NULL, claimed_at = NULL WHERE id = ?`, state, error, at, nextAttemptAt, id);
+          run(
+            `UPDATE outbox SET state = ?, last_error = ?, updated_at = ?, next_attempt_at = ?, claimed_by = NULL, claimed_at = NULL WHERE id = ?`,
+            state,
+            error,
+            at,
+            nextAttemptAt,
+            id,
+          );
         },
         remove: async (id) => {
           run('DELETE FROM outbox WHERE id = ?', id);
         },
         queuedFor: async (registrationIds) => {
           if (registrationIds.length === 0) return [];
-          return all(`SELECT id FROM outbox WHERE state = 'queued' AND registration_id IN (SELECT value FROM json_each(?)) ORDER BY id`, JSON.stringify(registrationIds)).map((r) => r.id as number);
+          return all(
+            `SELECT id FROM outbox WHERE state = 'queued' AND registration_id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+            JSON.stringify(registrationIds),
+          ).map((r) => r.id as number);
         },
-        ofUser: async (userId) => all('SELECT o.* FROM outbox o JOIN registrations r ON r.id = o.registration_id WHERE r.user_id = ? ORDER BY o.id', userId).map(messageOf),
+        ofUser: async (userId) =>
+          all('SELECT o.* FROM outbox o JOIN registrations r ON r.id = o.registration_id WHERE r.user_id = ? ORDER BY o.id', userId).map(messageOf),
         requeueFailed: async (ids, at) => {
           const q = this.stmt(`UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ? WHERE id = ? AND state = 'failed'`);
           for (const id of ids) q.run(at, id);
@@ -555,48 +650,62 @@ export class SqliteStore implements Store {
         record: async (a) => {
           run(
             'INSERT INTO link_attempts (at, user_id, registration_id, service, username, username_key, outcome, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            a.at, a.userId, a.registrationId, a.service, a.username, accountKey(a.username), a.outcome, a.actor,
+            a.at,
+            a.userId,
+            a.registrationId,
+            a.service,
+            a.username,
+            accountKey(a.username),
+            a.outcome,
+            a.actor,
           );
         },
         ofUser: async (userId) =>
-          all('SELECT * FROM link_attempts WHERE user_id = ? ORDER BY id', userId).map(
-            (r): LinkAttempt => ({
-              id: r.id as number,
-              at: r.at as string,
-              userId: r.user_id as number,
-              registrationId: (r.registration_id as number | null) ?? null,
-              service: r.service as string,
-              username: r.username as string,
-              outcome: r.outcome as string,
-              actor: r.actor as string,
-            }),
-          ),
+          all('SELECT * FROM link_attempts WHERE user_id = ? ORDER BY id', userId).map((r): LinkAttempt => ({
+            id: r.id as number,
+            at: r.at as string,
+            userId: r.user_id as number,
+            registrationId: (r.registration_id as number | null) ?? null,
+            service: r.service as string,
+            username: r.username as string,
+            outcome: r.outcome as string,
+            actor: r.actor as string,
+          })),
       },
       linkViews: {
         record: async (v) => {
-          run('INSERT INTO link_views (at, user_id, registration_id, client_address, user_agent) VALUES (?, ?, ?, ?, ?)', v.at, v.userId, v.registrationId, v.clientAddress, v.userAgent);
+          run(
+            'INSERT INTO link_views (at, user_id, registration_id, client_address, user_agent) VALUES (?, ?, ?, ?, ?)',
+            v.at,
+            v.userId,
+            v.registrationId,
+            v.clientAddress,
+            v.userAgent,
+          );
         },
         ofUser: async (userId) =>
-          all('SELECT * FROM link_views WHERE user_id = ? ORDER BY id', userId).map(
-            (r): LinkView => ({
-              id: r.id as number,
-              at: r.at as string,
-              userId: r.user_id as number,
-              registrationId: r.registration_id as number,
-              clientAddress: (r.client_address as string | null) ?? null,
-              userAgent: (r.user_agent as string | null) ?? null,
-            }),
-          ),
+          all('SELECT * FROM link_views WHERE user_id = ? ORDER BY id', userId).map((r): LinkView => ({
+            id: r.id as number,
+            at: r.at as string,
+            userId: r.user_id as number,
+            registrationId: r.registration_id as number,
+            clientAddress: (r.client_address as string | null) ?? null,
+            userAgent: (r.user_agent as string | null) ?? null,
+          })),
       },
       notices: {
-        claim: async (registrationId, kind, step, at) => run('INSERT OR IGNORE INTO notices (registration_id, kind, step, created_at) VALUES (?, ?, ?, ?)', registrationId, kind, step, at).changes === 1,
+        claim: async (registrationId, kind, step, at) =>
+          run('INSERT OR IGNORE INTO notices (registration_id, kind, step, created_at) VALUES (?, ?, ?, ?)', registrationId, kind, step, at).changes === 1,
         reminderCandidates: async (portalId, now, limit, afterUserId) =>
           all(
             `SELECT u.id AS uid, r.id AS rid, (SELECT group_concat(step) FROM notices n WHERE n.registration_id = r.id AND n.kind = 'reminder') AS steps
              FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
              WHERE u.portal_id = ? AND u.login_service IS NULL AND r.sent_at IS NOT NULL AND r.expires_at > ? AND u.id > ?
              ORDER BY u.id LIMIT ?`,
-            portalId, now, afterUserId, limit,
+            portalId,
+            now,
+            afterUserId,
+            limit,
           ).map((row) => ({
             user: listing(row.uid as number)!,
             registration: registrationOf(get('SELECT * FROM registrations WHERE id = ?', row.rid)!),
@@ -608,14 +717,23 @@ export class SqliteStore implements Store {
              WHERE u.portal_id = ? AND u.login_service IS NULL AND u.removal_due_at <= ? AND u.removal_due_at > ? AND u.id > ?
                AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.registration_id = r.id AND n.kind = 'removal_warning')
              ORDER BY u.id LIMIT ?`,
-            portalId, warnBefore, now, afterUserId, limit,
+            portalId,
+            warnBefore,
+            now,
+            afterUserId,
+            limit,
           ).map((row) => ({ user: listing(row.uid as number)!, registration: registrationOf(get('SELECT * FROM registrations WHERE id = ?', row.rid)!) })),
       },
       audit: {
         append: async (e) => {
           run(
             'INSERT INTO audit (at, actor, action, portal, user_id, user_email, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            e.at, e.actor, e.action, e.portal, e.userId, e.userEmail,
+            e.at,
+            e.actor,
+            e.action,
+            e.portal,
+            e.userId,
+            e.userEmail,
             e.before === undefined ? null : JSON.stringify(e.before),
             e.after === undefined ? null : JSON.stringify(e.after),
           );
@@ -624,19 +742,39 @@ export class SqliteStore implements Store {
         userIdsFor: async (ref) => {
           const id = /^[0-9]{1,15}$/.test(ref) ? Number(ref) : -1;
           const key = emailKey(ref);
-          return all('SELECT DISTINCT user_id FROM audit WHERE user_id IS NOT NULL AND (user_id = ? OR user_email = ? COLLATE NOCASE OR portalctl_fold(user_email) = ?) ORDER BY user_id', id, ref, key).map((r) => r.user_id as number);
+          return all(
+            'SELECT DISTINCT user_id FROM audit WHERE user_id IS NOT NULL AND (user_id = ? OR user_email = ? COLLATE NOCASE OR portalctl_fold(user_email) = ?) ORDER BY user_id',
+            id,
+            ref,
+            key,
+          ).map((r) => r.user_id as number);
         },
       },
       events: {
         append: async (e) =>
-          Number(run('INSERT INTO events (at, type, portal, user_id, email, data) VALUES (?, ?, ?, ?, ?, ?)', e.at, e.type, e.portal, e.userId, e.email, JSON.stringify(e.data)).lastInsertRowid),
+          Number(
+            run(
+              'INSERT INTO events (at, type, portal, user_id, email, data) VALUES (?, ?, ?, ?, ?, ?)',
+              e.at,
+              e.type,
+              e.portal,
+              e.userId,
+              e.email,
+              JSON.stringify(e.data),
+            ).lastInsertRowid,
+          ),
         since: async (cursor, limit, filter) => {
           if (filter?.types?.length) {
-            return all('SELECT * FROM events WHERE id > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?', cursor, JSON.stringify(filter.types), limit).map(eventOf);
+            return all(
+              'SELECT * FROM events WHERE id > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?',
+              cursor,
+              JSON.stringify(filter.types),
+              limit,
+            ).map(eventOf);
           }
           return all('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?', cursor, limit).map(eventOf);
         },
-        last: async () => (get('SELECT coalesce(max(id), 0) AS n FROM events')!.n as number),
+        last: async () => get('SELECT coalesce(max(id), 0) AS n FROM events')!.n as number,
       },
       webhooks: {
         enqueue: async (webhook, types, limit, now) => {
@@ -646,7 +784,13 @@ export class SqliteStore implements Store {
           let queued = 0;
           for (const e of events) {
             if (types && types.length && !types.includes(e.type as string)) continue;
-            queued += run(`INSERT OR IGNORE INTO webhook_deliveries (webhook, event_id, user_id, state, next_attempt_at) VALUES (?, ?, ?, 'pending', ?)`, webhook, e.id, e.user_id, now).changes;
+            queued += run(
+              `INSERT OR IGNORE INTO webhook_deliveries (webhook, event_id, user_id, state, next_attempt_at) VALUES (?, ?, ?, 'pending', ?)`,
+              webhook,
+              e.id,
+              e.user_id,
+              now,
+            ).changes;
           }
           if (events.length) run('UPDATE webhooks SET enqueued_through = ? WHERE url = ?', events[events.length - 1]!.id, webhook);
           return queued;
@@ -659,7 +803,9 @@ export class SqliteStore implements Store {
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook = d.webhook AND o.state = 'pending'
                                AND o.user_id IS d.user_id AND d.user_id IS NOT NULL AND o.id < d.id)
              ORDER BY d.id LIMIT ?`,
-            webhook, now, limit,
+            webhook,
+            now,
+            limit,
           ).map((r) => ({
             id: r.id as number,
             webhook: r.webhook as string,
@@ -675,7 +821,13 @@ export class SqliteStore implements Store {
           run(`UPDATE webhook_deliveries SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?`, at, id);
         },
         markFailed: async (id, error, nextAttemptAt, dead) => {
-          run(`UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`, dead ? 'dead' : 'pending', error, nextAttemptAt, id);
+          run(
+            `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+            dead ? 'dead' : 'pending',
+            error,
+            nextAttemptAt,
+            id,
+          );
         },
         pending: async () =>
           all(
