@@ -12,7 +12,7 @@
 // applied in one immediate transaction together with PRAGMA user_version.
 
 import type Database from 'better-sqlite3';
-import { closeSync, constants, fchmodSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fchmodSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -202,11 +202,16 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     else configure(db);
   } catch (err) {
     if (err instanceof StoreError) throw err;
-    const code = (err as { code?: string }).code;
-    if (opts.readOnlyFallback && (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR_SHMOPEN')) {
-      db = new Driver(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true, readonly: true });
-      registerFunctions(db);
+    const code = (err as { code?: string }).code ?? '';
+    const cannotWrite = code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR_SHMOPEN';
+    if (opts.readOnlyFallback && cannotWrite) {
+      db = openReadOnly(Driver, path);
       readOnly = true;
+    } else if (cannotWrite && !writable(path)) {
+      throw new StoreError(
+        'store_readonly',
+        `The store ${quote(path, 200)} is on a read-only file system or not writable by this user; this command needs to write to it, so nothing was changed.`,
+      );
     } else throw sqliteError(err, path);
   }
   try {
@@ -223,6 +228,62 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     throw sqliteError(err, path);
   }
   return { db, created, readOnly };
+}
+
+/** False when the file system is read-only or the file not ours to write. */
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stores larger than this are not read into memory when the file system is read-only. */
+const MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Opens the store for reading only. A store in WAL mode needs its -shm file,
+ * which a read-only file system does not let SQLite create; then, provided no
+ * -wal file holds changes the main file lacks (a cleanly closed store has
+ * none), the store is read into memory and opened from there — the file
+ * itself is never written.
+ */
+function openReadOnly(Driver: typeof Database, path: string): DB {
+  let db = new Driver(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true, readonly: true });
+  try {
+    schemaVersion(db); // the first read is where a missing -shm shows
+  } catch (err) {
+    db.close();
+    const code = (err as { code?: string }).code ?? '';
+    if (code !== 'SQLITE_CANTOPEN' || existsSync(`${path}-wal`)) throw sqliteError(err, path);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const st = fstatSync(fd);
+      if (st.size > MAX_IN_MEMORY_BYTES) {
+        throw new StoreError(
+          'store_readonly',
+          `The store ${quote(path, 200)} is on a read-only file system and too large to read into memory; copy it to a writable place to read it.`,
+        );
+      }
+      const image = Buffer.alloc(st.size);
+      let off = 0;
+      while (off < st.size) {
+        const n = readSync(fd, image, off, st.size - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      // Bytes 18-19 say "WAL"; an image in memory has no -shm, so it is read as a rollback-journal database.
+      image[18] = 1;
+      image[19] = 1;
+      db = new Driver(image.subarray(0, off), { readonly: true });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  registerFunctions(db);
+  return db;
 }
 
 /** A file without our application_id is ours only if it has the tables of portalctl's first releases. */
