@@ -1,0 +1,124 @@
+// Shared tools of the attack tests: fingerprints of files that must not
+// change, a second process that holds the store's write lock, file systems
+// that can be filled or made read-only (when this machine lets us mount).
+
+import { execa, type ResultPromise } from 'execa';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Everything about a file that an attack could change: content, mode, owner, times, size, kind. */
+export interface Fingerprint {
+  sha256: string | null;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  rdev: number;
+  /** Blocks allocated: a write into a sparse file shows here (its content is not hashed). */
+  blocks: number;
+}
+
+export function fingerprint(path: string): Fingerprint {
+  const st = lstatSync(path);
+  return {
+    // Files over 64 MB (the sparse ones) are fingerprinted by size, blocks and times, which any write changes.
+    sha256: st.isFile() && st.size <= 64 * 1024 * 1024 ? createHash('sha256').update(readFileSync(path)).digest('hex') : null,
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+    rdev: st.rdev,
+    blocks: st.blocks,
+  };
+}
+
+/** The files beside `path` whose names start with its name (-wal, -shm, -journal, temporary stores). */
+export function companions(path: string): string[] {
+  const name = basename(path);
+  return readdirSync(dirname(path)).filter((f) => f !== name && (f.startsWith(name) || f.startsWith(`.${name}`)));
+}
+
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** True when this process may mount a tmpfs (root with CAP_SYS_ADMIN): disk-full and read-only tests need it. */
+export const canMount: boolean = (() => {
+  if (!isRoot) return false;
+  const dir = mkdtempSync(join(tmpdir(), 'portalctl-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
+
+/** A small tmpfs of `size` (e.g. "2m") at `dir`; returns how to make it read-only and how to remove it. */
+export function tmpfs(dir: string, size: string): { readOnly(): void; readWrite(): void; unmount(): void } {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
+  return {
+    readOnly: () => execFileSync('mount', ['-o', 'remount,ro', dir]),
+    readWrite: () => execFileSync('mount', ['-o', 'remount,rw', dir]),
+    unmount: () => execFileSync('umount', ['-l', dir]),
+  };
+}
+
+/**
+ * Another process that takes the store's write lock (BEGIN IMMEDIATE) and
+ * keeps it until released — as a long prune or a stuck administrator would.
+ */
+export async function holdWriteLock(db: string): Promise<{ release(): Promise<void>; process: ResultPromise }> {
+  const script = `
+    const Database = require('better-sqlite3');
+    const db = new Database(process.argv[1], { timeout: 10000 });
+    db.exec('BEGIN IMMEDIATE');
+    process.stdout.write('locked\\n');
+    process.stdin.on('data', () => { db.exec('ROLLBACK'); db.close(); process.exit(0); });
+  `;
+  const child = execa('node', ['-e', script, db], { cwd: ROOT, stdin: 'pipe', reject: false });
+  await new Promise<void>((resolveLocked, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      seen += c.toString();
+      if (seen.includes('locked')) resolveLocked();
+    });
+    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before taking the lock`)));
+  });
+  return {
+    process: child,
+    async release() {
+      child.stdin!.write('go\n');
+      await child;
+    },
+  };
+}
+
+/** A password and every form a careless program could leak it in. */
+export function leakForms(user: string, password: string): string[] {
+  return [
+    password,
+    encodeURIComponent(password),
+    Buffer.from(password).toString('base64'),
+    Buffer.from(`\0${user}\0${password}`).toString('base64'),
+    Buffer.from(`${user}\0${user}\0${password}`).toString('base64'),
+  ];
+}
+
+/** Fails the test when any form of the secret shows up in `text`, naming where. */
+export function expectNoSecret(where: string, text: string, forms: string[]): void {
+  for (const f of forms) {
+    if (text.includes(f)) throw new Error(`${where} leaks a secret form ${JSON.stringify(f)}:\n${text}`);
+  }
+}
