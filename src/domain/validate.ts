@@ -53,7 +53,14 @@ export function parseSender(raw: string, what: string): Sender {
       'invalid_sender',
     );
   if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) throw bad('it contains control characters');
-  if (!value.includes('<')) return { address: parseEmail(value, what) };
+  const address = (text: string) => {
+    try {
+      return parseEmail(text, what);
+    } catch (err) {
+      throw err instanceof UsageError ? new UsageError(err.message, 'invalid_sender') : err;
+    }
+  };
+  if (!value.includes('<')) return { address: address(value) };
   const m = /^(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>$/.exec(value);
   if (!m) throw bad('it must be a name followed by one address in angle brackets');
   const quoted = m[1] !== undefined;
@@ -61,8 +68,8 @@ export function parseSender(raw: string, what: string): Sender {
   if (!quoted && /[,;:@()[\]\\]/.test(name)) throw bad('put a name with , ; : @ or brackets in double quotes (a comma would make a list)');
   if (name !== '' && !hasVisibleCharacter(name)) throw bad('the name has no visible characters');
   if ([...name].length > 100) throw bad('the name is longer than 100 characters');
-  const address = parseEmail(m[3]!, what);
-  return name === '' ? { address } : { address, name };
+  const bare = address(m[3]!);
+  return name === '' ? { address: bare } : { address: bare, name };
 }
 
 /** "Grants Portal <no-reply@…>" for a header: nodemailer encodes the name; here only what is allowed is decided. */

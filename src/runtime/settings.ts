@@ -14,7 +14,7 @@ import { parseSender, parseHttpUrl, type Sender } from '../domain/validate.js';
 import { SERVICE_KEYS } from '../domain/services.js';
 import { EVENT_TYPES } from '../store/types.js';
 import { isPostgresUrl } from '../store/open.js';
-import { parseSmtpUrl, type MailSettings } from '../mail/transport.js';
+import { checkMailDir, parseSmtpUrl, type MailSettings } from '../mail/transport.js';
 
 export type Source = 'flag' | 'env' | 'config' | 'default';
 
@@ -355,6 +355,9 @@ export class Settings {
         ? readSecretFile(this.smtpPasswordFile.value, `The SMTP password file (${this.smtpPasswordFile.from})`)
         : undefined;
       smtp = parseSmtpUrl(this.smtpUrl.value, what, password);
+    } else {
+      // The .eml files will hold live links: a folder others can write to (or swap) is refused now, not after the invitations are recorded.
+      checkMailDir(this.mailDir.value, false);
     }
     this.mail = { smtp, sender, mailDir: this.mailDir.value };
     return this.mail;
