@@ -5,7 +5,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -121,4 +121,27 @@ export function expectNoSecret(where: string, text: string, forms: string[]): vo
   for (const f of forms) {
     if (text.includes(f)) throw new Error(`${where} leaks a secret form ${JSON.stringify(f)}:\n${text}`);
   }
+}
+
+/** The Step 2 token of the newest email (the highest message id) to user `userId` in a mail folder. */
+export async function tokenInMail(mailDir: string, userId = 1): Promise<string> {
+  const { simpleParser } = await import('mailparser');
+  const msg = (f: string) => Number(new RegExp(`-user${userId}-msg(\\d+)-`).exec(f)?.[1] ?? -1);
+  const emls = readdirSync(mailDir)
+    .filter((f) => f.endsWith('.eml') && msg(f) >= 0)
+    .sort((a, b) => msg(a) - msg(b));
+  if (emls.length === 0) throw new Error(`no .eml file for user ${userId} in ${mailDir}`);
+  const file = join(mailDir, emls[emls.length - 1]!);
+  const mail = await simpleParser(readFileSync(file));
+  const m = /token=([A-Za-z0-9_-]{27})/.exec(mail.text ?? '');
+  if (!m) throw new Error(`no Step 2 token in ${file}`);
+  return m[1]!;
+}
+
+/** Writes a CSV of `n` people (p1@example.org …) and returns its path. */
+export function peopleCsv(dir: string, n: number, name = 'people.csv'): string {
+  const path = join(dir, name);
+  const rows = Array.from({ length: n }, (_, i) => `p${i + 1}@example.org,First${i + 1},Last${i + 1}`);
+  writeFileSync(path, `email,first_name,last_name\n${rows.join('\n')}\n`);
+  return path;
 }
