@@ -10,7 +10,7 @@ import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { quote } from '../text.js';
-import { parseSender, parseHttpUrl, type Sender } from '../domain/validate.js';
+import { parseSender, parseHttpUrl, parseWholeNumber, type Sender } from '../domain/validate.js';
 import { SERVICE_KEYS } from '../domain/services.js';
 import { EVENT_TYPES } from '../store/types.js';
 import { isPostgresUrl } from '../store/open.js';
@@ -286,6 +286,8 @@ export class Settings {
   readonly smtpPasswordFile: Resolved<string | undefined>;
   readonly mailFrom: Resolved<string | undefined>;
   readonly mailDir: Resolved<string>;
+  /** PORTALCTL_BUSY_TIMEOUT_MS: how long to wait for another process's write lock on a SQLite store (undefined: the store's default, 5 s). */
+  readonly busyTimeoutMs: number | undefined;
   private mail?: MailSettings;
 
   constructor(flags: SettingFlags, env: NodeJS.ProcessEnv) {
@@ -330,6 +332,8 @@ export class Settings {
       ],
       none,
     );
+    const busy = env.PORTALCTL_BUSY_TIMEOUT_MS;
+    this.busyTimeoutMs = busy === undefined || busy === '' ? undefined : parseWholeNumber(busy, 'PORTALCTL_BUSY_TIMEOUT_MS (milliseconds)', 0, 600_000);
     const beside = isPostgresUrl(this.db.value) ? join(defaultDataDir(env), 'mail') : join(dirname(this.db.value), 'mail');
     this.mailDir = pick<string>([[file.mailDir, 'config', path]], {
       value: beside,

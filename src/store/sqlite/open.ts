@@ -40,6 +40,8 @@ export interface OpenOptions {
   readOnlyFallback?: boolean;
   /** Apply migrations and tighten file modes (false: doctor, which only looks). */
   migrate?: boolean;
+  /** How long to wait for another process's write lock (PORTALCTL_BUSY_TIMEOUT_MS; default BUSY_TIMEOUT_MS). */
+  busyTimeoutMs?: number;
 }
 
 function refuse(path: string, why: string, code = 'store_invalid'): StoreError {
@@ -124,7 +126,7 @@ function configure(db: DB): void {
 }
 
 /** A new, empty, migrated store at `path`, made under a temporary name and linked into place. */
-function createStore(path: string): void {
+function createStore(path: string, timeout: number): void {
   const dir = dirname(path);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -141,7 +143,7 @@ function createStore(path: string): void {
     fchmodSync(fd, 0o600); // whatever the umask
     closeSync(fd);
     fd = undefined;
-    const db = new (loadDriver())(temp, { timeout: BUSY_TIMEOUT_MS });
+    const db = new (loadDriver())(temp, { timeout });
     try {
       configure(db);
       migrate(db);
@@ -178,6 +180,7 @@ export interface Opened {
  * A path that does not exist and may not be created is `store_missing`.
  */
 export function openSqlite(path: string, opts: OpenOptions): Opened {
+  const timeout = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   let what = inspect(path);
   let created = false;
   if (what.kind === 'missing') {
@@ -188,7 +191,7 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
         EXIT.usage,
       );
     }
-    createStore(path);
+    createStore(path, timeout);
     created = true;
     what = inspect(path);
   }
@@ -196,7 +199,7 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
   let db: DB;
   let readOnly = false;
   try {
-    db = new Driver(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true });
+    db = new Driver(path, { timeout, fileMustExist: true });
     if (what.kind === 'legacy') checkLegacy(db, path);
     if (opts.migrate === false) registerFunctions(db);
     else configure(db);
@@ -205,14 +208,14 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     const code = (err as { code?: string }).code ?? '';
     const cannotWrite = code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR_SHMOPEN';
     if (opts.readOnlyFallback && cannotWrite) {
-      db = openReadOnly(Driver, path);
+      db = openReadOnly(Driver, path, timeout);
       readOnly = true;
     } else if (cannotWrite && !writable(path)) {
       throw new StoreError(
         'store_readonly',
         `The store ${quote(path, 200)} is on a read-only file system or not writable by this user; this command needs to write to it, so nothing was changed.`,
       );
-    } else throw sqliteError(err, path);
+    } else throw sqliteError(err, path, timeout);
   }
   try {
     if (opts.migrate === false) {
@@ -225,7 +228,7 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     }
   } catch (err) {
     db.close();
-    throw sqliteError(err, path);
+    throw sqliteError(err, path, timeout);
   }
   return { db, created, readOnly };
 }
@@ -250,8 +253,8 @@ const MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024;
  * none), the store is read into memory and opened from there — the file
  * itself is never written.
  */
-function openReadOnly(Driver: typeof Database, path: string): DB {
-  let db = new Driver(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true, readonly: true });
+function openReadOnly(Driver: typeof Database, path: string, timeout: number): DB {
+  let db = new Driver(path, { timeout, fileMustExist: true, readonly: true });
   try {
     schemaVersion(db); // the first read is where a missing -shm shows
   } catch (err) {
@@ -368,13 +371,18 @@ export function migrate(db: DB, dir = SQLITE_MIGRATIONS_DIR, latest = LATEST_SQL
 }
 
 /** SQLite errors as one-line messages an administrator can act on. */
-export function sqliteError(err: unknown, path?: string): Error {
+/** "5 s", "300 ms". */
+function span(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
+export function sqliteError(err: unknown, path?: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Error {
   if (err instanceof StoreError || !(err instanceof Error)) return err as Error;
   const e = err as { code?: string; message: string };
   const where = path ? ` ${quote(path, 200)}` : '';
   const code = e.code ?? '';
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new StoreError('store_busy', `The store${where} stayed locked by another portalctl process for more than ${BUSY_TIMEOUT_MS / 1000} s; try again.`);
+    return new StoreError('store_busy', `The store${where} stayed locked by another process for more than ${span(busyTimeoutMs)}; try again.`);
   }
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return new StoreError('store_corrupt', `The store${where} is damaged (${e.message}); restore it from a backup.`);
