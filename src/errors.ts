@@ -50,6 +50,16 @@ export class StoreError extends PortalctlError {
   }
 }
 
+/**
+ * A store error with a sentence added that says what the command had done
+ * when it failed ("Nobody was invited."), so a failure is never mistaken for
+ * a partial change or the other way round. Other errors pass unchanged.
+ */
+export function withOutcome(err: unknown, sentence: string): unknown {
+  if (!(err instanceof StoreError)) return err;
+  return new StoreError(err.code, `${err.message.replace(/;? ?[Tt]ry again\.$/, '.')} ${sentence}`, err.exitCode, err.details);
+}
+
 /** The work is recorded but an email could not be delivered now: exit 75. */
 export class MailQueuedError extends PortalctlError {
   constructor(message: string, details?: Record<string, unknown>) {
