@@ -5,7 +5,20 @@
 import { execa, type ResultPromise } from 'execa';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -79,15 +92,18 @@ export function tmpfs(dir: string, size: string): { readOnly(): void; readWrite(
  * Another process that takes the store's write lock (BEGIN IMMEDIATE) and
  * keeps it until released — as a long prune or a stuck administrator would.
  */
-export async function holdWriteLock(db: string): Promise<{ release(): Promise<void>; process: ResultPromise }> {
+export async function holdWriteLock(db: string, opts: { forMs?: number } = {}): Promise<{ release(): Promise<void>; process: ResultPromise }> {
+  // With forMs the holder lets go by itself: the waiting command may be blocked in SQLite's busy wait, unable to tell it.
   const script = `
     const Database = require('better-sqlite3');
     const db = new Database(process.argv[1], { timeout: 10000 });
     db.exec('BEGIN IMMEDIATE');
     process.stdout.write('locked\\n');
-    process.stdin.on('data', () => { db.exec('ROLLBACK'); db.close(); process.exit(0); });
+    const done = () => { db.exec('ROLLBACK'); db.close(); process.exit(0); };
+    process.stdin.on('data', done);
+    if (Number(process.argv[2]) > 0) setTimeout(done, Number(process.argv[2]));
   `;
-  const child = execa('node', ['-e', script, db], { cwd: ROOT, stdin: 'pipe', reject: false });
+  const child = execa('node', ['-e', script, db, String(opts.forMs ?? 0)], { cwd: ROOT, stdin: 'pipe', reject: false });
   await new Promise<void>((resolveLocked, reject) => {
     let seen = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -99,7 +115,7 @@ export async function holdWriteLock(db: string): Promise<{ release(): Promise<vo
   return {
     process: child,
     async release() {
-      child.stdin!.write('go\n');
+      if (child.exitCode === null) child.stdin!.write('go\n');
       await child;
     },
   };
@@ -144,4 +160,27 @@ export function peopleCsv(dir: string, n: number, name = 'people.csv'): string {
   const rows = Array.from({ length: n }, (_, i) => `p${i + 1}@example.org,First${i + 1},Last${i + 1}`);
   writeFileSync(path, `email,first_name,last_name\n${rows.join('\n')}\n`);
   return path;
+}
+
+/** Fills the file system that holds `dir` with one file, to the last byte or leaving `leave` bytes; returns its path (remove it to free the space). */
+export function fillFileSystem(dir: string, leave = 0): string {
+  const filler = join(dir, 'filler');
+  const fd = openSync(filler, 'w');
+  try {
+    for (const size of [1 << 20, 1 << 16, 4096, 512, 1]) {
+      const chunk = Buffer.alloc(size, 0x61);
+      for (;;) {
+        try {
+          writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+    if (leave > 0) ftruncateSync(fd, Math.max(0, fstatSync(fd).size - leave));
+  } finally {
+    closeSync(fd);
+  }
+  return filler;
 }
