@@ -21,6 +21,8 @@ export interface SmtpSettings {
   requireTls: boolean;
   /** Connections a bulk send opens at once. */
   connections: number;
+  /** Waits for the relay (connect, greeting, each reply); default 15 s to connect and greet, 60 s per reply. */
+  timeoutMs?: number;
 }
 
 export interface MailSettings {
@@ -225,9 +227,9 @@ export async function createMailer(settings: MailSettings, opts: { pool?: boolea
     pool: opts.pool ?? false,
     maxConnections: smtp.connections,
     maxMessages: Infinity,
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 60_000,
+    connectionTimeout: smtp.timeoutMs ?? 15_000,
+    greetingTimeout: smtp.timeoutMs ?? 15_000,
+    socketTimeout: smtp.timeoutMs ?? 60_000,
     // SNI takes a host name, never an IP address.
     tls: isIP(host) ? {} : { servername: host },
   });

@@ -288,6 +288,8 @@ export class Settings {
   readonly mailDir: Resolved<string>;
   /** PORTALCTL_BUSY_TIMEOUT_MS: how long to wait for another process's write lock on a SQLite store (undefined: the store's default, 5 s). */
   readonly busyTimeoutMs: number | undefined;
+  /** PORTALCTL_SMTP_TIMEOUT_MS: how long to wait for the relay to connect, greet or answer (undefined: 15 s to connect and greet, 60 s per reply). */
+  readonly smtpTimeoutMs: number | undefined;
   private mail?: MailSettings;
 
   constructor(flags: SettingFlags, env: NodeJS.ProcessEnv) {
@@ -334,6 +336,9 @@ export class Settings {
     );
     const busy = env.PORTALCTL_BUSY_TIMEOUT_MS;
     this.busyTimeoutMs = busy === undefined || busy === '' ? undefined : parseWholeNumber(busy, 'PORTALCTL_BUSY_TIMEOUT_MS (milliseconds)', 0, 600_000);
+    const smtpTimeout = env.PORTALCTL_SMTP_TIMEOUT_MS;
+    this.smtpTimeoutMs =
+      smtpTimeout === undefined || smtpTimeout === '' ? undefined : parseWholeNumber(smtpTimeout, 'PORTALCTL_SMTP_TIMEOUT_MS (milliseconds)', 1, 600_000);
     const beside = isPostgresUrl(this.db.value) ? join(defaultDataDir(env), 'mail') : join(dirname(this.db.value), 'mail');
     this.mailDir = pick<string>([[file.mailDir, 'config', path]], {
       value: beside,
@@ -358,7 +363,7 @@ export class Settings {
       const password = this.smtpPasswordFile.value
         ? readSecretFile(this.smtpPasswordFile.value, `The SMTP password file (${this.smtpPasswordFile.from})`)
         : undefined;
-      smtp = parseSmtpUrl(this.smtpUrl.value, what, password);
+      smtp = { ...parseSmtpUrl(this.smtpUrl.value, what, password), timeoutMs: this.smtpTimeoutMs };
     } else {
       // The .eml files will hold live links: a folder others can write to (or swap) is refused now, not after the invitations are recorded.
       checkMailDir(this.mailDir.value, false);
