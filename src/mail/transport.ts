@@ -170,6 +170,10 @@ function classify(err: unknown, forms: string[]): DeliveryError {
     e.command === 'HELO' ||
     e.code === 'ETLS';
   const permanent = !serverLevel && typeof e.responseCode === 'number' && e.responseCode >= 500;
+  if (e.code === 'ETLS') {
+    // A relay without STARTTLS (or a man in the middle that strips it): say why portalctl stopped before the login.
+    return new DeliveryError(`STARTTLS failed (${text}); the login is sent only over TLS — add ?tls=off only for a local relay you trust`, false, true);
+  }
   return new DeliveryError(text, permanent, serverLevel);
 }
 
