@@ -111,8 +111,12 @@ export interface LyingSmtpOptions {
   greeting?: string | null;
   /** EHLO extensions, e.g. ['AUTH PLAIN LOGIN'] (no STARTTLS unless listed). */
   extensions?: string[];
-  /** The reply to AUTH; gets the whole AUTH command (with its base64) so a reply can echo it. Default "235 ok". */
-  auth?: (command: string) => string;
+  /**
+   * The reply to AUTH and to each line of an AUTH exchange (AUTH LOGIN sends
+   * the user and the password as lines of their own after "334"): gets the
+   * line, base64 and all, so a reply can echo it. Default "235 ok".
+   */
+  auth?: (line: string) => string;
   /** The reply to RCPT TO. Default "250 ok". */
   rcpt?: (command: string) => string;
   /** The reply after the message body. Default "250 queued". */
@@ -143,6 +147,7 @@ export async function startLyingSmtp(o: LyingSmtpOptions = {}): Promise<LyingSmt
     if (o.greeting === null) return; // hang
     say(o.greeting ?? '220 lying.example ESMTP');
     let inData = false;
+    let inAuth = false;
     let buffered = '';
     socket.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('latin1');
@@ -160,13 +165,22 @@ export async function startLyingSmtp(o: LyingSmtpOptions = {}): Promise<LyingSmt
           continue;
         }
         state.commands.push(line);
+        if (inAuth) {
+          const reply = o.auth?.(line) ?? '235 ok';
+          inAuth = reply.startsWith('334');
+          say(reply);
+          continue;
+        }
         const verb = line.split(' ')[0]!.toUpperCase();
         if (verb === 'EHLO') {
           const ext = o.extensions ?? [];
           say(ext.length ? ['250-lying.example', ...ext.slice(0, -1).map((e) => `250-${e}`), `250 ${ext[ext.length - 1]}`].join('\r\n') : '250 lying.example');
         } else if (verb === 'HELO') say('250 lying.example');
-        else if (verb === 'AUTH') say(o.auth?.(line) ?? '235 ok');
-        else if (verb === 'MAIL') say('250 ok');
+        else if (verb === 'AUTH') {
+          const reply = o.auth?.(line) ?? '235 ok';
+          inAuth = reply.startsWith('334');
+          say(reply);
+        } else if (verb === 'MAIL') say('250 ok');
         else if (verb === 'RCPT') say(o.rcpt?.(line) ?? '250 ok');
         else if (verb === 'DATA') {
           inData = true;
