@@ -20,6 +20,13 @@ export interface DeliveryContext {
   recorded?: string;
 }
 
+/** The emails a relay refused for good are not retried by the cron line's `outbox send`: say so wherever the queue is shown. */
+export function parkedWarning(failed: number): Message {
+  return warning(
+    `${plural(failed, 'email')} ${failed === 1 ? 'was' : 'were'} refused by the mail server and ${failed === 1 ? 'is' : 'are'} not retried by \`portalctl outbox send\`; fix the cause (see \`portalctl outbox list\`), then run \`portalctl outbox send --include-failed\`.`,
+  );
+}
+
 export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext): { messages: Message[]; error?: PortalctlError } {
   const noun = d.noun ?? 'registration email';
   const messages: Message[] = [];
