@@ -81,7 +81,10 @@ export function formatSender(s: Sender): string {
 // refused could act on a terminal, break a header or a line, reorder text, or
 // pass for instructions in an email: controls, separators, bidi overrides,
 // invisible-only names, and URLs.
-const URL_LIKE = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S/i;
+// Checked on the NFKC form, so full-width "ｈｔｔｐｓ：／／" counts too. A host
+// followed by a path ("evil.example/login") is refused; a bare "St.John" or
+// "J.R." is a name.
+const URL_LIKE = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S|[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+\//iu;
 
 export function parseName(raw: string, what: string): string {
   const value = raw.normalize('NFC').trim();
@@ -90,7 +93,7 @@ export function parseName(raw: string, what: string): string {
     throw new UsageError(`Invalid ${what} ${quote(raw)}: it contains control or text-direction characters; type the name as plain text.`, 'invalid_name');
   }
   if (!hasVisibleCharacter(value)) throw new UsageError(`Invalid ${what} ${quote(raw)}: it has no visible characters.`, 'invalid_name');
-  if (URL_LIKE.test(value)) throw new UsageError(`Invalid ${what} ${quote(raw)}: a name cannot contain a web address.`, 'invalid_name');
+  if (URL_LIKE.test(value.normalize('NFKC'))) throw new UsageError(`Invalid ${what} ${quote(raw)}: a name cannot contain a web address.`, 'invalid_name');
   if ([...value].length > 100) throw new UsageError(`Invalid ${what} ${quote(raw)}: it is longer than 100 characters.`, 'invalid_name');
   return value;
 }
