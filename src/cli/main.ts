@@ -124,11 +124,12 @@ export async function main(argv: string[], deps: ContextDeps = processDeps()): P
       const outstanding = await render(result, renderOptions(ctx));
       if (outstanding) throw outstanding;
     }
+    await ctx.io.flushStdout();
     const failure = ctx.io.stdoutError;
     if (failure)
       throw new PortalctlError(
         'output_failed',
-        `Cannot write to standard output: ${failure.code ?? failure.message}${failure.code === 'ENOSPC' ? ' (no space left on the device)' : ''}.`,
+        `Cannot write to standard output: ${failure.code ?? failure.message}${failure.code === 'ENOSPC' ? ' (no space left on the device)' : ''}. Anything the command changed is recorded; only its output is lost.`,
         EXIT.failed,
       );
     return EXIT.ok;
