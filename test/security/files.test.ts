@@ -50,7 +50,7 @@ describe('users invite --from-csv with something that is not a CSV file', () => 
     expect(error.code).toBe('invalid_csv');
     expect(error.message).toMatch(why);
     expect(error.message).toMatch(/nobody was invited/);
-    expect(ms).toBeLessThan(3000);
+    expect(ms).toBeLessThan(10_000);
     expect(grewMb).toBeLessThan(100);
     expect(fingerprint(path())).toEqual(before);
     expect((await w.json(['users', 'list'])).users).toEqual([]);
@@ -63,7 +63,7 @@ describe('users invite --from-csv with something that is not a CSV file', () => 
     const { value: r, ms } = await measured(() => w.run(['--json', 'users', 'invite', '--from-csv', big, '--yes']));
     expect(r.exitCode).toBe(2);
     expect(JSON.parse(r.stderr).error.message).toMatch(/larger than 50 MB/);
-    expect(ms).toBeLessThan(3000);
+    expect(ms).toBeLessThan(10_000);
   });
 });
 
@@ -79,7 +79,7 @@ describe('PORTALCTL_CONFIG pointing at something that is not a config file', () 
       const { value: r, ms, grewMb } = await measured(() => w.run(['--json', ...argv], { env: { PORTALCTL_CONFIG: path() } }));
       expect(r.exitCode, `${argv.join(' ')}: ${r.stderr}`).toBe(2);
       expect(JSON.parse(r.stderr).error.code).toBe('invalid_config');
-      expect(ms).toBeLessThan(3000);
+      expect(ms).toBeLessThan(10_000);
       expect(grewMb).toBeLessThan(100);
     }
   });

@@ -55,7 +55,7 @@ const RESENDS: [string, string[]][] = [
 
 describe.each(RESENDS)('%s while another process holds the write lock', (_name, argv) => {
   it('longer than the busy timeout: nothing changes, every old link still works, and the command says so (exit 1, store_busy)', async () => {
-    expect((await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 30), '--yes'])).exitCode).toBe(0);
+    expect((await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 12), '--yes'])).exitCode).toBe(0);
     const before = snapshot(w.db);
     const lock = await holdWriteLock(w.db);
     try {
@@ -71,17 +71,17 @@ describe.each(RESENDS)('%s while another process holds the write lock', (_name, 
     expect(snapshot(w.db)).toEqual(before);
     // Run again once the lock is gone: the whole batch.
     const again = await w.json(argv, { now: LATER });
-    expect(again.users.length).toBe(argv.includes('--all-expired') ? 30 : 3);
+    expect(again.users.length).toBe(argv.includes('--all-expired') ? 12 : 3);
     expect(again.users.every((u: { status: string }) => u.status === 'pending')).toBe(true);
   });
 
   it('shorter than the busy timeout: the command waits and the whole batch commits', async () => {
-    expect((await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 30), '--yes'])).exitCode).toBe(0);
+    expect((await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 12), '--yes'])).exitCode).toBe(0);
     const lock = await holdWriteLock(w.db, { forMs: 150 });
     try {
       const r = await w.run(['--json', ...argv], { now: LATER, env: { PORTALCTL_BUSY_TIMEOUT_MS: '5000' } });
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout).users.length).toBe(argv.includes('--all-expired') ? 30 : 3);
+      expect(JSON.parse(r.stdout).users.length).toBe(argv.includes('--all-expired') ? 12 : 3);
     } finally {
       await lock.release();
     }

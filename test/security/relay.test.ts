@@ -15,7 +15,7 @@ import { peopleCsv } from './fixtures.js';
 
 let w: World;
 beforeEach(async () => {
-  w = world({ PORTALCTL_SMTP_TIMEOUT_MS: '300' });
+  w = world();
   expect((await w.run(GRANTS)).exitCode).toBe(0);
 });
 afterEach(() => w.close());
@@ -63,7 +63,9 @@ describe('a relay that accepts connections and never answers', () => {
 
   it('a bulk invite of 60 stops after a few timed-out connections, in well under a minute, everything queued, exit 75', async () => {
     const started = Date.now();
-    const r = await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 60), '--yes'], { env: { PORTALCTL_SMTP_URL: relay.url } });
+    const r = await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 60), '--yes'], {
+      env: { PORTALCTL_SMTP_URL: relay.url, PORTALCTL_SMTP_TIMEOUT_MS: '300' },
+    });
     expect(r.exitCode, r.stderr).toBe(75);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(relay.connections).toBeLessThanOrEqual(10);
@@ -179,8 +181,7 @@ describe('two runs at once describe each other truthfully', () => {
     expect((await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 4), '--yes'], { env: down })).exitCode).toBe(75);
     let open!: () => void;
     smtp.fault = { kind: 'slow', gate: new Promise<void>((r) => (open = r)) };
-    // The relay holds the first run's emails as long as the test needs: no timeout.
-    const env = { PORTALCTL_SMTP_URL: `${smtp.url}?connections=4`, PORTALCTL_SMTP_TIMEOUT_MS: '60000' };
+    const env = { PORTALCTL_SMTP_URL: `${smtp.url}?connections=4` };
     const before = smtp.messages.length;
     const first = w.run(['outbox', 'send'], { env });
     await smtp.waitForData(smtp.dataStarted + 4);
