@@ -225,7 +225,7 @@ export function composeRegistrationEmail(m: RegistrationEmailInput): ComposedEma
       `Step 2 &mdash; Link your account to ${h(m.portalName)}`,
       `<p style="margin:0 0 16px 0;">Click the button, choose your login service and sign in:</p>
 ${buttonWithAddress(m.linkUrl, 'Link my account')}
-${notice(`<strong>This link expires on ${h(expiry)}.</strong>${removal ? `<br><strong>${h(removal)}</strong>` : ''}<br>It is unique to you and works only once: do not forward this email. If the link has expired, ask the Site Administrator for a new registration email.`)}`,
+${notice(`<strong>This link expires on ${h(expiry)}.</strong>${removal ? `<br>${h(removal)}` : ''}<br>It is unique to you and works only once: do not forward this email. If the link has expired, ask the Site Administrator for a new registration email.`)}`,
     ),
     contactRow(m.adminEmail),
     footerRow(`This email was sent to ${h(m.to)} because you were registered as a user of ${h(m.portalName)}.`),
@@ -249,7 +249,7 @@ function composeRelinkEmail(m: RegistrationEmailInput, linked: { username: strin
   const text = textPart([
     `Dear ${name},`,
     '',
-    ...wrap(`You have been sent a new registration email for ${m.portalName} (${m.portalUrl}).`),
+    ...wrap(`This is a new registration email for ${m.portalName} (${m.portalUrl}).`),
     linkedSentence,
     ...wrap(onlyIf),
     '',
@@ -277,7 +277,7 @@ function composeRelinkEmail(m: RegistrationEmailInput, linked: { username: strin
 
   const html = htmlDocument(subject, m.portalName, [
     introRow(name, [
-      `You have been sent a new registration email for ${a(m.portalUrl, h(m.portalName))}.`,
+      `This is a new registration email for ${a(m.portalUrl, h(m.portalName))}.`,
       `<strong>You are linked as ${h(linked.username)} (${h(linked.serviceName)}).</strong> ${h(onlyIf)}`,
     ]),
     sectionRow(
@@ -340,7 +340,7 @@ export function composeReminderEmail(m: ReminderEmailInput): ComposedEmail {
       `Link your account to ${h(m.portalName)}`,
       `<p style="margin:0 0 16px 0;">Click the button, choose your login service and sign in:</p>
 ${buttonWithAddress(m.linkUrl, 'Link my account')}
-${notice(`<strong>Your link expires on ${h(expiry)}.</strong>${removal ? `<br><strong>${h(removal)}</strong>` : ''}<br>It is unique to you and works only once: do not forward this email.`)}`,
+${notice(`<strong>Your link expires on ${h(expiry)}.</strong>${removal ? `<br>${h(removal)}` : ''}<br>It is unique to you and works only once: do not forward this email.`)}`,
     ),
     sectionRow(
       'No login service account yet?',
