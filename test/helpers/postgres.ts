@@ -21,7 +21,20 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -371,14 +384,17 @@ export function pgServer(info: PgClusterInfo): PgServer {
       return withAdmin(info, dbname, async (c) => (await c.query(text, params)).rows as T[]);
     },
     async terminateBackends(dbname) {
-      const rows = await withAdmin(info, 'postgres', async (c) =>
-        (
-          await c.query(
-            `SELECT pg_terminate_backend(pid, 5000) AS done FROM pg_stat_activity
+      const rows = await withAdmin(
+        info,
+        'postgres',
+        async (c) =>
+          (
+            await c.query(
+              `SELECT pg_terminate_backend(pid, 5000) AS done FROM pg_stat_activity
               WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> $2`,
-            [dbname, HARNESS_APP],
-          )
-        ).rows,
+              [dbname, HARNESS_APP],
+            )
+          ).rows,
       );
       return rows.length;
     },
@@ -394,7 +410,10 @@ function initdbArgs(dataDir: string): string[] {
 
 function templateKey(user: ServerUser): string {
   const st = statSync(join(PG_BINDIR, 'postgres'));
-  const h = createHash('sha256').update(JSON.stringify([PG_BINDIR, st.size, st.mtimeMs, initdbArgs('X'), user.uid])).digest('hex').slice(0, 16);
+  const h = createHash('sha256')
+    .update(JSON.stringify([PG_BINDIR, st.size, st.mtimeMs, initdbArgs('X'), user.uid]))
+    .digest('hex')
+    .slice(0, 16);
   return `${TEMPLATE_PREFIX}${user.uid}-${h}`;
 }
 
@@ -496,7 +515,16 @@ class Cluster implements PgCluster {
   async start(): Promise<void> {
     if (this.destroyed) throw new Error('cluster destroyed');
     if (this.pid) return;
-    const args = ['-D', join(this.dir, 'data'), '-c', `port=${this.port}`, '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${this.socketDir}`];
+    const args = [
+      '-D',
+      join(this.dir, 'data'),
+      '-c',
+      `port=${this.port}`,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${this.socketDir}`,
+    ];
     for (const [k, v] of Object.entries(this.settings)) args.push('-c', `${k}=${v}`);
     const [file, argv] = asServerUser(this.serverUser, join(PG_BINDIR, 'postgres'), args, 'SIGQUIT');
     const log = openSync(this.logFile, 'a');

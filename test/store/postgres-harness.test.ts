@@ -25,7 +25,7 @@ async function connect(config: pg.ClientConfig): Promise<pg.Client & { errors: P
 }
 
 const until = async (ok: () => boolean, ms = 5000) => {
-  for (const end = Date.now() + ms; !ok(); ) {
+  for (const end = Date.now() + ms; !ok();) {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -75,7 +75,9 @@ describe('the shared cluster (globalSetup)', () => {
     expect((await c3.query(`SELECT to_regclass('only_in_a') AS t`)).rows[0].t).toBe('only_in_a');
     await c3.end();
 
-    expect(await pgs.sql(new URL(a).pathname.slice(1), `SELECT datdba::regrole::text AS owner FROM pg_database WHERE datname = current_database()`)).toEqual([{ owner: 'portalctl' }]);
+    expect(await pgs.sql(new URL(a).pathname.slice(1), `SELECT datdba::regrole::text AS owner FROM pg_database WHERE datname = current_database()`)).toEqual([
+      { owner: 'portalctl' },
+    ]);
   });
 
   it('a password given beside a connectionString is ignored by pg (the URL wins, even without one)', async () => {
@@ -184,7 +186,9 @@ describe('a private cluster: restart, stop, start', () => {
     const holder = await connect(cfg);
     const stopping = c.stop({ mode: 'smart' });
     await until(() => {
-      const st = readFileSync(join(c.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[7]?.trim();
+      const st = readFileSync(join(c.dir, 'data', 'postmaster.pid'), 'utf8')
+        .split('\n')[7]
+        ?.trim();
       return st === 'stopping';
     });
     const err = await connect(cfg).then(
@@ -236,7 +240,11 @@ describe('a server that never answers', () => {
     expect([err.code, err.message]).toEqual([undefined, 'timeout expired']);
     const pool = new pg.Pool(cfg);
     const perr: PgError = await pool.query('SELECT 1').catch((e) => e);
-    expect([perr.code, perr.message, (perr.cause as Error | undefined)?.message]).toEqual([undefined, 'Connection terminated due to connection timeout', 'Connection terminated unexpectedly']);
+    expect([perr.code, perr.message, (perr.cause as Error | undefined)?.message]).toEqual([
+      undefined,
+      'Connection terminated due to connection timeout',
+      'Connection terminated unexpectedly',
+    ]);
     await pool.end();
   });
 });
