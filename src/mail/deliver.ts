@@ -10,7 +10,8 @@ import type { Stamp } from '../domain/lifecycle.js';
 import { linkUrl } from '../domain/tokens.js';
 import type { MessageKind } from '../store/types.js';
 import type { Store } from '../store/types.js';
-import { composeRegistrationEmail, type ComposedEmail } from './compose.js';
+import { composeRegistrationEmail, composeReminderEmail, composeRemovalWarningEmail, type ComposedEmail } from './compose.js';
+import { serviceName } from '../domain/services.js';
 import { DeliveryError, type Mailer } from './transport.js';
 
 /**
@@ -48,20 +49,36 @@ export interface DeliverOptions {
 export function composeFor(c: ClaimedMessage, zone: string): ComposedEmail {
   const p = c.portal;
   const timeZone = p.timeZone ?? zone;
+  const person = {
+    portalName: p.name,
+    portalUrl: p.baseUrl,
+    adminEmail: p.adminEmail,
+    firstName: c.user.firstName,
+    lastName: c.user.lastName,
+    to: c.registration.email,
+    timeZone,
+  };
+  // A linked person is never removed; an unlinked one is told when.
+  const removalAt = c.user.loginService ? undefined : (c.user.removalDueAt ?? undefined);
   let mail: ComposedEmail;
   switch (c.message.kind) {
+    case 'reminder':
+      mail = composeReminderEmail({ ...person, registerUrl: p.registerUrl, linkUrl: linkUrl(p.baseUrl, c.token!), expiresAt: c.expiresAt, removalAt });
+      break;
+    case 'removal_warning':
+      mail = composeRemovalWarningEmail({ ...person, removalAt: c.user.removalDueAt! });
+      break;
     default:
       mail = composeRegistrationEmail({
-        portalName: p.name,
-        portalUrl: p.baseUrl,
+        ...person,
         registerUrl: p.registerUrl,
-        adminEmail: p.adminEmail,
-        firstName: c.user.firstName,
-        lastName: c.user.lastName,
-        to: c.registration.email,
         linkUrl: linkUrl(p.baseUrl, c.token!),
         expiresAt: c.expiresAt,
-        timeZone,
+        removalAt,
+        linkedAs:
+          c.user.loginService && c.user.username
+            ? { username: c.user.username, serviceName: serviceName(c.user.loginService) ?? c.user.loginService }
+            : undefined,
       });
   }
   mail.from = `no-reply@${new URL(p.baseUrl).hostname}`;
