@@ -57,7 +57,10 @@ export class StoreError extends PortalctlError {
  */
 export function withOutcome(err: unknown, sentence: string): unknown {
   if (!(err instanceof StoreError)) return err;
-  return new StoreError(err.code, `${err.message.replace(/;? ?[Tt]ry again\.$/, '.')} ${sentence}`, err.exitCode, err.details);
+  const base = err.message.replace(/(?:;|\.)? ?[Tt]ry again\.$/, '').replace(/\.$/, '');
+  // "… for more than 5 s; nothing was changed: …", or after a question "… is the disk full? Nothing was changed: …".
+  const joined = base.endsWith('?') ? `${base} ${sentence[0]!.toUpperCase()}${sentence.slice(1)}` : `${base}; ${sentence}`;
+  return new StoreError(err.code, joined, err.exitCode, err.details);
 }
 
 /** The work is recorded but an email could not be delivered now: exit 75. */

@@ -42,7 +42,7 @@ export async function run(ctx: Context, o: InviteOptions): Promise<Result> {
   const lastName = parseName(await valueOrPrompt(ctx, o.lastName, '--last-name', 'Last name:', (v) => parseName(v, 'last name')), 'last name');
   const store = await ctx.store();
   const recorded = await invite(store, portal, { email, firstName, lastName }, ctx.stamp()).catch((err) => {
-    throw withOutcome(err, `Nothing was changed: ${quote(email)} was not invited. Try again.`);
+    throw withOutcome(err, `nothing was changed: ${quote(email)} was not invited. Try again.`);
   });
   const sending = await sendQueued(ctx, [recorded.outboxId], { recorded: `${quote(email)} is invited to ${portal.slug} (user ${recorded.userId})` });
   const user = await store.read((tx) => tx.users.listing(recorded.userId));
@@ -61,7 +61,7 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<Result> {
   const fresh = people.length - known;
   if (fresh > 0) await confirmIfInteractive(ctx, `Send registration emails to ${plural(fresh, 'person', 'people')} for ${portal.slug}?`);
   const bulk = await inviteMany(store, portal, people, ctx.stamp()).catch((err) => {
-    throw withOutcome(err, 'Nothing was changed: nobody was invited. Try again.');
+    throw withOutcome(err, 'nothing was changed: nobody was invited. Try again.');
   });
   const sending = await sendQueued(ctx, [...bulk.invited.map((i) => i.outboxId), ...bulk.leftover], {
     recorded: `${plural(bulk.invited.length, 'person', 'people')} ${bulk.invited.length === 1 ? 'is' : 'are'} invited to ${portal.slug} and ${bulk.invited.length === 1 ? 'their email is' : 'their emails are'} queued`,

@@ -67,7 +67,7 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
   }
   // One transaction: every user gets a new registration, or (store locked, disk full) nobody does and every old link still works.
   const recorded = await resendRegistrations(store, portal, ids, o.email, ctx.stamp()).catch((err) => {
-    throw withOutcome(err, 'Nothing was changed: no registration was replaced, every earlier link still works, and no email was sent. Try again.');
+    throw withOutcome(err, 'nothing was changed: no registration was replaced, every earlier link still works, and no email was sent. Try again.');
   });
   const sending = await sendQueued(
     ctx,
