@@ -92,8 +92,12 @@ export function tmpfs(dir: string, size: string): { readOnly(): void; readWrite(
  * Another process that takes the store's write lock (BEGIN IMMEDIATE) and
  * keeps it until released — as a long prune or a stuck administrator would.
  */
-export async function holdWriteLock(db: string, opts: { forMs?: number } = {}): Promise<{ release(): Promise<void>; process: ResultPromise }> {
-  // With forMs the holder lets go by itself: the waiting command may be blocked in SQLite's busy wait, unable to tell it.
+export async function holdWriteLock(
+  db: string,
+  opts: { forMs?: number; killedAfterMs?: number } = {},
+): Promise<{ release(): Promise<void>; process: ResultPromise }> {
+  // With forMs the holder lets go by itself (killedAfterMs: it dies by SIGKILL, no ROLLBACK): the waiting
+  // command may be blocked in SQLite's busy wait, unable to tell it.
   const script = `
     const Database = require('better-sqlite3');
     const db = new Database(process.argv[1], { timeout: 10000 });
@@ -102,8 +106,9 @@ export async function holdWriteLock(db: string, opts: { forMs?: number } = {}): 
     const done = () => { db.exec('ROLLBACK'); db.close(); process.exit(0); };
     process.stdin.on('data', done);
     if (Number(process.argv[2]) > 0) setTimeout(done, Number(process.argv[2]));
+    if (Number(process.argv[3]) > 0) setTimeout(() => process.kill(process.pid, 'SIGKILL'), Number(process.argv[3]));
   `;
-  const child = execa('node', ['-e', script, db, String(opts.forMs ?? 0)], { cwd: ROOT, stdin: 'pipe', reject: false });
+  const child = execa('node', ['-e', script, db, String(opts.forMs ?? 0), String(opts.killedAfterMs ?? 0)], { cwd: ROOT, stdin: 'pipe', reject: false });
   await new Promise<void>((resolveLocked, reject) => {
     let seen = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -115,7 +120,7 @@ export async function holdWriteLock(db: string, opts: { forMs?: number } = {}): 
   return {
     process: child,
     async release() {
-      if (child.exitCode === null) child.stdin!.write('go\n');
+      if (child.exitCode === null && child.signalCode === null) child.stdin!.write('go\n');
       await child;
     },
   };

@@ -87,6 +87,16 @@ describe.each(RESENDS)('%s while another process holds the write lock', (_name, 
     }
   });
 
+  it('held by a process that is killed with SIGKILL while the command waits: the lock dies with it and the whole batch commits', async () => {
+    expect((await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 12), '--yes'])).exitCode).toBe(0);
+    const lock = await holdWriteLock(w.db, { killedAfterMs: 150 });
+    const r = await w.run(['--json', ...argv], { now: LATER, env: { PORTALCTL_BUSY_TIMEOUT_MS: '20000' } });
+    await lock.release();
+    expect(lock.process.signalCode ?? (await lock.process).signal).toBe('SIGKILL');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).users.length).toBe(argv.includes('--all-expired') ? 12 : 3);
+  });
+
   it('taken after the new registrations are recorded, while the first email is with the relay: it says what is recorded, exit 75, and outbox send delivers every one with a working link', async () => {
     const url = `${smtp.url}?connections=1`;
     expect((await w.run(['users', 'invite', '--from-csv', peopleCsv(w.dir, 3), '--yes'], { env: { PORTALCTL_SMTP_URL: url } })).exitCode).toBe(0);
