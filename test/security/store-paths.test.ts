@@ -167,7 +167,7 @@ describe('--db /dev/null, by a real process', () => {
     const before = fingerprint('/dev/null');
     const beside = companions('/dev/null');
     for (const argv of [['users', 'list'], GRANTS, ['doctor']]) {
-      const r = await execa('node', [BIN, '--db', '/dev/null', ...argv], { reject: false, env: { PORTALCTL_NOW: '2026-11-28T14:00:00Z' } });
+      const r = await execa('node', [BIN, '--db', '/dev/null', ...argv], { reject: false, extendEnv: false, env: { ...w.env, PATH: process.env.PATH } });
       expect(r.exitCode, r.stderr).toBe(argv[0] === 'doctor' ? 1 : 2);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
