@@ -64,14 +64,17 @@ export async function readInviteCsv(path: string): Promise<CsvPerson[]> {
   }
   const { parse } = await import('csv-parse');
   const stream = createReadStream('', { fd, end: MAX_CSV_BYTES });
-  // A semicolon-separated file is recognised by its first line.
-  const first = await new Promise<string>((resolve) => {
-    const peek = createReadStream(path, { start: 0, end: Math.min(size, 4096) - 1, encoding: 'utf8' });
-    let text = '';
-    peek.on('data', (c) => (text += c));
-    peek.on('end', () => resolve(text.split(/\r?\n/)[0] ?? ''));
-    peek.on('error', () => resolve(''));
-  });
+  // A semicolon-separated file is recognised by its first line (an empty file has none: a read of bytes 0 to -1 would throw).
+  const first =
+    size === 0
+      ? ''
+      : await new Promise<string>((resolve) => {
+          const peek = createReadStream(path, { start: 0, end: Math.min(size, 4096) - 1, encoding: 'utf8' });
+          let text = '';
+          peek.on('data', (c) => (text += c));
+          peek.on('end', () => resolve(text.split(/\r?\n/)[0] ?? ''));
+          peek.on('error', () => resolve(''));
+        });
   const delimiter = (first.match(/;/g)?.length ?? 0) > (first.match(/,/g)?.length ?? 0) ? ';' : ',';
   const parser = stream.pipe(parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, trim: false, delimiter }));
   const errors: string[] = [];
