@@ -23,7 +23,11 @@ describe('completions/ matches `portalctl completion SHELL`', () => {
 
   it('prints the same script whatever the environment says', async () => {
     const plain = await runCli(['completion', 'bash'], clean);
-    const other = await runCli(['completion', 'bash'], { PORTALCTL_PORTAL: 'grants', FORCE_COLOR: '1', COLUMNS: '40', HOME: '/nonexistent' }, { tty: true, columns: 40 });
+    const other = await runCli(
+      ['completion', 'bash'],
+      { PORTALCTL_PORTAL: 'grants', FORCE_COLOR: '1', COLUMNS: '40', HOME: '/nonexistent' },
+      { tty: true, columns: 40 },
+    );
     expect(other.stdout).toBe(plain.stdout);
   });
 });
