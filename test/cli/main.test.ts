@@ -98,3 +98,18 @@ describe('colour', () => {
     expect(piped.stdout).not.toContain('│'); // still tab-separated
   });
 });
+
+describe('--version', () => {
+  // SPEC lists -V/--version among the global options. bin/portalctl answers
+  // `portalctl --version` (and `--version --json`) on a fast path before
+  // main() runs (see test/e2e/exit-codes.test.ts), but main() itself knows no
+  // --version: after another global option, or through main(), it is an
+  // unknown option (exit 2). A design question for the CLI owners — where the
+  // version (and which store's migration level) should be answered — so it
+  // is recorded here rather than changed.
+  it.fails('is answered after another global option too', async () => {
+    const r = await w.run(['--no-color', '--version']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^portalctl \d+\.\d+\.\d+\n/);
+  });
+});

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '../../src/commands/config.js';
-import { GRANTS, rawInput, strip, tsv, world, type World } from '../helpers/run.js';
+import { boxLines, GRANTS, rawInput, strip, tsv, world, type World } from '../helpers/run.js';
 
 describe('parse', () => {
   it('takes no options', () => {
@@ -60,6 +60,9 @@ describe('configuration', () => {
     expect(r.stderr).toContain(`emails are only written as .eml files to ${w.mailDir}`);
     const tty = await w.run(['config'], { tty: true, columns: 200 });
     expect(strip(tty.stdout)).toMatch(/│ Setting +│ Value +│ Source +│ From +│/);
+    const narrow = await w.run(['config'], { tty: true, columns: 80 });
+    for (const l of boxLines(narrow.stdout)) expect([...l].length).toBeLessThanOrEqual(80);
+    expect(strip(narrow.stdout)).toContain(w.db.split('/').pop()!);
   });
 
   it('relative paths in the config file are relative to the file', async () => {

@@ -70,6 +70,9 @@ describe('prune', () => {
     expect(r.exitCode).toBe(0);
     expect(strip(r.stdout)).toMatch(/│ 1 +│ P Q +│ gone@example\.org +│ \(This account is not linked\)\.\.\. +│ expired +│ .* +│ due now +│/);
     expect(r.stderr).toBe('Removed 1 user.\n');
+    const narrow = await w.run(['prune', '--dry-run'], { now: at(36), tty: true, columns: 80 });
+    for (const l of boxLines(narrow.stdout)) expect([...l].length).toBeLessThanOrEqual(80);
+    expect(strip(narrow.stdout)).toMatch(/│ Email +│ kept-live@example\.org +│/);
     const nothing = await w.run(['prune', '--yes'], { now: at(31) });
     expect(nothing).toMatchObject({ exitCode: 0, stdout: '', stderr: 'No unlinked users are past their removal date.\n' });
   });

@@ -2,7 +2,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from '../../../src/commands/outbox/send.js';
-import { GRANTS, rawInput, strip, tsv, world, type World } from '../../helpers/run.js';
+import { boxLines, GRANTS, rawInput, strip, tsv, world, type World } from '../../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../../helpers/smtp.js';
 
 describe('parse', () => {
@@ -56,6 +56,14 @@ describe('outbox send', () => {
     expect(r.progress[0]).toBe('Sending queued emails 0/2');
     expect(r.stderr).toBe(`2 emails sent via smtp://127.0.0.1:${smtp.port}\n`);
     expect(strip(r.stdout)).toContain('f1@example.org');
+    const none = await w.run(['outbox', 'send'], { env: { PORTALCTL_SMTP_URL: smtp.url }, tty: true, columns: 80 });
+    expect(none).toMatchObject({ exitCode: 0, stdout: '', stderr: 'Nothing to send: no email is queued.\n' });
+  });
+
+  it('on an 80-column terminal, the results fit', async () => {
+    const r = await w.run(['outbox', 'send', '--include-failed'], { env: { PORTALCTL_SMTP_URL: smtp.url }, tty: true, columns: 80 });
+    for (const l of boxLines(r.stdout)) expect([...l].length).toBeLessThanOrEqual(80);
+    expect(strip(r.stdout)).toContain('q1@example.org');
   });
 
   it('a relay still down: queued again, exit 75; --quiet still says so on stderr', async () => {
