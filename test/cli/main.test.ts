@@ -74,12 +74,6 @@ describe('refused or failed: exit 1', () => {
     expect(r).toMatchObject({ exitCode: 1, stdout: '' });
     expect(r.stderr).toBe('error: No user "99" in portal grants; find the user with `portalctl users list --search TEXT`.\n');
   });
-
-  it('a command that is not built yet says so (exit 1)', async () => {
-    const r = await w.run(['--json', 'events']);
-    expect(r.exitCode).toBe(1);
-    expect(JSON.parse(r.stderr).error.code).toBe('not_implemented');
-  });
 });
 
 describe('colour', () => {
