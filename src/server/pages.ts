@@ -78,6 +78,7 @@ export const ERROR_STATUS = {
   account_in_use: 409,
   signin_failed: 400,
   service_unavailable: 503,
+  form_expired: 403,
   rate_limited: 429,
   not_found: 404,
 } as const satisfies Record<string, number>;
@@ -92,9 +93,16 @@ export function errorStatus(code: ErrorCode): number {
 
 // ---------------------------------------------------------------------------
 
-/** Only web and mail addresses become links; anything else is inert. */
+/**
+ * Only web and mail addresses, and plain relative references ("link",
+ * "../assets" — so that a portal served below a path prefix works), become
+ * links; anything else is inert.
+ */
 function href(url: string): string {
-  return /^(https?:\/\/|mailto:|\/(?!\/))/i.test(url) ? h(url) : '#';
+  if (/^(https?:\/\/|mailto:|\/(?!\/))/i.test(url)) return h(url);
+  // No colon, no space, no control character: nothing a browser could read as a scheme.
+  if (/^[\w.~-][\w.~/?=&%-]*$/.test(url)) return h(url);
+  return '#';
 }
 
 const link = (url: string, labelHtml: string, cls?: string) => `<a href="${href(url)}"${cls ? ` class="${cls}"` : ''}>${labelHtml}</a>`;
@@ -109,9 +117,11 @@ interface Layout {
   assetBase: string;
   main: string;
   footer?: string;
+  /** Go on to this address at once (a meta refresh: no script needed, and not bound by the form-action policy). */
+  refreshTo?: string;
 }
 
-function htmlPage({ title, brand, assetBase, main, footer }: Layout): string {
+function htmlPage({ title, brand, assetBase, main, footer, refreshTo }: Layout): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -119,7 +129,7 @@ function htmlPage({ title, brand, assetBase, main, footer }: Layout): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>${h(title)}</title>
+${refreshTo ? `<meta http-equiv="refresh" content="0; url=${href(refreshTo)}">\n` : ''}<title>${h(title)}</title>
 <link rel="stylesheet" href="${h(stylesheetHref(assetBase))}">
 </head>
 <body>
@@ -288,6 +298,16 @@ function errorText(p: ErrorPageInput): ErrorText {
         reason: `The login service or the registration service is not available right now. ${unused}`,
         steps: ['Try again in a few minutes with the link in Step 2 of your registration email.', `If it keeps failing, ${contact}.`],
       };
+    case 'form_expired':
+      return {
+        heading: linking,
+        reason: `This page could not start the sign-in: it was opened in another browser, or long ago, or your browser blocks cookies for this site. ${unused}`,
+        steps: [
+          'Open the link in Step 2 of your registration email again, in the browser you want to use, and choose your login service.',
+          'If your browser blocks cookies, allow them for this site: they are needed only while you sign in.',
+          `If it keeps failing, ${contact}.`,
+        ],
+      };
     case 'rate_limited':
       return {
         heading: 'Too many attempts',
@@ -335,4 +355,30 @@ export function successPage(p: SuccessPageInput): string {
 <p>If you bookmarked an older address of the portal, please update your bookmark to this one.</p>
 <p class="muted small">You can close this page. You do not need the registration email any more.</p>`;
   return htmlPage({ title: `Account linked – ${p.portalName}`, brand: p.portalName, assetBase: p.assetBase, main });
+}
+
+// ---------------------------------------------------------------------------
+// On the way to the login service.
+
+export interface ContinuePageInput {
+  portalName: string;
+  serviceName: string;
+  /** The login service's sign-in address (or the callback, for a service behind a SAML service provider). */
+  to: string;
+  assetBase: string;
+}
+
+/**
+ * The answer to "Link with …": the browser goes on to the login service at
+ * once. A meta refresh rather than a redirect, so that the page's
+ * `form-action 'self'` policy holds for the form while the login service may
+ * send the browser through as many of its own addresses as it likes.
+ */
+export function continuePage(p: ContinuePageInput): string {
+  const service = h(p.serviceName);
+  const main = `<h1>Signing you in with ${service}</h1>
+<p>You are on your way to the ${service} sign-in page. After you sign in there, you come back here and your account is linked to <strong>${h(p.portalName)}</strong>.</p>
+<p>${link(p.to, `Continue to ${service}`, 'button')}</p>
+<p class="muted small">Your link has not been used yet.</p>`;
+  return htmlPage({ title: `Signing in – ${p.portalName}`, brand: p.portalName, assetBase: p.assetBase, main, refreshTo: p.to });
 }
