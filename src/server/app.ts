@@ -157,6 +157,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   });
   app.decorateRequest('logExtra', null as unknown as LogFields);
+  // While closing, a request that was in flight gets its answer and then its
+  // connection is closed, so a keep-alive client cannot hold the drain open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onRequest', async (req, reply) => {
     req.logExtra = {};
     reply.header('cache-control', 'no-store');
@@ -280,6 +289,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Versioned by the page (?v=hash) and nothing secret in it: a day's caching is safe.
     return reply.header('cache-control', 'public, max-age=86400').type('text/css; charset=utf-8').send(STYLESHEET);
   });
+
+  // Browsers ask every host for one; behind a proxy the portal answers it, direct there is none.
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
 
   // The Step 2 page. GET and HEAD (fastify answers HEAD from this route): never uses the link up.
   app.get<{ Querystring: Query }>('/register/link', { onRequest: linkLimit }, async (req, reply) => {
