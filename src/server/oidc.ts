@@ -51,7 +51,12 @@ function isLoopbackHttp(issuer: URL): boolean {
 /** One line for the log about an error from openid-client or fetch; neutralised and cut short. */
 export function describeError(err: unknown): string {
   const e = err as Error & { code?: string; error?: string; status?: number; cause?: unknown };
-  const cause = e?.cause instanceof Error ? e.cause.message : typeof e?.cause === 'string' ? e.cause : undefined;
+  let cause = e?.cause instanceof Error ? e.cause.message : typeof e?.cause === 'string' ? e.cause : undefined;
+  // Discovery found a provider that calls itself by another name: say both.
+  const mismatch = e?.cause as { expected?: unknown; body?: { issuer?: unknown } } | undefined;
+  if (e?.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' && typeof mismatch?.expected === 'string' && typeof mismatch.body?.issuer === 'string') {
+    cause = `the provider's discovery document names the issuer ${mismatch.body.issuer}, not ${mismatch.expected}`;
+  }
   const parts = [e?.name ?? 'Error', e?.code, e?.error, e?.status ? `status ${e.status}` : undefined].filter(Boolean).join(' ');
   const text = `${parts}: ${cause ?? e?.message ?? String(err)}`;
   return neutralize(text.length > 300 ? `${text.slice(0, 300)}…` : text);
