@@ -388,83 +388,88 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   // Back from the login service: the only place an account is linked.
-  app.get<{ Params: { service: string }; Querystring: Query }>('/register/callback/:service', { onRequest: linkLimit }, async (req, reply) => {
-    const key = LOGIN_SERVICES.find((s) => s.key === req.params.service)?.key;
-    const settings = key ? deps.services[key] : undefined;
-    if (!key || !settings) return errorReply(req, reply, 'not_found');
-    req.logExtra.service = key;
+  // GET only: a HEAD (a link checker, a prefetch) must not spend the sign-in.
+  app.get<{ Params: { service: string }; Querystring: Query }>(
+    '/register/callback/:service',
+    { onRequest: linkLimit, exposeHeadRoute: false },
+    async (req, reply) => {
+      const key = LOGIN_SERVICES.find((s) => s.key === req.params.service)?.key;
+      const settings = key ? deps.services[key] : undefined;
+      if (!key || !settings) return errorReply(req, reply, 'not_found');
+      req.logExtra.service = key;
 
-    // A header service believes the header only from its proxies' own connections.
-    if (settings.type === 'header' && !headerTrust.get(key)!(req.socket.remoteAddress)) {
-      return errorReply(req, reply, 'signin_failed', { status: 403, reason: `header from untrusted address ${req.socket.remoteAddress ?? '?'}` });
-    }
-
-    // The pending sign-in of this browser, good once: cleared whatever happens next.
-    const raw = readCookie(req, PENDING_COOKIE);
-    const secure = req.cookies[`__Host-${PENDING_COOKIE}`] !== undefined;
-    if (raw !== undefined) reply.clearCookie(cookieName(PENDING_COOKIE, secure), { path: '/', httpOnly: true, sameSite: 'lax', secure });
-    const opened = raw === undefined ? undefined : unseal(keys.seal, PENDING, raw);
-    if (!isPending(opened))
-      return errorReply(req, reply, 'signin_failed', { reason: raw === undefined ? 'no pending sign-in' : 'pending sign-in cookie not ours' });
-    if (opened.s !== key) return errorReply(req, reply, 'signin_failed', { reason: `pending sign-in is for ${opened.s}` });
-    if (opened.exp < clock().getTime()) return errorReply(req, reply, 'signin_failed', { reason: 'pending sign-in expired' });
-
-    let account: string;
-    if (settings.type === 'oidc') {
-      if (!opened.o || !opened.ru) return errorReply(req, reply, 'signin_failed', { reason: 'pending sign-in without OpenID Connect state' });
-      const url = new URL(opened.ru);
-      const q = req.url.indexOf('?');
-      url.search = q < 0 ? '' : req.url.slice(q);
-      try {
-        account = await oidc.get(key)!.finish(url, opened.o);
-      } catch (err) {
-        const e = err instanceof SignInError ? err : new SignInError('unavailable', describeError(err));
-        return errorReply(req, reply, e.kind === 'unavailable' ? 'service_unavailable' : 'signin_failed', { reason: e.reason });
+      // A header service believes the header only from its proxies' own connections.
+      if (settings.type === 'header' && !headerTrust.get(key)!(req.socket.remoteAddress)) {
+        return errorReply(req, reply, 'signin_failed', { status: 403, reason: `header from untrusted address ${req.socket.remoteAddress ?? '?'}` });
       }
-    } else {
-      const value = req.headers[settings.header.toLowerCase()];
-      if (typeof value !== 'string' || value.trim() === '') return errorReply(req, reply, 'signin_failed', { reason: `no ${settings.header} header` });
-      account = value;
-    }
-    try {
-      account = parseAccount(account);
-    } catch {
-      return errorReply(req, reply, 'signin_failed', { reason: 'the login service gave a username portalctl cannot take' });
-    }
 
-    try {
-      const result = await redeemLink(store, { token: opened.t, service: key, account }, stamp());
-      Object.assign(req.logExtra, {
-        portal: result.portal.slug,
-        user: result.user.id,
-        outcome: result.outcome,
-        event: result.outcome === 'unchanged' ? undefined : result.outcome,
-      });
-      return sendPage(
-        reply,
-        200,
-        successPage({
-          portalName: result.portal.name,
-          portalUrl: result.portal.baseUrl,
-          serviceName: serviceName(key)!,
-          username: account,
-          assetBase: '../assets',
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof RefusedError)) throw err;
-      const { target } = await inspectLink(store, opened.t, stamp()).catch(() => ({ target: undefined }));
-      if (target) Object.assign(req.logExtra, { portal: target.portal.slug, user: target.user.id });
-      req.logExtra.event = 'link_failed';
-      return refusalReply(req, reply, err, target?.portal, { service: key, username: account });
-    }
-  });
+      // The pending sign-in of this browser, good once: cleared whatever happens next.
+      const raw = readCookie(req, PENDING_COOKIE);
+      const secure = req.cookies[`__Host-${PENDING_COOKIE}`] !== undefined;
+      if (raw !== undefined) reply.clearCookie(cookieName(PENDING_COOKIE, secure), { path: '/', httpOnly: true, sameSite: 'lax', secure });
+      const opened = raw === undefined ? undefined : unseal(keys.seal, PENDING, raw);
+      if (!isPending(opened))
+        return errorReply(req, reply, 'signin_failed', { reason: raw === undefined ? 'no pending sign-in' : 'pending sign-in cookie not ours' });
+      if (opened.s !== key) return errorReply(req, reply, 'signin_failed', { reason: `pending sign-in is for ${opened.s}` });
+      if (opened.exp < clock().getTime()) return errorReply(req, reply, 'signin_failed', { reason: 'pending sign-in expired' });
+
+      let account: string;
+      if (settings.type === 'oidc') {
+        if (!opened.o || !opened.ru) return errorReply(req, reply, 'signin_failed', { reason: 'pending sign-in without OpenID Connect state' });
+        const url = new URL(opened.ru);
+        const q = req.url.indexOf('?');
+        url.search = q < 0 ? '' : req.url.slice(q);
+        try {
+          account = await oidc.get(key)!.finish(url, opened.o);
+        } catch (err) {
+          const e = err instanceof SignInError ? err : new SignInError('unavailable', describeError(err));
+          return errorReply(req, reply, e.kind === 'unavailable' ? 'service_unavailable' : 'signin_failed', { reason: e.reason });
+        }
+      } else {
+        const value = req.headers[settings.header.toLowerCase()];
+        if (typeof value !== 'string' || value.trim() === '') return errorReply(req, reply, 'signin_failed', { reason: `no ${settings.header} header` });
+        account = value;
+      }
+      try {
+        account = parseAccount(account);
+      } catch {
+        return errorReply(req, reply, 'signin_failed', { reason: 'the login service gave a username portalctl cannot take' });
+      }
+
+      try {
+        const result = await redeemLink(store, { token: opened.t, service: key, account }, stamp());
+        Object.assign(req.logExtra, {
+          portal: result.portal.slug,
+          user: result.user.id,
+          outcome: result.outcome,
+          event: result.outcome === 'unchanged' ? undefined : result.outcome,
+        });
+        return sendPage(
+          reply,
+          200,
+          successPage({
+            portalName: result.portal.name,
+            portalUrl: result.portal.baseUrl,
+            serviceName: serviceName(key)!,
+            username: account,
+            assetBase: '../assets',
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof RefusedError)) throw err;
+        const { target } = await inspectLink(store, opened.t, stamp()).catch(() => ({ target: undefined }));
+        if (target) Object.assign(req.logExtra, { portal: target.portal.slug, user: target.user.id });
+        req.logExtra.event = 'link_failed';
+        return refusalReply(req, reply, err, target?.portal, { service: key, username: account });
+      }
+    },
+  );
 
   // ------------------------------------------------------------ API
 
   const apiError = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } });
 
-  app.get<{ Querystring: Query }>('/api/v1/access', async (req, reply) => {
+  app.get<{ Querystring: Query }>('/api/v1/access', { exposeHeadRoute: false }, async (req, reply) => {
     if (apiDigests.length === 0) return apiError(reply, 503, 'api_not_configured', 'The access API is off: serve.apiTokenFile is not set in the config file.');
     const m = /^Bearer +([\x21-\x7e]+) *$/i.exec(one(req.headers.authorization) ?? '');
     if (!m) {

@@ -347,6 +347,9 @@ describe('sign-in: only the return from a real sign-in links, and only what was 
     const a = agent();
     const callback = await signInWithNih(a, h, link, 'jdoe');
     const captured = a.jar(h.url).get('portalctl-signin')!;
+    // A HEAD of the callback (a link checker, a prefetch) spends nothing.
+    expect((await a.request(callback, { method: 'HEAD' })).status).toBe(404);
+    expect(a.jar(h.url).get('portalctl-signin')).toBe(captured);
     expect((await a.request(callback)).status).toBe(200);
     expect(a.jar(h.url).has('portalctl-signin')).toBe(false); // cleared on the way back
 
