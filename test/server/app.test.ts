@@ -13,7 +13,7 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { startOidcProvider, type TestOidc } from '../helpers/oidc.js';
 import { GRANTS, T0, world, type World } from '../helpers/run.js';
-import { field, h1, metaRefresh } from './agent.js';
+import { Agent, field, h1, metaRefresh } from './agent.js';
 import { freePort } from './harness.js';
 
 let w: World;
@@ -171,6 +171,48 @@ describe('an https public URL', () => {
     expect(to.searchParams.get('scope')).toBe('openid');
     expect(to.searchParams.get('state')).toBeTruthy();
     expect(to.searchParams.get('nonce')).toBeTruthy();
+  });
+});
+
+describe('a provider that keeps the username out of the ID token', () => {
+  it('is asked at /userinfo, for the same subject', async () => {
+    // oidc-provider's default: claims of requested scopes go to /userinfo only, when an access token is issued.
+    const strict = await startOidcProvider({
+      clients: [{ client_id: 'strict', client_secret: 'strict-secret', redirect_uris: ['https://register.example.org/register/callback/nih'] }],
+      accounts: { kim: { sub: 'u-9', preferred_username: 'kim.k' } },
+      config: { conformIdTokenClaims: true },
+    });
+    try {
+      const app = await server({
+        publicUrl: 'https://register.example.org',
+        services: {
+          nih: {
+            type: 'oidc',
+            issuer: strict.issuer,
+            clientId: 'strict',
+            clientSecret: 'strict-secret',
+            usernameClaim: 'preferred_username',
+            scopes: 'openid profile',
+          },
+        },
+      });
+      const token = await invite('strict@example.org');
+      const { post, cookie } = await start(app, token, 'nih');
+      const browser = new Agent();
+      const callback = (u: URL) => u.href.startsWith('https://register.example.org/register/callback/nih');
+      const login = await browser.follow(metaRefresh(post.body)!, callback);
+      const action = /<form method="post" action="([^"]+\/login)"/.exec(login.last.text)![1]!;
+      const back = await browser.follow(new URL(action, login.last.url), callback, { form: { username: 'kim', password: 'correct-horse' } });
+      expect(back.stoppedAt).toBeDefined();
+      const r = await app.inject({ url: `${back.stoppedAt!.pathname}${back.stoppedAt!.search}`, headers: { cookie } });
+      expect(r.statusCode, r.body).toBe(200);
+      expect(h1(r.body)).toBe('Your NIH Network Login account kim.k is now linked to Grants Portal');
+      const claims = JSON.parse(Buffer.from(strict.idTokens.at(-1)!.split('.')[1]!, 'base64url').toString());
+      expect(claims).toMatchObject({ sub: 'u-9', aud: 'strict' });
+      expect(claims.preferred_username).toBeUndefined(); // it really came from /userinfo
+    } finally {
+      await strict.close();
+    }
   });
 });
 
