@@ -141,7 +141,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const zoneOf = (portal: Portal | undefined) => portal?.timeZone ?? zone;
   /** The address browsers use for this portal's /register/ pages. */
   const baseFor = (portal: Portal) => (publicUrl ?? portal.baseUrl).replace(/\/+$/, '');
-  const secureFor = (portal: Portal | undefined) => (publicUrl ?? portal?.baseUrl ?? '').startsWith('https:');
+  /**
+   * Secure cookies when browsers reach us over https: as publicUrl says, or
+   * without one, as the request came (X-Forwarded-Proto believed from a
+   * proxy on this machine). A client on plain http would never send a
+   * Secure cookie back, and the sign-in would fail for no reason it can see.
+   */
+  const secureFor = (req: FastifyRequest) => (publicUrl ? publicUrl.startsWith('https:') : req.protocol === 'https');
   // __Host- cookies: Secure, for this host only, Path=/ — a sibling subdomain cannot plant one.
   const cookieName = (base: string, secure: boolean) => (secure ? `__Host-${base}` : base);
   const readCookie = (req: FastifyRequest, base: string) => req.cookies[`__Host-${base}`] ?? req.cookies[base];
@@ -309,7 +315,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       return refusalReply(req, reply, error, target?.portal);
     }
     const { portal, user, registration } = target!;
-    const secure = secureFor(portal);
+    const secure = secureFor(req);
     let browserId = readCookie(req, BROWSER_COOKIE);
     if (!browserId || !/^[A-Za-z0-9_-]{24}$/.test(browserId)) {
       browserId = newBrowserId();
@@ -375,7 +381,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       // The SAML service provider in front guards the callback: it signs the person in, then lets the request through with the header.
       to = `callback/${key}`;
     }
-    const secure = secureFor(portal);
+    const secure = secureFor(req);
     reply.setCookie(cookieName(PENDING_COOKIE, secure), seal(keys.seal, PENDING, pending), {
       path: '/',
       httpOnly: true,

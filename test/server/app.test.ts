@@ -174,6 +174,24 @@ describe('an https public URL', () => {
   });
 });
 
+describe('without a public URL', () => {
+  it('makes the cookies Secure when the request came over https through the proxy in front, not otherwise', async () => {
+    const app = await server();
+    const token = await invite('proto@example.org');
+    const via = async (remoteAddress: string, proto?: string) => {
+      const r = await app.inject({
+        url: `/register/link?token=${token}`,
+        remoteAddress,
+        headers: proto ? { 'x-forwarded-proto': proto, 'x-forwarded-for': '198.51.100.3' } : {},
+      });
+      return r.cookies.map((c) => ({ name: c.name, secure: c.secure ?? false }));
+    };
+    expect(await via('127.0.0.1', 'https')).toEqual([{ name: '__Host-portalctl-browser', secure: true }]);
+    expect(await via('127.0.0.1')).toEqual([{ name: 'portalctl-browser', secure: false }]);
+    expect(await via('203.0.113.9', 'https')).toEqual([{ name: 'portalctl-browser', secure: false }]); // not a proxy of ours
+  });
+});
+
 describe('a provider that keeps the username out of the ID token', () => {
   it('is asked at /userinfo, for the same subject', async () => {
     // oidc-provider's default: claims of requested scopes go to /userinfo only, when an access token is issued.
