@@ -29,7 +29,7 @@ import { parseAccount, parseEmail, parseSlug } from '../domain/validate.js';
 import type { Portal, Store } from '../store/types.js';
 import { loggablePath, requestLog, type LogFields } from './log.js';
 import { describeError, OidcLogin, SignInError, type OidcPending, type OidcSettings } from './oidc.js';
-import { continuePage, ERROR_STATUS, errorPage, step2Page, STYLESHEET, STYLESHEET_NAME, successPage, type ErrorCode, type ErrorPageInput } from './pages.js';
+import { ERROR_STATUS, errorPage, step2Page, STYLESHEET, STYLESHEET_NAME, successPage, type ErrorCode, type ErrorPageInput } from './pages.js';
 import { proxyMatcher } from './proxies.js';
 import { bearerDigests, bearerMatches, csrfMatches, csrfToken, deriveKeys, newBrowserId, seal, unseal, type Keys } from './seal.js';
 
@@ -134,6 +134,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       headerProxies.push(...s.trustedProxies);
     }
   }
+  const issuerOrigins = [...new Set([...oidc.values()].map((o) => new URL(o.settings.issuer).origin).filter((o) => o.startsWith('http:')))];
   const keys: Keys = deriveKeys([...[...oidc.values()].map((o) => o.settings.clientSecret), ...deps.apiTokens]);
   const apiDigests = bearerDigests(deps.apiTokens);
 
@@ -194,7 +195,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'"],
-        formAction: ["'self'"],
+        // The form's POST answers with a redirect to the login service, and browsers hold every
+        // hop of that redirect chain to form-action — a login service may pass the browser
+        // through hosts of its own. So: this site, any https address, and the configured issuers
+        // (plain http only on this machine). Plain http elsewhere and other schemes stay refused.
+        formAction: ["'self'", 'https:', ...issuerOrigins],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
       },
@@ -390,7 +395,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       maxAge: Math.round(signInMs / 1000),
     });
     req.logExtra.outcome = 'signin_started';
-    return sendPage(reply, 200, continuePage({ portalName: portal.name, serviceName: serviceName(key)!, to, assetBase: 'assets' }));
+    return reply.code(303).header('location', to).send();
   });
 
   // Back from the login service: the only place an account is linked.
@@ -404,9 +409,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       if (!key || !settings) return errorReply(req, reply, 'not_found');
       req.logExtra.service = key;
 
-      // A header service believes the header only from its proxies' own connections.
-      if (settings.type === 'header' && !headerTrust.get(key)!(req.socket.remoteAddress)) {
-        return errorReply(req, reply, 'signin_failed', { status: 403, reason: `header from untrusted address ${req.socket.remoteAddress ?? '?'}` });
+      // A header service believes the header only from its proxies' own connections. These
+      // refusals use nothing up: the pending sign-in stays for a request that does come through.
+      let headerAccount: string | undefined;
+      if (settings.type === 'header') {
+        if (!headerTrust.get(key)!(req.socket.remoteAddress)) {
+          return errorReply(req, reply, 'signin_failed', { status: 403, reason: `header from untrusted address ${req.socket.remoteAddress ?? '?'}` });
+        }
+        const value = req.headers[settings.header.toLowerCase()];
+        if (typeof value !== 'string' || value.trim() === '') return errorReply(req, reply, 'signin_failed', { reason: `no ${settings.header} header` });
+        headerAccount = value;
       }
 
       // The pending sign-in of this browser, good once: cleared whatever happens next.
@@ -432,9 +444,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           return errorReply(req, reply, e.kind === 'unavailable' ? 'service_unavailable' : 'signin_failed', { reason: e.reason });
         }
       } else {
-        const value = req.headers[settings.header.toLowerCase()];
-        if (typeof value !== 'string' || value.trim() === '') return errorReply(req, reply, 'signin_failed', { reason: `no ${settings.header} header` });
-        account = value;
+        account = headerAccount!;
       }
       try {
         account = parseAccount(account);

@@ -117,11 +117,9 @@ interface Layout {
   assetBase: string;
   main: string;
   footer?: string;
-  /** Go on to this address at once (a meta refresh: no script needed, and not bound by the form-action policy). */
-  refreshTo?: string;
 }
 
-function htmlPage({ title, brand, assetBase, main, footer, refreshTo }: Layout): string {
+function htmlPage({ title, brand, assetBase, main, footer }: Layout): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -129,7 +127,7 @@ function htmlPage({ title, brand, assetBase, main, footer, refreshTo }: Layout):
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-${refreshTo ? `<meta http-equiv="refresh" content="0; url=${href(refreshTo)}">\n` : ''}<title>${h(title)}</title>
+<title>${h(title)}</title>
 <link rel="stylesheet" href="${h(stylesheetHref(assetBase))}">
 </head>
 <body>
@@ -355,30 +353,4 @@ export function successPage(p: SuccessPageInput): string {
 <p>If you bookmarked an older address of the portal, please update your bookmark to this one.</p>
 <p class="muted small">You can close this page. You do not need the registration email any more.</p>`;
   return htmlPage({ title: `Account linked – ${p.portalName}`, brand: p.portalName, assetBase: p.assetBase, main });
-}
-
-// ---------------------------------------------------------------------------
-// On the way to the login service.
-
-export interface ContinuePageInput {
-  portalName: string;
-  serviceName: string;
-  /** The login service's sign-in address (or the callback, for a service behind a SAML service provider). */
-  to: string;
-  assetBase: string;
-}
-
-/**
- * The answer to "Link with …": the browser goes on to the login service at
- * once. A meta refresh rather than a redirect, so that the page's
- * `form-action 'self'` policy holds for the form while the login service may
- * send the browser through as many of its own addresses as it likes.
- */
-export function continuePage(p: ContinuePageInput): string {
-  const service = h(p.serviceName);
-  const main = `<h1>Signing you in with ${service}</h1>
-<p>You are on your way to the ${service} sign-in page. After you sign in there, you come back here and your account is linked to <strong>${h(p.portalName)}</strong>.</p>
-<p>${link(p.to, `Continue to ${service}`, 'button')}</p>
-<p class="muted small">Your link has not been used yet.</p>`;
-  return htmlPage({ title: `Signing in – ${p.portalName}`, brand: p.portalName, assetBase: p.assetBase, main, refreshTo: p.to });
 }

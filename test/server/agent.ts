@@ -1,5 +1,5 @@
-// A plain HTTP client that keeps cookies per host and follows redirects and
-// meta refreshes the way a browser does — a "browser" for the many HTTP tests
+// A plain HTTP client that keeps cookies per host and follows redirects the
+// way a browser does — a "browser" for the many HTTP tests
 // that need no rendering (scanners, forged and replayed callbacks, races).
 // Each Agent is one browser: its own cookies, its own provider session.
 
@@ -57,7 +57,7 @@ export class Agent {
   }
 
   /**
-   * Follows 30x redirects and meta refreshes. Stops — without fetching it —
+   * Follows 30x redirects. Stops — without fetching it —
    * at the first address `stop` accepts, or at a page with no way on.
    */
   async follow(url: string | URL, stop: (u: URL) => boolean, init: RequestInit = {}): Promise<{ stoppedAt?: URL; last: Reply }> {
@@ -70,11 +70,6 @@ export class Agent {
       const location = r.headers.get('location');
       if (r.status >= 300 && r.status < 400 && location) {
         next = new URL(location, r.url);
-        continue;
-      }
-      const refresh = metaRefresh(r.text);
-      if (refresh) {
-        next = new URL(refresh, r.url);
         continue;
       }
       return { last: r };
@@ -90,11 +85,6 @@ const decode = (s: string) =>
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
-
-export function metaRefresh(html: string): string | undefined {
-  const m = /<meta http-equiv="refresh" content="0; url=([^"]*)">/i.exec(html);
-  return m ? decode(m[1]!) : undefined;
-}
 
 /** The value of a hidden field of the Step 2 form. */
 export function field(html: string, name: string): string {
@@ -118,7 +108,7 @@ export function h1(html: string): string {
   return seen(/<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1] ?? '');
 }
 
-/** Opens the Step 2 link and presses "Link with …": the reply to the POST (the page on the way, or an error page). */
+/** Opens the Step 2 link and presses "Link with …": the reply to the POST (303 to the login service, or an error page). */
 export async function chooseService(agent: Agent, link: string, service: string): Promise<Reply> {
   const page = await agent.request(link);
   if (page.status !== 200) throw new Error(`Step 2 page answered ${page.status}: ${h1(page.text)}`);
@@ -138,8 +128,8 @@ export const isCallback =
  */
 export async function signInWithNih(agent: Agent, h: ServeHarness, link: string, username: string, password = 'correct-horse'): Promise<URL> {
   const chosen = await chooseService(agent, link, 'nih');
-  const to = metaRefresh(chosen.text);
-  if (!to) throw new Error(`no way on from "Link with": ${chosen.status} ${h1(chosen.text)}`);
+  const to = chosen.headers.get('location');
+  if (chosen.status !== 303 || !to) throw new Error(`no way on from "Link with": ${chosen.status} ${h1(chosen.text)}`);
   let r = await agent.follow(new URL(to, chosen.url), isCallback(h));
   if (!r.stoppedAt) {
     const action = /<form method="post" action="([^"]+\/login)"/.exec(r.last.text)?.[1];

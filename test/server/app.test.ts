@@ -13,7 +13,7 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { startOidcProvider, type TestOidc } from '../helpers/oidc.js';
 import { GRANTS, T0, world, type World } from '../helpers/run.js';
-import { Agent, field, h1, metaRefresh } from './agent.js';
+import { Agent, field, h1 } from './agent.js';
 import { freePort } from './harness.js';
 
 let w: World;
@@ -164,7 +164,8 @@ describe('an https public URL', () => {
     expect(browser).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/' });
     const pending = post.cookies.find((c) => c.name === '__Host-portalctl-signin')!;
     expect(pending).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/', maxAge: 600 });
-    const to = new URL(metaRefresh(post.body)!);
+    expect(post.statusCode).toBe(303);
+    const to = new URL(post.headers.location as string);
     expect(to.origin).toBe(oidc.issuer);
     expect(to.searchParams.get('redirect_uri')).toBe('https://register.example.org/register/callback/nih');
     expect(to.searchParams.get('code_challenge_method')).toBe('S256');
@@ -218,7 +219,7 @@ describe('a provider that keeps the username out of the ID token', () => {
       const { post, cookie } = await start(app, token, 'nih');
       const browser = new Agent();
       const callback = (u: URL) => u.href.startsWith('https://register.example.org/register/callback/nih');
-      const login = await browser.follow(metaRefresh(post.body)!, callback);
+      const login = await browser.follow(post.headers.location as string, callback);
       const action = /<form method="post" action="([^"]+\/login)"/.exec(login.last.text)![1]!;
       const back = await browser.follow(new URL(action, login.last.url), callback, { form: { username: 'kim', password: 'correct-horse' } });
       expect(back.stoppedAt).toBeDefined();

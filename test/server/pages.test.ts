@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  continuePage,
   ERROR_CODES,
   ERROR_STATUS,
   errorPage,
@@ -155,26 +154,6 @@ describe('the Step 2 page', () => {
     for (const bad of ['java\tscript:alert(1)', 'javascript:alert(1)', 'a b', 'data:text/html,x', ' link']) {
       expect(step2Page({ ...step2, formAction: bad }), bad).toContain('<form method="post" action="#">');
     }
-  });
-});
-
-describe('the page on the way to the login service', () => {
-  const to = 'https://login.example.org/auth?client_id=portal&state=s"<x>';
-  const html = continuePage({ portalName: 'Grants Portal', serviceName: 'NIH Network Login', to, assetBase: 'assets' });
-
-  it('goes on at once without script, and offers a link for a browser that does not', () => {
-    const escaped = 'https://login.example.org/auth?client_id=portal&amp;state=s&quot;&lt;x&gt;';
-    expect(html).toContain(`<meta http-equiv="refresh" content="0; url=${escaped}">`);
-    expect(html).toContain(`<a href="${escaped}" class="button">Continue to NIH Network Login</a>`);
-    expect(html).toContain('<h1>Signing you in with NIH Network Login</h1>');
-    expect(seen(html)).toContain('Your link has not been used yet.');
-    expect(html).not.toMatch(/<script|\sstyle=|\son[a-z]+=/i);
-  });
-
-  it('never refreshes to a script or data address', () => {
-    const bad = continuePage({ portalName: 'P', serviceName: 'S', to: 'javascript:alert(1)', assetBase: 'assets' });
-    expect(bad).toContain('<meta http-equiv="refresh" content="0; url=#">');
-    expect(bad).not.toContain('javascript:');
   });
 });
 
