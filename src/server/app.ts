@@ -569,6 +569,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         (err: unknown) => log.write({ msg: 'login service not reachable; retried on use', service: key, error: describeError(err) }),
       );
     }
+    if (!keys.shared) {
+      log.write({
+        msg: 'no client secret or API token to derive the sign-in cookie key from: a random key is used, so behind a load balancer a sign-in must return to this host (sticky sessions)',
+      });
+    }
     const every = deps.expirySweepMs ?? 60_000;
     void sweepExpiries();
     if (every > 0) {

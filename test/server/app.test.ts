@@ -271,6 +271,8 @@ describe('when something is down', () => {
     const r = await app.inject({ url: '/api/v1/access?service=nih&account=x', headers: { authorization: 'Bearer anything' } });
     expect(r.statusCode).toBe(503);
     expect(r.json()).toMatchObject({ error: { code: 'api_not_configured' } });
+    // Nothing shared to derive the cookie key from (a header service, no API tokens): said at start.
+    expect(lines.some((l) => l.includes('a random key is used, so behind a load balancer a sign-in must return to this host'))).toBe(true);
   });
 });
 
