@@ -474,8 +474,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       } catch (err) {
         if (!(err instanceof RefusedError)) throw err;
         const { target } = await inspectLink(store, opened.t, stamp()).catch(() => ({ target: undefined }));
-        if (target) Object.assign(req.logExtra, { portal: target.portal.slug, user: target.user.id });
-        req.logExtra.event = 'link_failed';
+        // The domain recorded the attempt and a link_failed event unless the link leads nowhere.
+        if (target) Object.assign(req.logExtra, { portal: target.portal.slug, user: target.user.id, event: 'link_failed' });
         return refusalReply(req, reply, err, target?.portal, { service: key, username: account });
       }
     },
