@@ -18,3 +18,8 @@ export const accountKey = foldKey;
 export function searchKey(u: { firstName: string; lastName: string; email: string; username?: string | null }): string {
   return foldKey(`${u.firstName} ${u.lastName}\u0001${u.email}\u0001${u.username ?? ''}`);
 }
+
+/** What `users list --sort name` orders by: the last name, then the first. */
+export function nameKey(firstName: string, lastName: string): string {
+  return foldKey(`${lastName}\u0001${firstName}`);
+}
