@@ -185,14 +185,14 @@ class Params {
   }
 }
 
-function statusCondition(status: UserQuery['status'], now: string): string {
+function statusCondition(status: UserQuery['status'], now: () => string): string {
   switch (status) {
     case 'linked':
       return 'u.login_service IS NOT NULL';
     case 'pending':
-      return `u.login_service IS NULL AND r.expires_at > ${now}`;
+      return `u.login_service IS NULL AND r.expires_at > ${now()}`;
     case 'expired':
-      return `u.login_service IS NULL AND (r.expires_at IS NULL OR r.expires_at <= ${now})`;
+      return `u.login_service IS NULL AND (r.expires_at IS NULL OR r.expires_at <= ${now()})`;
     case 'unlinked':
       return 'u.login_service IS NULL';
     default:
@@ -200,14 +200,14 @@ function statusCondition(status: UserQuery['status'], now: string): string {
   }
 }
 
-function order(sort: UserQuery['sort'], now: string): string {
+function order(sort: UserQuery['sort'], now: () => string): string {
   switch (sort ?? 'id') {
     case 'name':
       return 'u.name_key, u.id';
     case 'email':
       return 'u.email_key, u.id';
     case 'status':
-      return `CASE WHEN u.login_service IS NOT NULL THEN 0 WHEN r.expires_at > ${now} THEN 1 ELSE 2 END, u.id`;
+      return `CASE WHEN u.login_service IS NOT NULL THEN 0 WHEN r.expires_at > ${now()} THEN 1 ELSE 2 END, u.id`;
     case 'expires':
       return 'r.expires_at IS NULL, r.expires_at, u.id';
     case 'removal':
@@ -217,11 +217,13 @@ function order(sort: UserQuery['sort'], now: string): string {
   }
 }
 
-function userFilter(q: Omit<UserQuery, 'sort' | 'limit'>, p: Params): { where: string; now: string } {
-  const now = p.add(q.now);
-  const where = [`u.portal_id = ${p.add(q.portalId)}`, statusCondition(q.status, `${now}::timestamptz`)];
-  if (q.search) where.push(`strpos(u.search_key, ${p.add(foldKey(q.search))}) > 0`);
-  return { where: where.join(' AND '), now: `${now}::timestamptz` };
+/** The WHERE clause of a user query; "now" becomes a parameter only where a condition uses it (an unused one has no type). */
+function userFilter(q: Omit<UserQuery, 'sort' | 'limit'>, p: Params): { where: string; now: () => string } {
+  let nowRef: string | undefined;
+  const now = () => (nowRef ??= `${p.add(q.now)}::timestamptz`);
+  const where = [`u.portal_id = ${p.add(q.portalId)}`, statusCondition(q.status, now)];
+  if (q.search) where.push(`strpos(u.search_key, ${p.add(foldKey(q.search))}::text) > 0`);
+  return { where: where.join(' AND '), now };
 }
 
 /** Where a buffered append goes: one multi-row INSERT … SELECT FROM unnest(…) per flush. */
