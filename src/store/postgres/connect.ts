@@ -228,6 +228,7 @@ export function isRetryable(err: unknown): boolean {
 function reason(e: PgLikeError): string {
   const code = e.code ?? '';
   if (code === 'ECONNREFUSED') return 'connection refused — is the server running, and on that host and port?';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset (the server restarted or is shutting down)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host name could not be resolved';
   if (code === 'ENOENT') return 'no server socket there — is the server running?';
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return 'the host cannot be reached';
@@ -249,6 +250,7 @@ export function pgError(err: unknown, location: string, phase: 'connect' | 'work
   const e = err as PgLikeError;
   const code = e.code ?? '';
   const where = `the PostgreSQL store ${location}`;
+  const Where = `The PostgreSQL store ${location}`;
   const scrub = (text: string) => secrets.filter(Boolean).reduce((t, s) => t.split(s).join('***'), text);
   const make = (c: string, text: string, exit: number = EXIT.failed) => {
     const out = new StoreError(c, scrub(text), exit);
@@ -259,16 +261,16 @@ export function pgError(err: unknown, location: string, phase: 'connect' | 'work
     return make(
       'store_auth',
       none
-        ? `${where} asks for a password and none was found; set PGPASSWORD, add the server to ~/.pgpass (mode 0600), or name a passwordFile in the config file.`
+        ? `${Where} asks for a password and none was found; set PGPASSWORD, add the server to ~/.pgpass (mode 0600), or name a passwordFile in the config file.`
         : code === '28000' && /pg_hba/.test(e.message)
-          ? `${where} refused the connection: ${scrub(e.message)} (the server's pg_hba.conf does not allow this user, host or TLS mode).`
-          : `${where} refused the login: ${scrub(e.message)}; check the user name and the password (PGPASSWORD, ~/.pgpass or passwordFile).`,
+          ? `${Where} refused the connection: ${scrub(e.message)} (the server's pg_hba.conf does not allow this user, host or TLS mode).`
+          : `${Where} refused the login: ${scrub(e.message)}; check the user name and the password (PGPASSWORD, ~/.pgpass or passwordFile).`,
     );
   }
   if (code === '3D000') {
     return make(
       'store_missing',
-      `${where} does not exist: ${scrub(e.message)}. Create the database first (createdb -O ROLE DBNAME, see the README); portalctl never creates databases.`,
+      `${Where} does not exist: ${scrub(e.message)}. Create the database first (createdb -O ROLE DBNAME, see the README); portalctl never creates databases.`,
       EXIT.usage,
     );
   }
@@ -287,18 +289,18 @@ export function pgError(err: unknown, location: string, phase: 'connect' | 'work
   if (isRetryable(e)) {
     return make('store_conflict', `Other portalctl processes kept changing the same records at the same moment; nothing was changed by this one. Try again.`);
   }
-  if (code === '55P03') return make('store_busy', `${where} stayed locked by another process for too long; nothing was changed. Try again.`);
-  if (code === '57014') return make('store_busy', `${where} took too long to answer; the statement was cancelled and nothing was changed.`);
+  if (code === '55P03') return make('store_busy', `${Where} stayed locked by another process for too long; nothing was changed. Try again.`);
+  if (code === '57014') return make('store_busy', `${Where} took too long to answer; the statement was cancelled and nothing was changed.`);
   if (code.startsWith('23'))
     return make('store_conflict', `Another portalctl process changed the same records at the same moment (${scrub(e.message)}); try again.`);
-  if (code === '25006') return make('store_readonly', `${where} is read-only (a standby server?); this command needs to write to it.`);
-  if (code === '42501') return make('store_denied', `${where} refused: ${scrub(e.message)}; the role needs to own the portalctl tables (see the README).`);
-  if (code === '53100' || code === '58030') return make('store_io', `${where} could not be written (${scrub(e.message)}): is the server's disk full?`);
-  if (code === '53200') return make('store_io', `${where} ran out of memory (${scrub(e.message)}).`);
-  if (code === 'XX001' || code === 'XX002') return make('store_corrupt', `${where} is damaged (${scrub(e.message)}); restore it from a backup.`);
+  if (code === '25006') return make('store_readonly', `${Where} is read-only (a standby server?); this command needs to write to it.`);
+  if (code === '42501') return make('store_denied', `${Where} refused: ${scrub(e.message)}; the role needs to own the portalctl tables (see the README).`);
+  if (code === '53100' || code === '58030') return make('store_io', `${Where} could not be written (${scrub(e.message)}): is the server's disk full?`);
+  if (code === '53200') return make('store_io', `${Where} ran out of memory (${scrub(e.message)}).`);
+  if (code === 'XX001' || code === 'XX002') return make('store_corrupt', `${Where} is damaged (${scrub(e.message)}); restore it from a backup.`);
   if (code === '42P01' || code === '42703')
-    return make('store_invalid', `${where} does not hold the tables this portalctl expects (${scrub(e.message)}); was the schema changed by hand?`);
-  if (/^[0-9A-Z]{5}$/.test(code)) return make('store_error', `${where} could not be used: ${scrub(e.message)} (SQLSTATE ${code}).`);
+    return make('store_invalid', `${Where} does not hold the tables this portalctl expects (${scrub(e.message)}); was the schema changed by hand?`);
+  if (/^[0-9A-Z]{5}$/.test(code)) return make('store_error', `${Where} could not be used: ${scrub(e.message)} (SQLSTATE ${code}).`);
   if (phase === 'connect') return make('store_unavailable', `Cannot reach ${where}: ${scrub(e.message)}.`);
   return err;
 }

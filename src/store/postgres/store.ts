@@ -63,6 +63,8 @@ const POOL_SIZE = 8;
 const MAX_CONFLICT_RETRIES = 30;
 /** How long a transaction keeps trying when the connection is lost (a server restart takes a few seconds). */
 const RECONNECT_BUDGET_MS = 15_000;
+/** How long opening the store waits for a server that is restarting (not one that is down: that fails at once). */
+const START_RETRY_MS = 5000;
 /** A write waiting longer than this for a row or advisory lock gives up (store_busy), like SQLite's busy timeout. */
 const LOCK_TIMEOUT = '30s';
 
@@ -283,9 +285,21 @@ export class PostgresStore implements Store {
   }
 
   private makePool(ssl: PgTarget['ssl']): pg.Pool {
-    const { Pool, types } = loadPg();
+    const { Pool, Client, types } = loadPg();
+    // pg leaves the socket of a connection that failed on our side (no password for SCRAM, say)
+    // open until the server's authentication_timeout (60 s) — and the process with it.
+    class ClosingClient extends Client {
+      // @ts-expect-error pg's typings declare the overloads; pg-pool always passes a callback.
+      override connect(callback: (err: Error | null) => void): void {
+        super.connect((err: Error | null) => {
+          if (err) (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+          callback(err);
+        });
+      }
+    }
     const t = this.target;
     const pool = new Pool({
+      Client: ClosingClient as unknown as typeof Client,
       host: t.host,
       port: t.port,
       user: t.user,
@@ -311,6 +325,8 @@ export class PostgresStore implements Store {
     });
     // An idle connection that the server drops reports here; without a listener it would end the process.
     pool.on('error', () => {});
+    // So does a checked-out one between two statements: its next statement then fails, and is handled there.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return pool;
   }
 
@@ -325,7 +341,7 @@ export class PostgresStore implements Store {
     this.pool = this.makePool(t.ssl);
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await this.connectAtStart();
     } catch (err) {
       // sslmode=prefer (libpq's default): TLS when the server offers it, else plain.
       if (t.sslmode === 'prefer' && /does not support SSL/i.test((err as Error).message)) {
@@ -366,6 +382,25 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * The first connection. A server that refuses connections (down) fails at
+   * once; one that is starting up or shutting down, or resets the
+   * connection (a restart under way), is tried again for a few seconds.
+   */
+  private async connectAtStart(): Promise<pg.PoolClient> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.pool.connect();
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        const transient = e.code === '57P03' || e.code === 'ECONNRESET' || /Connection terminated unexpectedly/.test(e.message ?? '');
+        if (!transient || Date.now() - started > START_RETRY_MS) throw err;
+        await sleep(Math.min(500, 50 * 2 ** attempt));
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- transactions
 
   /**
@@ -403,7 +438,8 @@ export class PostgresStore implements Store {
           }
         }
         if (err instanceof PortalctlError) throw err;
-        if (phase !== 'commit' && isRetryable(err) && attempt < MAX_CONFLICT_RETRIES) {
+        // A serialization failure is definite, also at COMMIT (where SSI often reports it): nothing was written.
+        if (isRetryable(err) && attempt < MAX_CONFLICT_RETRIES) {
           await sleep(Math.random() * Math.min(200, 2 ** Math.min(attempt, 8)) + attempt);
           continue;
         }
