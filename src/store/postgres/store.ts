@@ -311,6 +311,8 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: t.connectTimeoutMs,
       keepAlive: true,
       max: POOL_SIZE,
+      // Statements are sent without waiting for the one before (Conn.send): fewer round trips.
+      pipeline: true,
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
       // Times in UTC, and a bound on waiting for locks.
@@ -417,12 +419,22 @@ export class PostgresStore implements Store {
       try {
         client = await this.pool.connect();
         phase = 'work';
-        await client.query(mode === 'write' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const conn = new Conn(client);
+        // Pipelined: BEGIN goes out with the first statement, and COMMIT right behind the last writes.
+        conn.send(mode === 'write' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', [], false);
         const out = await fn(conn.tx, conn);
-        await conn.flush();
+        conn.flush();
         phase = 'commit';
-        await client.query('COMMIT');
+        const commit = client.query('COMMIT');
+        commit.catch(() => {});
+        try {
+          await conn.settle();
+        } catch (e) {
+          // A statement failed before COMMIT: the transaction was aborted, COMMIT rolled it back — nothing written.
+          if (!isConnectionError(e)) phase = 'work';
+          throw e;
+        }
+        await commit;
         client.release();
         return out;
       } catch (err) {
@@ -788,16 +800,64 @@ class Conn {
     this.tx = queries(this);
   }
 
-  /** Runs a statement (prepared once per connection when `prepare`), after writing the buffered appends. */
+  /** Statements sent without waiting for their answer (writes whose result nobody needs); the first failure is kept. */
+  private inflight: Promise<void>[] = [];
+  private failed: unknown;
+
+  private query(text: string, values: unknown[], prepare: boolean) {
+    return this.client.query(prepare ? { name: statementName(text), text, values } : { text, values });
+  }
+
+  /**
+   * Sends a statement and goes on at once: the connection pipelines, so a
+   * write nobody waits for costs no round trip. A failure aborts the
+   * transaction; it is thrown by the next statement that is waited for, or at
+   * COMMIT.
+   */
+  send(text: string, values: unknown[] = [], prepare = true): void {
+    this.inflight.push(
+      this.query(text, values, prepare).then(
+        () => undefined,
+        (e: unknown) => {
+          this.failed ??= e;
+        },
+      ),
+    );
+  }
+
+  /** Waits for every statement sent; throws the first failure. */
+  async settle(): Promise<void> {
+    if (this.pending) this.flush();
+    const all = this.inflight;
+    this.inflight = [];
+    if (all.length) await Promise.all(all);
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Runs a statement and waits for its rows (prepared once per connection when `prepare`), after the buffered appends. */
   async q(text: string, values: unknown[] = [], prepare = true): Promise<Row[]> {
-    if (this.pending) await this.flush();
-    const res = await this.client.query(prepare ? { name: statementName(text), text, values } : { text, values });
+    if (this.pending) this.flush();
+    let res;
+    try {
+      res = await this.query(text, values, prepare);
+    } catch (err) {
+      await this.settle().catch(() => {});
+      throw this.failed ?? err;
+    }
+    await this.settle();
     return res.rows;
   }
 
   async n(text: string, values: unknown[] = []): Promise<number> {
-    if (this.pending) await this.flush();
-    const res = await this.client.query({ name: statementName(text), text, values });
+    if (this.pending) this.flush();
+    let res;
+    try {
+      res = await this.query(text, values, true);
+    } catch (err) {
+      await this.settle().catch(() => {});
+      throw this.failed ?? err;
+    }
+    await this.settle();
     return res.rowCount ?? 0;
   }
 
@@ -812,8 +872,8 @@ class Conn {
     this.pending++;
   }
 
-  /** Writes the buffered appends, one INSERT per table, in the order the tables were first appended to. */
-  async flush(): Promise<void> {
+  /** Sends the buffered appends, one INSERT per table, in the order the tables were first appended to. */
+  flush(): void {
     if (!this.pending) return;
     this.pending = 0;
     for (const a of this.appenders.values()) {
@@ -823,14 +883,17 @@ class Conn {
       const casts = a.columns.map(([, type], i) => `$${i + 1}::${type}`).join(', ');
       const overriding = a.columns[0]![0] === 'id' ? 'OVERRIDING SYSTEM VALUE ' : '';
       const text = `INSERT INTO ${a.table} (${a.columns.map(([c]) => c).join(', ')}) ${overriding}SELECT * FROM unnest(${casts})`;
-      await this.client.query({ name: statementName(text), text, values: a.columns.map((_, i) => rows.map((r) => r[i])) });
+      this.send(
+        text,
+        a.columns.map((_, i) => rows.map((r) => r[i])),
+      );
     }
   }
 
   /** The next event id: under the events lock (held to COMMIT), from ids reserved in growing blocks. */
   async nextEventId(): Promise<number> {
     if (!this.eventsLocked) {
-      await this.q('SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK.toString()]);
+      this.send('SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK.toString()]);
       this.eventsLocked = true;
     }
     if (this.reserved.length === 0) {
@@ -891,7 +954,7 @@ function queries(c: Conn): Tx {
           if (ch[key] === undefined) continue;
           sets.push(`${column} = ${p.add(conv(ch[key] as never))}`);
         }
-        if (sets.length) await c.q(`UPDATE portals SET ${sets.join(', ')} WHERE id = ${p.add(id)}`, p.values, false);
+        if (sets.length) c.send(`UPDATE portals SET ${sets.join(', ')} WHERE id = ${p.add(id)}`, p.values, false);
         return (await portalById(id))!;
       },
     },
@@ -929,17 +992,21 @@ function queries(c: Conn): Tx {
         )[0]!.id as number,
       setEmail: async (id, email) => {
         const u = await userRow(id);
-        await c.q('UPDATE users SET email = $1, email_key = $2, search_key = $3 WHERE id = $4', [email, emailKey(email), searchKey({ ...u, email }), id]);
+        c.send('UPDATE users SET email = $1, email_key = $2, search_key = $3 WHERE id = $4', [email, emailKey(email), searchKey({ ...u, email }), id]);
       },
       setRemovalDue: async (id, due) => {
-        await c.q('UPDATE users SET removal_due_at = $1 WHERE id = $2', [due, id]);
+        c.send('UPDATE users SET removal_due_at = $1 WHERE id = $2', [due, id]);
       },
       link: async (id, service, username, at) => {
         const u = await userRow(id);
-        await c.q(
-          'UPDATE users SET login_service = $1, username = $2, username_key = $3, linked_at = $4, removal_due_at = NULL, search_key = $5 WHERE id = $6',
-          [service, username, accountKey(username), at, searchKey({ ...u, username }), id],
-        );
+        c.send('UPDATE users SET login_service = $1, username = $2, username_key = $3, linked_at = $4, removal_due_at = NULL, search_key = $5 WHERE id = $6', [
+          service,
+          username,
+          accountKey(username),
+          at,
+          searchKey({ ...u, username }),
+          id,
+        ]);
       },
       prunable: async (scope, now, limit) => {
         const p = new Params();
@@ -951,7 +1018,7 @@ function queries(c: Conn): Tx {
         return (await c.q(text, p.values)).map(listingOf);
       },
       remove: async (ids) => {
-        if (ids.length) await c.q('DELETE FROM users WHERE id = ANY($1::bigint[])', [ids]);
+        if (ids.length) c.send('DELETE FROM users WHERE id = ANY($1::bigint[])', [ids]);
       },
     },
     registrations: {
@@ -972,13 +1039,13 @@ function queries(c: Conn): Tx {
       supersedeActive: async (userId, at) => {
         const active = one(await c.q(`SELECT * FROM registrations WHERE user_id = $1 AND state = 'active'`, [userId]), registrationOf);
         if (!active) return undefined;
-        await c.q(`UPDATE registrations SET state = 'superseded', superseded_at = $1, expiry_recorded = true WHERE id = $2`, [at, active.id]);
-        await c.q('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND retired_at IS NULL', [at, active.id]);
-        await c.q(`DELETE FROM outbox WHERE registration_id = $1 AND state <> 'sent'`, [active.id]);
+        c.send(`UPDATE registrations SET state = 'superseded', superseded_at = $1, expiry_recorded = true WHERE id = $2`, [at, active.id]);
+        c.send('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND retired_at IS NULL', [at, active.id]);
+        c.send(`DELETE FROM outbox WHERE registration_id = $1 AND state <> 'sent'`, [active.id]);
         return active;
       },
       markUsed: async (id, at, service, username) => {
-        await c.q(`UPDATE registrations SET state = 'used', used_at = $1, used_service = $2, used_username = $3, expiry_recorded = true WHERE id = $4`, [
+        c.send(`UPDATE registrations SET state = 'used', used_at = $1, used_service = $2, used_username = $3, expiry_recorded = true WHERE id = $4`, [
           at,
           service,
           username,
@@ -986,10 +1053,10 @@ function queries(c: Conn): Tx {
         ]);
       },
       markSent: async (id, at) => {
-        await c.q('UPDATE registrations SET sent_at = $1 WHERE id = $2', [at, id]);
+        c.send('UPDATE registrations SET sent_at = $1 WHERE id = $2', [at, id]);
       },
       setExpiry: async (id, expiresAt) => {
-        await c.q('UPDATE registrations SET expires_at = $1, expiry_recorded = false WHERE id = $2', [expiresAt, id]);
+        c.send('UPDATE registrations SET expires_at = $1, expiry_recorded = false WHERE id = $2', [expiresAt, id]);
       },
       newlyExpired: async (now, limit) => {
         const regs = (
@@ -1003,7 +1070,7 @@ function queries(c: Conn): Tx {
         return regs.map((registration) => ({ registration, user: users.get(registration.userId)! }));
       },
       markExpiryRecorded: async (ids) => {
-        if (ids.length) await c.q('UPDATE registrations SET expiry_recorded = true WHERE id = ANY($1::bigint[])', [ids]);
+        if (ids.length) c.send('UPDATE registrations SET expiry_recorded = true WHERE id = ANY($1::bigint[])', [ids]);
       },
     },
     tokens: {
@@ -1012,13 +1079,13 @@ function queries(c: Conn): Tx {
         return r ? { registrationId: r.registration_id, mintedAt: r.minted_at, retiredAt: r.retired_at ?? null } : undefined;
       },
       insert: async (digest, registrationId, at) => {
-        await c.q('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES ($1, $2, $3)', [digest, registrationId, at]);
+        c.send('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES ($1, $2, $3)', [digest, registrationId, at]);
       },
       retireAll: async (registrationId, at) => {
-        await c.q('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND retired_at IS NULL', [at, registrationId]);
+        c.send('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND retired_at IS NULL', [at, registrationId]);
       },
       retireOthers: async (registrationId, keep, at) => {
-        await c.q('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND digest <> $3 AND retired_at IS NULL', [at, registrationId, keep]);
+        c.send('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND digest <> $3 AND retired_at IS NULL', [at, registrationId, keep]);
       },
     },
     outbox: {
@@ -1037,17 +1104,17 @@ function queries(c: Conn): Tx {
         if (!m) return (await c.q('SELECT 1 FROM outbox WHERE id = $1', [id])).length ? 'busy' : 'gone';
         if (m.state !== 'queued') return m.state === 'sent' ? 'sent' : 'gone';
         if (m.claimedBy && m.claimedAt && !isStale(m.claimedBy, m.claimedAt)) return 'busy';
-        await c.q('UPDATE outbox SET attempts = attempts + 1, updated_at = $1, claimed_by = $2, claimed_at = $3 WHERE id = $4', [at, claimant, claimedAt, id]);
+        c.send('UPDATE outbox SET attempts = attempts + 1, updated_at = $1, claimed_by = $2, claimed_at = $3 WHERE id = $4', [at, claimant, claimedAt, id]);
         return { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt };
       },
       markSent: async (id, at) => {
-        await c.q(
+        c.send(
           `UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, last_error = NULL, next_attempt_at = NULL, claimed_by = NULL, claimed_at = NULL WHERE id = $2`,
           [at, id],
         );
       },
       markUnsent: async (id, state, error, at, nextAttemptAt) => {
-        await c.q(`UPDATE outbox SET state = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, claimed_by = NULL, claimed_at = NULL WHERE id = $5`, [
+        c.send(`UPDATE outbox SET state = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, claimed_by = NULL, claimed_at = NULL WHERE id = $5`, [
           state,
           error,
           at,
@@ -1056,7 +1123,7 @@ function queries(c: Conn): Tx {
         ]);
       },
       remove: async (id) => {
-        await c.q('DELETE FROM outbox WHERE id = $1', [id]);
+        c.send('DELETE FROM outbox WHERE id = $1', [id]);
       },
       queuedFor: async (registrationIds) => {
         if (registrationIds.length === 0) return [];
@@ -1068,7 +1135,7 @@ function queries(c: Conn): Tx {
         (await c.q('SELECT o.* FROM outbox o JOIN registrations r ON r.id = o.registration_id WHERE r.user_id = $1 ORDER BY o.id', [userId])).map(messageOf),
       requeueFailed: async (ids, at) => {
         if (ids.length)
-          await c.q(`UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = $1 WHERE id = ANY($2::bigint[]) AND state = 'failed'`, [at, ids]);
+          c.send(`UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = $1 WHERE id = ANY($2::bigint[]) AND state = 'failed'`, [at, ids]);
       },
     },
     linkAttempts: {
@@ -1232,7 +1299,7 @@ function queries(c: Conn): Tx {
     },
     webhooks: {
       enqueue: async (webhook, types, limit, now) => {
-        await c.q('INSERT INTO webhooks (url) VALUES ($1) ON CONFLICT DO NOTHING', [webhook]);
+        c.send('INSERT INTO webhooks (url) VALUES ($1) ON CONFLICT DO NOTHING', [webhook]);
         // The webhook's row, locked: two processes enqueueing for one webhook take turns.
         const through = (await c.q('SELECT enqueued_through AS n FROM webhooks WHERE url = $1 FOR UPDATE', [webhook]))[0]!.n as number;
         const events = await c.q('SELECT id, type, user_id FROM events WHERE id > $1 ORDER BY id LIMIT $2', [through, limit]);
@@ -1246,7 +1313,7 @@ function queries(c: Conn): Tx {
             [webhook, now, wanted.map((e) => e.id), wanted.map((e) => e.user_id)],
           );
         }
-        if (events.length) await c.q('UPDATE webhooks SET enqueued_through = $1 WHERE url = $2', [events[events.length - 1]!.id, webhook]);
+        if (events.length) c.send('UPDATE webhooks SET enqueued_through = $1 WHERE url = $2', [events[events.length - 1]!.id, webhook]);
         return queued;
       },
       due: async (webhook, now, limit) =>
@@ -1272,10 +1339,10 @@ function queries(c: Conn): Tx {
           event: eventOf({ id: r.event_id, at: r.e_at, type: r.e_type, portal: r.e_portal, user_id: r.user_id, email: r.e_email, data: r.e_data }),
         })),
       markDelivered: async (id, at) => {
-        await c.q(`UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2`, [at, id]);
+        c.send(`UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2`, [at, id]);
       },
       markFailed: async (id, error, nextAttemptAt, dead) => {
-        await c.q(`UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4`, [
+        c.send(`UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4`, [
           dead ? 'dead' : 'pending',
           error,
           nextAttemptAt,
