@@ -31,12 +31,15 @@ export function listPostgresMigrations(dir = POSTGRES_MIGRATIONS_DIR): { version
     .sort((a, b) => a.version - b.version);
 }
 
-/** The schema version, or undefined when the database holds no portalctl store. */
+/** The schema version, or undefined when the database holds no portalctl store. One round trip when there is one. */
 export async function postgresSchemaVersion(c: pg.ClientBase): Promise<number | undefined> {
-  const found = await c.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [MIGRATIONS_TABLE]);
-  if (!found.rows[0]?.t) return undefined;
-  const v = await c.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${MIGRATIONS_TABLE}`);
-  return Number(v.rows[0]?.v ?? 0);
+  try {
+    const v = await c.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${MIGRATIONS_TABLE}`);
+    return Number(v.rows[0]?.v ?? 0);
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P01') return undefined; // no such table: no store here
+    throw err;
+  }
 }
 
 export function tooNew(current: number, latest: number): StoreError {
