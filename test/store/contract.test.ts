@@ -282,3 +282,25 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     });
   });
 });
+
+describe('the PostgreSQL migrations', () => {
+  it('the code knows the newest migration file', async () => {
+    const { LATEST_POSTGRES_VERSION, listPostgresMigrations } = await import('../../src/store/postgres/migrate.js');
+    const files = listPostgresMigrations();
+    expect(files.map((f) => f.version)).toEqual(files.map((_, i) => i + 1));
+    expect(files[files.length - 1]!.version).toBe(LATEST_POSTGRES_VERSION);
+  });
+
+  it('a schema newer than the code is refused (store_too_new)', async () => {
+    const ts = await newStore('postgres');
+    try {
+      const { sharedPostgres } = await import('../helpers/postgres.js');
+      const pg = await sharedPostgres();
+      await pg.sql(new URL(ts.location).pathname.slice(1), `INSERT INTO portalctl_migrations (version, file) VALUES (999, '0999_future.sql')`);
+      const err = await ts.open(false).catch((e) => e);
+      expect(err.code).toBe('store_too_new');
+    } finally {
+      await ts.cleanup();
+    }
+  });
+});
