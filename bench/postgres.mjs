@@ -33,6 +33,8 @@ const SMALL = Math.min(10_000, USERS);
 const INVITES = Number(process.env.BENCH_INVITES || 5000);
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const OUT = resolve(process.env.BENCH_OUT || join(STORES_DIR, 'POSTGRES.md'));
+/** BENCH_ONLY=lookup,list,prune,invite: a subset of the workloads. */
+const ONLY = new Set((process.env.BENCH_ONLY || 'lookup,list,prune,invite').split(','));
 const WORK = join(STORES_DIR, 'pgwork');
 const TIMEOUT_MS = 300_000;
 const log = (s = '') => process.stderr.write(`${s}\n`);
@@ -226,15 +228,16 @@ try {
   };
 
   // Look-ups on the big store.
-  await pairs(
-    `look-up: users whoami-login EMAIL (${fmtN(USERS)})`,
-    cli(big.sqlite.path, ['users', 'whoami-login', big.sqlite.lookupEmail]),
-    cli(big.pg, ['users', 'whoami-login', big.sqlite.lookupEmail]),
-    {
-      warmup: 2,
-      runs: RUNS * 2,
-    },
-  );
+  if (ONLY.has('lookup'))
+    await pairs(
+      `look-up: users whoami-login EMAIL (${fmtN(USERS)})`,
+      cli(big.sqlite.path, ['users', 'whoami-login', big.sqlite.lookupEmail]),
+      cli(big.pg, ['users', 'whoami-login', big.sqlite.lookupEmail]),
+      {
+        warmup: 2,
+        runs: RUNS * 2,
+      },
+    );
   await pairs(
     `look-up: users show EMAIL (${fmtN(USERS)})`,
     cli(big.sqlite.path, ['users', 'show', big.sqlite.lookupEmail]),
@@ -244,7 +247,7 @@ try {
       runs: RUNS * 2,
     },
   );
-  {
+  if (ONLY.has('lookup')) {
     const sq = freshSqlite(big.sqlite.path, 'link.db');
     const pgUrl = await admin.create('link_work', big.pgName);
     let k = { sqlite: 0, postgres: 0 };
@@ -272,7 +275,7 @@ try {
   }
 
   // users list --json, time and memory, on both sizes.
-  for (const n of [...new Set([SMALL, USERS])]) {
+  for (const n of ONLY.has('list') ? [...new Set([SMALL, USERS])] : []) {
     const s = stores[n];
     const r = await pairs(
       `users list --json (${fmtN(n)})`,
@@ -286,7 +289,7 @@ try {
   }
 
   // prune on a fresh copy each run (the copy is not timed).
-  {
+  if (ONLY.has('prune')) {
     const sqDb = join(WORK, 'prune.db');
     const r = await pairs(
       `prune --yes (${fmtN(big.sqlite.removable)} of ${fmtN(USERS)})`,
@@ -302,7 +305,7 @@ try {
   }
 
   // Bulk invite of INVITES people into a store holding only the portal, to a local SMTP sink.
-  {
+  if (ONLY.has('invite')) {
     const sink = fork(join(ROOT, 'bench', 'smtp-sink.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const port = await new Promise((res, rej) => {
       sink.once('message', (m) => (m?.type === 'ready' ? res(m.port) : rej(new Error('smtp sink did not start'))));
@@ -365,15 +368,17 @@ try {
   const listBig = find(`users list --json (${fmtN(USERS)})`);
   const targets = [
     ...lookups.map((l) => [l.name, fmtX(l.ratio), '≤ 1.5× SQLite', l.ratio <= 1.5]),
-    [prune.name, fmtX(prune.ratio), '≤ 1.5× SQLite', prune.ratio <= 1.5],
-    [`bulk invite on PostgreSQL`, `${invite.rateB.toFixed(0)}/s`, '≥ 500/s', invite.rateB >= 500],
+    ...(prune ? [[prune.name, fmtX(prune.ratio), '≤ 1.5× SQLite', prune.ratio <= 1.5]] : []),
+    ...(invite ? [[`bulk invite on PostgreSQL`, `${invite.rateB.toFixed(0)}/s (SQLite ${invite.rateA.toFixed(0)}/s)`, '≥ 500/s', invite.rateB >= 500]] : []),
     [
       'users list --json on PostgreSQL: peak RSS, 10k → 100k',
       `${fmtMB(listSmall?.rssB)} → ${fmtMB(listBig?.rssB)}`,
       'flat (memory does not grow with the store)',
       listSmall && listBig && Number.isFinite(listBig.rssB) ? listBig.rssB < listSmall.rssB * 1.5 : null,
     ],
-    [`prune on PostgreSQL: peak RSS`, fmtMB(prune.rssB), 'like SQLite (the report of removed users)', null],
+    ...(prune
+      ? [[`prune on PostgreSQL: peak RSS`, `${fmtMB(prune.rssB)} (SQLite ${fmtMB(prune.rssA)})`, 'like SQLite (the report of removed users)', null]]
+      : []),
   ];
   const load = loadavg()
     .map((x) => x.toFixed(2))
@@ -399,7 +404,7 @@ Whole processes; median of each side; ratio = median of per-pair PostgreSQL/SQLi
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows.map((r) => `| ${r.name} | ${fmtMs(r.medA)} | ${fmtMs(r.medB)} | ${fmtX(r.ratio)} | ${fmtMB(r.rssA)} | ${fmtMB(r.rssB)} | ${r.ratios.length} |`).join('\n')}
 
-Bulk invite: SQLite ${invite.rateA.toFixed(0)} invitations/s, PostgreSQL ${invite.rateB.toFixed(0)} invitations/s.
+${invite ? `Bulk invite: SQLite ${invite.rateA.toFixed(0)} invitations/s, PostgreSQL ${invite.rateB.toFixed(0)} invitations/s.` : ''}
 ${problems.length ? `\nProblems during the run:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, doc);

@@ -339,9 +339,10 @@ export interface Store extends AsyncDisposable {
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * One transaction: all of fn's writes or none. Read-then-write is safe
-   * against other processes (SQLite: BEGIN IMMEDIATE; PostgreSQL:
-   * SERIALIZABLE). fn may run more than once when PostgreSQL reports a
-   * serialization conflict, so it must not have effects outside the store.
+   * against other processes (SQLite: BEGIN IMMEDIATE; PostgreSQL: a
+   * snapshot whose conflicting writes are retried). fn may run more than once
+   * when PostgreSQL reports a conflict, so it must not have effects outside
+   * the store.
    */
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** The users of a portal matching the query, in batches, streamed. */
