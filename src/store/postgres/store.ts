@@ -336,7 +336,10 @@ export class PostgresStore implements Store {
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
       // Times in UTC, and a bound on waiting for locks.
-      options: `-c TimeZone=UTC -c lock_timeout=${LOCK_TIMEOUT} -c client_encoding=UTF8`,
+      // plan_cache_mode: a prepared statement's plan is made for each execution, with the table's size
+      // as it is then. A cached generic plan made while a new store was nearly empty (sequential scans)
+      // would stay while a bulk invite fills it, making the invite quadratic.
+      options: `-c TimeZone=UTC -c lock_timeout=${LOCK_TIMEOUT} -c client_encoding=UTF8 -c plan_cache_mode=force_custom_plan`,
       types: {
         getTypeParser: ((oid: number, format?: string) => {
           if (oid === 20) return (v: string) => Number(v); // bigint ids and counts: well within 2^53
