@@ -33,11 +33,11 @@ describe.each(STORE_KINDS)('on %s', (kind) => {
     ts = await newStore(kind, { bare: true });
     w = world(ts.env);
     mail = kind === 'sqlite' ? join(ts.location, '..', 'mail') : join(w.dir, 'data', 'portalctl', 'mail');
-  });
+  }, 60_000);
   afterAll(async () => {
     w.close();
     await ts.cleanup();
-  });
+  }, 60_000);
 
   it('a named store that does not exist: store_missing (exit 2) for everything but portals add', async () => {
     for (const argv of [['users', 'list'], ['prune', '--yes'], ['portals', 'list'], ['audit'], ['outbox', 'send']]) {

@@ -47,14 +47,14 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     ts = await newStore(kind);
     store = await ts.open(true);
     portal = await store.write((tx) => tx.portals.insert(GRANTS, T0));
-  });
+  }, 60_000);
   afterEach(async () => {
     await store.close();
     await ts.cleanup();
-  });
+  }, 60_000);
   afterAll(async () => {
     for (const s of extra) await s.cleanup();
-  });
+  }, 60_000);
 
   it('keeps portals with every field', async () => {
     expect(portal).toMatchObject({ ...GRANTS, createdAt: T0 });
