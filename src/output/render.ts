@@ -14,7 +14,7 @@ import { ChunkWriter, toJson } from './json.js';
 import type { Column, DocumentResult, Message, Result, Rows, Section, TableResult, UsersResult } from './results.js';
 import { stylesFor, type ColorLevel, type Styles } from './styles.js';
 import { displayWidth, drawRecords, drawTable, fitWidths, type TerminalCell, type TerminalTable } from './terminal.js';
-import { USER_CSV_COLUMNS, userColumns } from './users.js';
+import { stackedUserColumns, USER_CSV_COLUMNS, userColumns } from './users.js';
 
 export interface RenderOptions {
   stdout: Writable;
@@ -91,35 +91,52 @@ function plainCell<T>(col: Column<T>, row: T): string {
 /** A cell for a terminal: neutralised, times in the local zone (and how long ago), coloured. */
 function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact: boolean): TerminalCell {
   let text: string;
-  if (col.tty) text = neutralize(col.tty(row));
+  // A value's own line breaks are hostile, except in a column whose lines are ours (one field a line).
+  const clean = (v: string) => (col.multiline ? v.split('\n').map(neutralize).join('\n') : neutralize(v));
+  if (col.tty) text = clean(col.tty(row, { now: o.now, zone: o.zone }));
   else if (col.kind === 'time') {
     const v = col.value(row);
-    text = v === null || v === '' ? '' : compact ? formatRelative(String(v), o.now) : `${formatLocal(String(v), o.zone)} (${formatRelative(String(v), o.now)})`;
-  } else text = neutralize(plainCell(col, row));
-  const style = col.style && s.level > 0 ? (line: string) => col.style!(row, line, s) : undefined;
-  return { text, style };
+    const relative = () => formatRelative(String(v), o.now, col.past);
+    text = v === null || v === '' ? '' : compact ? relative() : `${formatLocal(String(v), o.zone)} (${relative()})`;
+  } else text = clean(plainCell(col, row));
+  const style = col.style && s.level > 0 ? (line: string, paragraph: number) => col.style!(row, line, s, paragraph) : undefined;
+  return { text, style, keep: col.keep };
 }
 
 type TableCtor = Parameters<typeof drawTable>[0];
 
 /**
- * A table for the terminal: the full form if it fits; else compact (short
- * headers, relative times, no empty columns) fitted with wrapping; else one
- * record per row.
+ * A table for the terminal, the best that fits the window:
+ *   full     — every column, SPEC's headers, local time and how long ago;
+ *   compact  — short headers, relative times, no empty columns;
+ *   stacked  — (when the result offers it) fewer, taller columns;
+ * each fitted first with whole words, then breaking only the words that must
+ * be (one long address should not turn the whole list into records). Of the
+ * layouts that fit, the one with the fewest lines wins, the wider forms on
+ * near-ties. When nothing fits, each row becomes a record sized to its values.
  */
-async function drawForTerminal<T>(all: Column<T>[], rows: readonly T[], o: RenderOptions, s: Styles): Promise<string> {
+async function drawForTerminal<T>(all: Column<T>[], rows: readonly T[], o: RenderOptions, s: Styles, stacked?: Column<T>[]): Promise<string> {
   const columns = all.filter((c) => c.only !== 'piped');
   const { default: Table } = (await import('cli-table3')) as unknown as { default: TableCtor };
   const width = o.columns ?? 200;
   const full: TerminalTable = { headers: columns.map((c) => c.header), rows: rows.map((r) => columns.map((c) => ttyCell(c, r, o, s, false))) };
-  const natural = fitWidths(full, Number.MAX_SAFE_INTEGER)!;
-  if (natural.reduce((a, b) => a + b, 0) + 3 * columns.length + 1 <= width) return drawTable(Table, full, natural, s);
   const keep = columns.map((c, i) => c.header === 'ID' || full.rows.some((cells) => cells[i]!.text !== ''));
   const shown = columns.filter((_, i) => keep[i]);
   const compact: TerminalTable = { headers: shown.map((c) => c.short ?? c.header), rows: rows.map((r) => shown.map((c) => ttyCell(c, r, o, s, true))) };
-  const widths = fitWidths(compact, width);
-  if (widths) return drawTable(Table, compact, widths, s);
-  return drawRecords(Table, full, width, s);
+  const layouts = [full, compact];
+  if (stacked) layouts.push({ headers: stacked.map((c) => c.header), rows: rows.map((r) => stacked.map((c) => ttyCell(c, r, o, s, true))) });
+  const fitted = layouts.flatMap((table) => {
+    const fit = fitWidths(table, width);
+    return fit ? [{ table, ...fit }] : [];
+  });
+  if (fitted.length === 0) return drawRecords(Table, full, width, s);
+  // The cheapest, or a wider form that costs hardly more and breaks no more words.
+  const cheapest = fitted.reduce((a, b) => (b.cost < a.cost ? b : a));
+  const best = fitted.find((f) => f.cost <= cheapest.cost * 1.25 + 1 && f.broken <= cheapest.broken)!;
+  // A short header only where the full one does not fit its column.
+  const headers =
+    best.table === compact ? shown.map((c, i) => (displayWidth(c.header) <= best.widths[i]! ? c.header : compact.headers[i]!)) : best.table.headers;
+  return drawTable(Table, { ...best.table, headers }, best.widths, s);
 }
 
 const piped = <T>(columns: Column<T>[]) => columns.filter((c) => c.only !== 'terminal');
@@ -194,7 +211,7 @@ async function renderUsers(r: UsersResult, mode: Mode, o: RenderOptions, s: Styl
   if (shown.length === 0) {
     if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
   } else if (!(o.quiet && quietHides)) {
-    o.stdout.write(`${await drawForTerminal(columns, shown, o, s)}\n`);
+    o.stdout.write(`${await drawForTerminal(columns, shown, o, s, stackedUserColumns(o.now))}\n`);
   }
   if (r.summary) {
     const summary = r.summary();
@@ -270,7 +287,7 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
     if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
     return;
   }
-  o.stdout.write(`${await drawForTerminal(r.columns, shown, o, s)}\n`);
+  o.stdout.write(`${await drawForTerminal(r.columns, shown, o, s, r.stacked)}\n`);
   if (total > shown.length && !o.quiet) o.stderr.write(`Showing the first ${shown.length}; pipe the output or use --json for all of them.\n`);
 }
 
@@ -293,7 +310,7 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
   switch (section.kind) {
     case 'users': {
       const columns = userColumns(o.now);
-      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(columns, section.users, o, s)}\n`);
+      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(columns, section.users, o, s, stackedUserColumns(o.now))}\n`);
       else {
         await w.write(`${columns.map((c) => c.header).join('\t')}\n`);
         await writeTsv(w, columns, section.users);
