@@ -32,9 +32,10 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     for await (const batch of prune(store, scope, stamp, true)) due += batch.length;
     if (due > 0) await confirmOrRefuse(ctx, `Remove ${plural(due, 'unlinked user')} past their removal date?`, 'prune');
   }
-  if (!o.dryRun) await recordExpiries(store, stamp);
+  // From here on Ctrl-C stops after the batch in flight (each batch is one transaction).
   const signal = ctx.interrupts();
   const progress = await ctx.progress(o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…');
+  if (!o.dryRun) await recordExpiries(store, stamp);
   const now = iso(ctx.now);
   let count = 0;
   let interrupted = false;
@@ -44,6 +45,8 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
         count += batch.length;
         progress.update(`${o.dryRun ? 'Found' : 'Removed'} ${count}…`);
         yield batch.map((u) => toUserView(u, now));
+        // The store answers synchronously: without a turn of the event loop between batches, Ctrl-C would be heard only at the end.
+        await new Promise((resolve) => setImmediate(resolve));
         if (signal.aborted) {
           interrupted = true;
           return;

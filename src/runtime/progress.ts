@@ -7,12 +7,14 @@ import type { IOStreams } from './io.js';
 
 export interface ProgressHandle {
   update(text: string): void;
+  /** A line of its own above the spinner (the spinner goes on). */
+  note(text: string): void;
   stop(): void;
 }
 
 export type Progress = (text: string) => Promise<ProgressHandle>;
 
-const silent: ProgressHandle = { update() {}, stop() {} };
+const silent: ProgressHandle = { update() {}, note() {}, stop() {} };
 
 export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
   return async (text) => {
@@ -28,6 +30,11 @@ export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
         last = now;
         spinner.text = t;
       },
+      note(t) {
+        spinner.clear();
+        io.stderr.write(`${t}\n`);
+        spinner.render();
+      },
       stop: () => spinner.stop(),
     };
   };
@@ -37,6 +44,6 @@ export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
 export function recordingProgress(log: string[]): Progress {
   return async (text) => {
     log.push(text);
-    return { update: (t) => log.push(t), stop: () => log.push('(stopped)') };
+    return { update: (t) => log.push(t), note: (t) => log.push(`(note) ${t}`), stop: () => log.push('(stopped)') };
   };
 }
