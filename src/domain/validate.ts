@@ -53,6 +53,7 @@ export function parseSender(raw: string, what: string): Sender {
       'invalid_sender',
     );
   if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) throw bad('it contains control characters');
+  if (/[,;]/.test(value.replace(/"(?:[^"\\]|\\.)*"/g, ''))) throw bad('it holds more than one address; give exactly one');
   if (!value.includes('<')) return { address: parseEmail(value, what) };
   const m = /^(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>$/.exec(value);
   if (!m) throw bad('it must be a name followed by one address in angle brackets');
