@@ -276,19 +276,29 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
     await w.flush();
     return;
   }
+  // Bulk work shows its first rows and a summary; a listing shows up to TERMINAL_ROWS.
+  const cap = r.summary ? SUMMARY_ROWS : TERMINAL_ROWS;
   const shown: T[] = [];
   let total = 0;
   for await (const batch of batches(r.rows)) {
     total += batch.length;
-    for (const row of batch) if (shown.length < TERMINAL_ROWS) shown.push(row);
-    if (total > TERMINAL_ROWS && !r.sideEffects) break;
+    for (const row of batch) if (shown.length < cap) shown.push(row);
+    if (total > cap && !r.sideEffects) break;
   }
   if (shown.length === 0) {
     if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
     return;
   }
   o.stdout.write(`${await drawForTerminal(r.columns, shown, o, s, r.stacked)}\n`);
-  if (total > shown.length && !o.quiet) o.stderr.write(`Showing the first ${shown.length}; pipe the output or use --json for all of them.\n`);
+  if (o.quiet) return;
+  if (r.summary) {
+    const summary = r.summary();
+    for (const line of summary.lines) o.stderr.write(`${line}\n`);
+    if (total > shown.length)
+      o.stderr.write(
+        `Showing the first ${shown.length} of ${total}; ${summary.seeAll ? `\`${summary.seeAll}\` shows them all (or use --json).` : '--json lists them all.'}\n`,
+      );
+  } else if (total > shown.length) o.stderr.write(`Showing the first ${shown.length}; pipe the output or use --json for all of them.\n`);
 }
 
 async function renderDocument(r: DocumentResult, mode: Mode, o: RenderOptions, s: Styles): Promise<void> {
