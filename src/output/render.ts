@@ -206,7 +206,8 @@ async function renderUsers(r: UsersResult, mode: Mode, o: RenderOptions, s: Styl
   for await (const batch of batches(r.users)) {
     total += batch.length;
     for (const u of batch) if (shown.length < cap) shown.push(u);
-    if (!sideEffects && shown.length >= cap && total > cap) break;
+    // A summary counts every row; a listing stops reading once the terminal's share is shown.
+    if (!sideEffects && !r.summary && shown.length >= cap && total > cap) break;
   }
   if (shown.length === 0) {
     if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
@@ -283,7 +284,7 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
   for await (const batch of batches(r.rows)) {
     total += batch.length;
     for (const row of batch) if (shown.length < cap) shown.push(row);
-    if (total > cap && !r.sideEffects) break;
+    if (total > cap && !r.sideEffects && !r.summary) break;
   }
   if (shown.length === 0) {
     if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
