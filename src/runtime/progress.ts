@@ -14,9 +14,9 @@ export interface ProgressHandle {
 
 export type Progress = (text: string) => Promise<ProgressHandle>;
 
-const silent: ProgressHandle = { update() {}, note() {}, stop() {} };
-
 export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
+  // No spinner: a note is a plain line on stderr.
+  const silent: ProgressHandle = { update() {}, note: (t) => void io.stderr.write(`${t}\n`), stop() {} };
   return async (text) => {
     if (!enabled || !io.stderrIsTTY) return silent;
     const { default: ora } = await import('ora');
