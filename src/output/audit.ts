@@ -15,7 +15,7 @@ const WORDS: Record<string, string> = {
   loginService: 'login service',
   username: 'username',
   removalDueAt: 'removal date',
-  registrationExpiresAt: 'link expired',
+  registrationExpiresAt: 'link expiry',
   registrationId: 'registration',
   baseUrl: 'URL',
   adminEmail: 'Site Administrator',
@@ -27,6 +27,9 @@ const WORDS: Record<string, string> = {
   timeZone: 'time zone',
   createdAt: 'created',
 };
+
+/** Recorded only before a change (the link a new registration replaced): said as what it was, not as a change to nothing. */
+const WAS_ONLY = new Set(['registrationExpiresAt']);
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z$/;
 
@@ -58,7 +61,7 @@ export function changeWords(before: unknown, after: unknown, zone?: string): str
   if (before && !after) return `was ${listed(b)}`;
   return [...new Set([...Object.keys(b), ...Object.keys(a)])]
     .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))
-    .map((k) => `${word(k)}: ${show(b[k], zone)} → ${show(a[k], zone)}`)
+    .map((k) => (WAS_ONLY.has(k) && !(k in a) ? `${word(k)} was ${show(b[k], zone)}` : `${word(k)}: ${show(b[k], zone)} → ${show(a[k], zone)}`))
     .join('\n');
 }
 

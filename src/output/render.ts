@@ -13,7 +13,7 @@ import { csvLine } from './csv.js';
 import { ChunkWriter, toJson } from './json.js';
 import type { Column, DocumentResult, Message, Result, Rows, Section, TableResult, UsersResult } from './results.js';
 import { stylesFor, type ColorLevel, type Styles } from './styles.js';
-import { displayWidth, drawRecords, drawTable, fitWidths, type TerminalCell, type TerminalTable } from './terminal.js';
+import { displayWidth, drawRecords, drawTable, fitWidths, recordsCost, type TerminalCell, type TerminalTable } from './terminal.js';
 import { stackedUserColumns, USER_CSV_COLUMNS, userColumns } from './users.js';
 
 export interface RenderOptions {
@@ -129,9 +129,11 @@ async function drawForTerminal<T>(all: Column<T>[], rows: readonly T[], o: Rende
     const fit = fitWidths(table, width);
     return fit ? [{ table, ...fit }] : [];
   });
-  if (fitted.length === 0) return drawRecords(Table, full, width, s);
-  // The cheapest, or a wider form that costs hardly more and breaks no more words.
-  const cheapest = fitted.reduce((a, b) => (b.cost < a.cost ? b : a));
+  // The cheapest, or a wider form that costs hardly more and breaks no more words; records when they read better than any table.
+  const cheapest = fitted.length ? fitted.reduce((a, b) => (b.cost < a.cost ? b : a)) : undefined;
+  // Records label their fields with the short headers: the labels take room from every value.
+  const records: TerminalTable = { headers: columns.map((c) => c.short ?? c.header), rows: full.rows };
+  if (!cheapest || recordsCost(records, width).cost < cheapest.cost) return drawRecords(Table, records, width, s);
   const best = fitted.find((f) => f.cost <= cheapest.cost * 1.25 + 1 && f.broken <= cheapest.broken)!;
   // A short header only where the full one does not fit its column.
   const headers =

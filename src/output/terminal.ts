@@ -103,8 +103,10 @@ function countLines(m: Measured, width: number): number {
 }
 
 const longestWord = (text: string) => Math.max(0, ...text.split(/[ \n]/).map(displayWidth));
-/** The widest thing in a cell that should not be split: its longest word, or a line it keeps whole. */
-const unsplit = (cell: TerminalCell) => Math.max(longestWord(cell.text), ...(cell.keep ?? []).map((i) => displayWidth(cell.text.split('\n')[i] ?? '')));
+/** The widest line a cell keeps whole (0 if none). */
+const kept = (cell: TerminalCell) => Math.max(0, ...(cell.keep ?? []).map((i) => displayWidth(cell.text.split('\n')[i] ?? '')));
+/** What a cell at this width costs beyond its lines: a broken word BROKEN_WORD, a kept line wrapped (between words) half that. */
+const penalty = (word: number, keep: number, width: number) => (word > width ? BROKEN_WORD : keep > width ? BROKEN_WORD / 2 : 0);
 const widest = (text: string) => Math.max(0, ...text.split('\n').map(displayWidth));
 /** Below this a column is not squeezed further: narrower tables become records. */
 const MIN_COLUMN = 6;
@@ -142,13 +144,15 @@ export function fitWidths(table: TerminalTable, columns: number): Fitted | undef
   const sum = (ws: number[]) => ws.reduce((a, b) => a + b, 0);
   if (sum(floor) > budget) return undefined;
   const cellsOf = (i: number): TerminalCell[] => [{ text: table.headers[i]! }, ...sample.map((r) => r[i]!)];
-  const longest = all.map((_, i) => cellsOf(i).map(unsplit));
+  const longest = all.map((_, i) => cellsOf(i).map((c) => longestWord(c.text)));
+  const keeps = all.map((_, i) => cellsOf(i).map(kept));
   const measured = all.map((_, i) => cellsOf(i).map(measure));
   // Per column and width: the lines of each cell (the header first), and the cells with a broken word. Remembered.
-  const memo = all.map(() => new Map<number, { lines: number[]; broken: number }>());
+  const memo = all.map(() => new Map<number, { lines: number[]; extra: number }>());
   const at = (i: number, w: number) => {
     let m = memo[i]!.get(w);
-    if (!m) memo[i]!.set(w, (m = { lines: measured[i]!.map((c) => countLines(c, w)), broken: longest[i]!.filter((l) => l > w).length }));
+    if (!m)
+      memo[i]!.set(w, (m = { lines: measured[i]!.map((c) => countLines(c, w)), extra: longest[i]!.reduce((e, l, r) => e + penalty(l, keeps[i]![r]!, w), 0) }));
     return m;
   };
   const widths = [...natural];
@@ -168,7 +172,7 @@ export function fitWidths(table: TerminalTable, columns: number): Fitted | undef
     });
     const cost = (i: number, w: number) => {
       const m = at(i, w);
-      let total = m.broken * BROKEN_WORD;
+      let total = m.extra;
       for (let r = 0; r < rows; r++) total += Math.max(tallest[i]![r]!, m.lines[r]!);
       return total;
     };
@@ -197,7 +201,7 @@ export function fitWidths(table: TerminalTable, columns: number): Fitted | undef
   const total = (ws: number[]) => {
     const cols = ws.map((w, i) => at(i, w));
     let t = 0;
-    for (const c of cols) t += BROKEN_WORD * c.broken;
+    for (const c of cols) t += c.extra;
     for (let r = 0; r < rows; r++) {
       let h = 1;
       for (const c of cols) if (c.lines[r]! > h) h = c.lines[r]!;
@@ -248,11 +252,15 @@ function sampleRows(rows: TerminalCell[][], n: number): TerminalCell[][] {
 export function layoutCost(table: TerminalTable, widths: number[]): { cost: number; broken: number } {
   let lines = Math.max(1, ...table.headers.map((h, i) => wrapText(h, widths[i]!).length));
   let broken = 0;
+  let extra = 0;
   for (const row of table.rows) {
-    lines += Math.max(1, ...row.map((cell, i) => wrapText(cell.text, widths[i]!).length));
-    broken += row.filter((cell, i) => unsplit(cell) > widths[i]!).length;
+    const height = Math.max(1, ...row.map((cell, i) => wrapText(cell.text, widths[i]!).length));
+    // A row of several lines also brings a rule (see drawTable).
+    lines += height + (height > 1 ? 1 : 0);
+    broken += row.filter((cell, i) => longestWord(cell.text) > widths[i]!).length;
+    extra += row.reduce((e, cell, i) => e + penalty(longestWord(cell.text), kept(cell), widths[i]!), 0);
   }
-  return { cost: lines + BROKEN_WORD * broken, broken };
+  return { cost: lines + extra, broken };
 }
 
 function cellLines(cell: TerminalCell, width: number): string {
@@ -301,10 +309,27 @@ export function drawTable(Table: TableCtor, table: TerminalTable, widths: number
     .join('\n');
 }
 
+/** What drawRecords costs, counted as layoutCost counts a table: lines (the boxes' too), and broken words. */
+export function recordsCost(table: TerminalTable, columns: number): { cost: number; broken: number } {
+  const room = recordRoom(table, columns);
+  let lines = 0;
+  let broken = 0;
+  let extra = 0;
+  for (const row of table.rows) {
+    const fields = row.filter((cell, i) => i === 0 || cell.text !== '');
+    lines += 2 + fields.reduce((n, cell) => n + wrapText(cell.text, room).length, 0);
+    broken += fields.filter((cell) => longestWord(cell.text) > room).length;
+    extra += fields.reduce((e, cell) => e + penalty(longestWord(cell.text), kept(cell), room), 0);
+  }
+  return { cost: lines + extra, broken };
+}
+
+const recordRoom = (table: TerminalTable, columns: number) => Math.max(8, columns - Math.max(...table.headers.map(displayWidth)) - 7);
+
 /** One boxed record per row, each as wide as its own values (at most the terminal); empty fields are left out. */
 export function drawRecords(Table: TableCtor, table: TerminalTable, columns: number, s: Styles): string {
   const keyWidth = Math.max(...table.headers.map(displayWidth));
-  const room = Math.max(8, columns - keyWidth - 7);
+  const room = recordRoom(table, columns);
   const compact = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
   return table.rows
     .map((row) => {

@@ -3,8 +3,9 @@
 // quick way to fill a store with people through the lifecycle itself.
 
 import { execa } from 'execa';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { BIN } from '../helpers/cli.js';
 import { inviteMany, type NewPerson } from '../../src/domain/lifecycle.js';
@@ -124,4 +125,17 @@ export async function seedPeople(db: string, count: number, at: string, prefix =
   } finally {
     await store.close();
   }
+}
+
+/** The Step 2 token in the newest .eml written for a user (the default mailer). */
+export function tokenFor(mailDir: string, userId: number): string {
+  const files = readdirSync(mailDir)
+    .filter((f) => f.includes(`-user${userId}-`))
+    .sort();
+  const raw = readFileSync(join(mailDir, files[files.length - 1]!), 'utf8')
+    .replace(/=\r?\n/g, '')
+    .replace(/=3D/g, '=');
+  const m = /token=([A-Za-z0-9_-]{20,})/.exec(raw);
+  if (!m) throw new Error(`no token in the email of user ${userId}`);
+  return m[1]!;
 }
