@@ -132,6 +132,14 @@ export function helpAsFlag(argv: readonly string[]): string[] {
 export async function main(argvGiven: string[], deps: ContextDeps = processDeps()): Promise<number> {
   const argv = helpAsFlag(argvGiven);
   const ctx = new Context(deps);
+  const head = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (head.includes('--version') || head.includes('-V')) {
+    // bin/portalctl answers a bare --version without loading this module; here it comes with other options (--db, --json).
+    const at = head.findIndex((a) => a === '--db' || a.startsWith('--db='));
+    const db = at < 0 ? undefined : head[at]!.startsWith('--db=') ? head[at]!.slice(5) : head[at + 1];
+    const { main: version } = await import('./version.js');
+    return version(head.includes('--json') ? ['--json'] : [], db === undefined ? deps.env : { ...deps.env, PORTALCTL_DB: db }, ctx.io.stdout);
+  }
   let result: Result | undefined;
   const program = buildProgram(ctx, (r) => (result = r));
   try {
