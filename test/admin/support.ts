@@ -68,8 +68,10 @@ export function liveTerminal(args: string[], env: Record<string, string>, size =
 
 export interface GatedSmtp {
   url: string;
-  /** Messages accepted so far. */
+  /** Messages accepted so far: their recipients. */
   received: string[];
+  /** Each accepted message: the envelope sender (MAIL FROM) and the message as sent. */
+  messages: { mailFrom: string; raw: string }[];
   /** Resolves when message number n (from 1) has arrived, accepted or held. */
   arrived(n: number): Promise<void>;
   /** Lets the held messages (and every later one) through. */
@@ -88,17 +90,21 @@ export async function gatedSmtp(pass: number): Promise<GatedSmtp> {
   const gate = new Promise<void>((r) => (open = r));
   const arrivals: { n: number; resolve: () => void }[] = [];
   const received: string[] = [];
+  const messages: { mailFrom: string; raw: string }[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, session, cb) {
-      stream.on('data', () => {});
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
         const n = ++count;
         for (const a of arrivals.filter((x) => x.n <= n)) a.resolve();
         if (n > pass) await gate;
         received.push(session.envelope.rcptTo.map((r) => r.address).join(','));
+        const from = session.envelope.mailFrom;
+        messages.push({ mailFrom: from ? from.address : '', raw: Buffer.concat(chunks).toString('utf8') });
         cb();
       });
     },
@@ -109,6 +115,7 @@ export async function gatedSmtp(pass: number): Promise<GatedSmtp> {
   return {
     url: `smtp://127.0.0.1:${port}?connections=1`,
     received,
+    messages,
     arrived: (n) => (count >= n ? Promise.resolve() : new Promise((resolve) => arrivals.push({ n, resolve }))),
     release: () => open(),
     close: () => new Promise<void>((r) => server.close(() => r())),
