@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One PostgreSQL cluster per run, started on first use (sharedPostgres()).
+    globalSetup: ['test/setup/postgres.ts'],
     // End-to-end tests spawn the built bin/portalctl (npm test builds it first).
     pool: 'forks',
     maxWorkers: 2,

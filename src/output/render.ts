@@ -6,7 +6,7 @@
 
 import type { Writable } from 'node:stream';
 import type { PortalctlError } from '../errors.js';
-import { neutralize } from '../text.js';
+import { neutralize, neutralizeData } from '../text.js';
 import { formatLocal, formatRelative } from '../domain/time.js';
 import type { UserView } from '../domain/users.js';
 import { csvLine } from './csv.js';
@@ -146,8 +146,8 @@ const piped = <T>(columns: Column<T>[]) => columns.filter((c) => c.only !== 'ter
 async function writeTsv<T>(w: ChunkWriter, all: Column<T>[], batch: readonly T[]): Promise<void> {
   const columns = piped(all);
   for (const row of batch) {
-    // Tabs and newlines inside a value would break the line: neutralize() escapes them.
-    if (w.push(`${columns.map((c) => neutralize(plainCell(c, row))).join('\t')}\n`)) await w.flush();
+    // Tabs and newlines inside a value would break the line: they are escaped; direction marks in names are data and kept.
+    if (w.push(`${columns.map((c) => neutralizeData(plainCell(c, row))).join('\t')}\n`)) await w.flush();
   }
 }
 

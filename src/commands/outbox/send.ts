@@ -2,6 +2,7 @@
 
 import { UsageError } from '../../errors.js';
 import type { Result } from '../../output/results.js';
+import { parkedWarning } from '../../output/delivery.js';
 import type { DeliveryResult } from '../../mail/deliver.js';
 import type { Context } from '../../runtime/context.js';
 import { sendQueued } from '../../runtime/send.js';
@@ -21,10 +22,12 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
   const store = await ctx.store();
   const ids: number[] = [];
   const failed: number[] = [];
+  let parked = 0;
   for await (const batch of store.listPending({ portalId: portal?.id })) {
     for (const m of batch) {
       if (m.state === 'queued') ids.push(m.id);
       else if (o.includeFailed) failed.push(m.id);
+      else parked++;
     }
   }
   if (!settings.smtp && ids.length + failed.length > 0) {
@@ -54,7 +57,7 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
     // On a terminal: the first messages and the counts (the messages below), not a row per email.
     summary: () => ({ lines: [] }),
     empty: 'Nothing to send: no email is queued.',
-    messages: sending.messages,
+    messages: [...(sending.messages ?? []), ...(parked > 0 ? [parkedWarning(parked)] : [])],
     error: sending.error,
   };
 }

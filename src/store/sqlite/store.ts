@@ -198,9 +198,11 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
   private readonly lock = new Mutex();
   private readonly tx: Tx;
+  private readonly busyTimeoutMs?: number;
 
-  private constructor(path: string, opened: { db: DB; readOnly: boolean; created: boolean }) {
+  private constructor(path: string, opened: { db: DB; readOnly: boolean; created: boolean }, busyTimeoutMs?: number) {
     this.location = path;
+    this.busyTimeoutMs = busyTimeoutMs;
     this.db = opened.db;
     this.readOnly = opened.readOnly;
     this.created = opened.created;
@@ -208,7 +210,7 @@ export class SqliteStore implements Store {
   }
 
   static open(path: string, opts: OpenOptions): SqliteStore {
-    return new SqliteStore(path, openSqlite(path, opts));
+    return new SqliteStore(path, openSqlite(path, opts), opts.busyTimeoutMs);
   }
 
   /** A statement compiled once per connection: a bulk invite runs the same few for every person. */
@@ -229,7 +231,7 @@ export class SqliteStore implements Store {
     try {
       return await fn(this.tx);
     } catch (err) {
-      throw sqliteError(err, this.location);
+      throw sqliteError(err, this.location, this.busyTimeoutMs);
     }
   }
 
@@ -238,7 +240,7 @@ export class SqliteStore implements Store {
       try {
         this.db.exec('BEGIN IMMEDIATE');
       } catch (err) {
-        throw sqliteError(err, this.location);
+        throw sqliteError(err, this.location, this.busyTimeoutMs);
       }
       try {
         const out = await fn(this.tx);
@@ -246,7 +248,7 @@ export class SqliteStore implements Store {
         return out;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw sqliteError(err, this.location);
+        throw sqliteError(err, this.location, this.busyTimeoutMs);
       }
     });
   }
@@ -257,7 +259,7 @@ export class SqliteStore implements Store {
     try {
       it = this.db.prepare(sql).iterate(params);
     } catch (err) {
-      throw sqliteError(err, this.location);
+      throw sqliteError(err, this.location, this.busyTimeoutMs);
     }
     try {
       for (;;) {
@@ -273,7 +275,7 @@ export class SqliteStore implements Store {
             batch.push(map(next.value as Row));
           }
         } catch (err) {
-          throw sqliteError(err, this.location);
+          throw sqliteError(err, this.location, this.busyTimeoutMs);
         }
         if (batch.length) yield batch;
         if (done) return;
