@@ -80,6 +80,18 @@ describe('the sender can have a name', () => {
   });
 });
 
+describe('the registration email says what happens if nobody links', () => {
+  it('"If you do not link an account by DATE, your portal profile will be removed." — the removal date, 30 days on', async () => {
+    await w.run(INVITE);
+    const mail = await simpleParser(readFileSync(join(w.mailDir, readdirSync(w.mailDir)[0]!)));
+    const text = (mail.text ?? '').replace(/\s+/g, ' ');
+    expect(text).toContain(
+      'If you do not link an account by Monday, December 28, 2026 at 09:00 Eastern Standard Time (December 28, 14:00 UTC), your portal profile will be removed.',
+    );
+    expect(String(mail.html).replace(/\s+/g, ' ')).toContain('If you do not link an account by Monday, December 28, 2026');
+  });
+});
+
 describe('the Username/ID cell of an unlinked user', () => {
   it('reads "(This account is not linked)..." piped, in JSON terms, on a terminal; the Name cell holds the name only', async () => {
     await w.run(INVITE);
