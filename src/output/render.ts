@@ -13,7 +13,7 @@ import { csvLine } from './csv.js';
 import { ChunkWriter, toJson } from './json.js';
 import type { Column, DocumentResult, Message, Result, Rows, Section, TableResult, UsersResult } from './results.js';
 import { stylesFor, type ColorLevel, type Styles } from './styles.js';
-import { displayWidth, drawRecords, drawTable, fitWidths, recordsCost, type TerminalCell, type TerminalTable } from './terminal.js';
+import { displayWidth, drawRecords, drawTable, fitWidths, recordsCost, wrapText, type TerminalCell, type TerminalTable } from './terminal.js';
 import { stackedUserColumns, USER_CSV_COLUMNS, userColumns } from './users.js';
 
 export interface RenderOptions {
@@ -335,7 +335,7 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
         o.stdout.write(`${section.empty ?? 'none'}\n`);
         break;
       }
-      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(section.columns, section.rows, o, s)}\n`);
+      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(section.columns, section.rows, o, s, section.stacked)}\n`);
       else {
         await w.write(
           `${piped(section.columns)
@@ -355,11 +355,15 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
       for (const c of section.checks) {
         if (o.quiet && c.status === 'ok') continue;
         const status = paint[c.status](c.status.padEnd(4));
-        await w.write(
-          mode === 'tty'
-            ? `${status}  ${s.bold(neutralize(c.name).padEnd(pad))}  ${neutralize(c.detail)}\n`
-            : `${c.status}\t${neutralize(c.name)}\t${neutralize(c.detail)}\n`,
-        );
+        if (mode !== 'tty') {
+          await w.write(`${c.status}\t${neutralize(c.name)}\t${neutralize(c.detail)}\n`);
+          continue;
+        }
+        // The detail wrapped under itself, not under the status, when the window leaves it room.
+        const indent = 4 + 2 + pad + 2;
+        const room = (o.columns ?? 200) - indent;
+        const detail = room >= 30 ? wrapText(neutralize(c.detail), room).join(`\n${' '.repeat(indent)}`) : neutralize(c.detail);
+        await w.write(`${status}  ${s.bold(neutralize(c.name).padEnd(pad))}  ${detail}\n`);
       }
       break;
     }

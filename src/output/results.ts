@@ -113,7 +113,7 @@ export interface DocumentResult extends Outcome {
 
 export type Section =
   | { kind: 'users'; title?: string; users: UserView[] }
-  | { kind: 'table'; title?: string; columns: Column<any>[]; rows: readonly unknown[]; empty?: string }
+  | { kind: 'table'; title?: string; columns: Column<any>[]; rows: readonly unknown[]; empty?: string; stacked?: StackedColumns<any> }
   | { kind: 'text'; title?: string; lines: string[] }
   | { kind: 'checks'; checks: Check[] };
 

@@ -178,6 +178,21 @@ describe('layouts', () => {
   });
 });
 
+describe('the other views fit too', () => {
+  it.each([120, 80, 60])('users show, doctor, portals list and audit at %i columns: no line wider than the window', async (columns) => {
+    for (const argv of [['users', 'show', LONG], ['users', 'show', 'jane.doe@example.org'], ['doctor'], ['portals', 'list'], ['audit', '--limit', '5']]) {
+      const out = await w.run(argv, { tty: true, columns, env: { NO_COLOR: '1' } });
+      for (const l of lines(strip(out.stdout))) expect(displayWidth(l), `${argv.join(' ')}: ${l}`).toBeLessThanOrEqual(columns);
+    }
+  });
+
+  it('users show at 60 columns: the registration stacked, its times in words', async () => {
+    const out = await shown(['users', 'show', 'olga.petrova@example.org'], 60);
+    expect(joined(out)).toContain(squeezed('created just now'));
+    expect(joined(out)).toContain(squeezed('link expires in 7 days'));
+  });
+});
+
 describe('colour and untrusted text in the narrow forms', () => {
   it('the stacked table colours the status line and dims the FAQ words', async () => {
     const r = await w.run(['users', 'list'], { tty: true, columns: 80 });
