@@ -201,8 +201,8 @@ async function renderUsers(r: UsersResult, mode: Mode, o: RenderOptions, s: Styl
     await w.flush();
     return;
   }
-  // A terminal: at most TERMINAL_ROWS rows (SUMMARY_ROWS for bulk work), the rest counted.
-  const cap = r.summary ? SUMMARY_ROWS : TERMINAL_ROWS;
+  // A terminal: at most TERMINAL_ROWS rows unless --limit says how many (SUMMARY_ROWS for bulk work), the rest counted.
+  const cap = r.summary ? SUMMARY_ROWS : (r.limit ?? TERMINAL_ROWS);
   const shown: UserView[] = [];
   let total = 0;
   for await (const batch of batches(r.users)) {

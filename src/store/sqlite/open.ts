@@ -214,8 +214,15 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
   let db: DB;
   let readOnly = false;
   try {
+    // A file without our application_id is looked at through a read-only
+    // connection, closed again before anything is changed.
+    if (what.kind === 'legacy') checkLegacy(new Driver(path, { timeout, fileMustExist: true, readonly: true }), path);
+    // Before SQLite opens the files for good: closing any other descriptor of
+    // a file drops every POSIX lock this process holds on it, SQLite's
+    // included, and another process would then reset the WAL index under our
+    // feet (SIGBUS, "locking protocol").
+    if (opts.migrate !== false) tightenModes(path);
     db = new Driver(path, { timeout, fileMustExist: true });
-    if (what.kind === 'legacy') checkLegacy(db, path);
     if (opts.migrate === false) registerFunctions(db);
     else configure(db);
   } catch (err) {
@@ -236,7 +243,6 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     if (opts.migrate === false) {
       // doctor: report what is on disk, as it is
     } else if (!readOnly) {
-      tightenModes(path);
       migrate(db);
     } else if (schemaVersion(db) < LATEST_SQLITE_VERSION) {
       throw new StoreError('store_readonly', `The store ${quote(path, 200)} is read-only and needs an upgrade; run portalctl once with write access to it.`);
@@ -304,7 +310,7 @@ function openReadOnly(Driver: typeof Database, path: string, timeout: number): D
   return db;
 }
 
-/** A file without our application_id is ours only if it has the tables of portalctl's first releases. */
+/** A file without our application_id is ours only if it has the tables of portalctl's first releases. Closes `db`. */
 function checkLegacy(db: DB, path: string): void {
   let tables: string[];
   let version: number;
@@ -315,11 +321,10 @@ function checkLegacy(db: DB, path: string): void {
     db.close();
     throw sqliteError(err, path);
   }
+  db.close();
   const ours = version >= 1 && version <= 3 && LEGACY_TABLES.every((t) => tables.includes(t));
-  if (!ours) {
-    db.close();
+  if (!ours)
     throw refuse(path, tables.length === 0 ? 'is an empty SQLite database that portalctl did not create' : 'is a SQLite database of another application');
-  }
 }
 
 function tightenModes(path: string): void {
