@@ -134,7 +134,7 @@ async function drawForTerminal<T>(all: Column<T>[], rows: readonly T[], o: Rende
   // Records label their fields with the short headers: the labels take room from every value.
   const records: TerminalTable = { headers: columns.map((c) => c.short ?? c.header), rows: full.rows };
   if (!cheapest || recordsCost(records, width).cost < cheapest.cost) return drawRecords(Table, records, width, s);
-  const best = fitted.find((f) => f.cost <= cheapest.cost * 1.25 + 1 && f.broken <= cheapest.broken)!;
+  const best = fitted.find((f) => f.cost <= cheapest.cost * 1.15 && f.broken <= cheapest.broken)!;
   // A short header only where the full one does not fit its column.
   const headers =
     best.table === compact ? shown.map((c, i) => (displayWidth(c.header) <= best.widths[i]! ? c.header : compact.headers[i]!)) : best.table.headers;

@@ -105,14 +105,17 @@ function countLines(m: Measured, width: number): number {
 const longestWord = (text: string) => Math.max(0, ...text.split(/[ \n]/).map(displayWidth));
 /** The widest line a cell keeps whole (0 if none). */
 const kept = (cell: TerminalCell) => Math.max(0, ...(cell.keep ?? []).map((i) => displayWidth(cell.text.split('\n')[i] ?? '')));
-/** What a cell at this width costs beyond its lines: a broken word BROKEN_WORD, a kept line wrapped (between words) half that. */
-const penalty = (word: number, keep: number, width: number) => (word > width ? BROKEN_WORD : keep > width ? BROKEN_WORD / 2 : 0);
+/** What a cell at this width costs beyond its lines: a broken word BROKEN_WORD, a kept line wrapped (between words) KEPT_LINE. */
+const penalty = (word: number, keep: number, width: number) => (word > width ? BROKEN_WORD : keep > width ? KEPT_LINE : 0);
 const widest = (text: string) => Math.max(0, ...text.split('\n').map(displayWidth));
 /** Below this a column is not squeezed further: narrower tables become records. */
 const MIN_COLUMN = 6;
 
-/** What breaking a word inside a cell costs, in lines: an address cut in two is hard to read and to copy. */
-const BROKEN_WORD = 2;
+/** What breaking a word inside a cell costs, in lines: an address or URL cut in two is hard to read and to copy. */
+const BROKEN_WORD = 3;
+
+/** What wrapping a line a cell would rather keep whole costs (the FAQ's "(This account is not linked)..."): a little, never more than a broken address. */
+const KEPT_LINE = 0.5;
 
 /** The overhead of a boxed table: a border and two spaces of padding per column, and the last border. */
 export const boxOverhead = (n: number) => 3 * n + 1;

@@ -101,7 +101,7 @@ export class Context {
         this.spinner = handle;
         return {
           update: (t) => handle.update(t),
-          note: (t) => handle.note(t),
+          note: (t) => (handle.note ? handle.note(t) : void this.io.stderr.write(`${t}\n`)),
           stop: () => {
             handle.stop();
             if (this.spinner === handle) this.spinner = undefined;
@@ -115,7 +115,7 @@ export class Context {
   /** A line for the person at the terminal while work goes on (above the spinner if one turns); not with --json. */
   notice(text: string): void {
     if (this.globals.json) return;
-    if (this.spinner) this.spinner.note(text);
+    if (this.spinner?.note) this.spinner.note(text);
     else this.io.stderr.write(`${text}\n`);
   }
 

@@ -7,8 +7,8 @@ import type { IOStreams } from './io.js';
 
 export interface ProgressHandle {
   update(text: string): void;
-  /** A line of its own above the spinner (the spinner goes on). */
-  note(text: string): void;
+  /** A line of its own above the spinner (the spinner goes on); without it, notices are plain lines on stderr. */
+  note?(text: string): void;
   stop(): void;
 }
 
