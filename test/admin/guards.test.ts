@@ -148,7 +148,7 @@ describe('risky single-user actions', () => {
   });
 });
 
-describe('in a real terminal, Enter means No', () => {
+describe('in a real terminal, Enter means No', { timeout: 60_000 }, () => {
   beforeEach(() => w.run(GRANTS));
 
   it('the mass-email confirmation: Enter invites nobody', async () => {

@@ -275,7 +275,7 @@ describe('audit --since and --limit', () => {
   });
 });
 
-describe('--version', () => {
+describe('--version', { timeout: 60_000 }, () => {
   const sb = sandbox();
   afterAll(() => sb.cleanup());
 

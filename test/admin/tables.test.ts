@@ -238,7 +238,7 @@ describe('the audit on a terminal', () => {
   });
 });
 
-describe('in a real terminal', () => {
+describe('in a real terminal', { timeout: 60_000 }, () => {
   it.each([200, 120, 80, 60])('users list at %i columns reads the width from the terminal and fits it', async (cols) => {
     const r = await inTerminal(['users', 'list'], w.env, [], { cols, rows: 50 });
     expect(r.exitCode).toBe(0);
