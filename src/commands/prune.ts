@@ -7,6 +7,7 @@ import { iso } from '../domain/time.js';
 import { toUserView, type UserView } from '../domain/users.js';
 import { info, type Result } from '../output/results.js';
 import { confirmOrRefuse } from '../runtime/ask.js';
+import { deliverConfigured, webhookTargets } from '../runtime/webhooks.js';
 import type { Context } from '../runtime/context.js';
 import { flag, type RawInput } from './command.js';
 
@@ -25,6 +26,7 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     throw new UsageError('prune needs --yes when not run from a terminal; nothing was removed.', 'confirmation_required');
   const portal = await ctx.portalScope();
   const store = await ctx.store();
+  const targets = o.dryRun ? [] : webhookTargets(ctx.settings);
   const stamp = ctx.stamp();
   const scope = { portalId: portal?.id };
   if (!o.dryRun && !ctx.globals.yes) {
@@ -63,7 +65,7 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     sideEffects: true,
     summary: () => ({ lines: [], seeAll: o.dryRun ? 'portalctl prune --dry-run --json' : 'portalctl audit --since 1h' }),
     empty: 'No unlinked users are past their removal date.',
-    finish: () => {
+    finish: async () => {
       if (interrupted) {
         return {
           error: new InterruptedError(
@@ -72,7 +74,9 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
           ),
         };
       }
-      return count === 0 ? {} : { messages: [info(`${done} ${plural(count, 'user')}${o.dryRun ? ' (dry run; nothing changed)' : ''}.`)] };
+      // The nightly prune is also a webhook delivery run (its removals and the expiries it recorded among them).
+      const webhooks = await deliverConfigured(store, targets, stamp.now, signal);
+      return { messages: [...(count === 0 ? [] : [info(`${done} ${plural(count, 'user')}${o.dryRun ? ' (dry run; nothing changed)' : ''}.`)]), ...webhooks] };
     },
   };
 }
