@@ -193,6 +193,12 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     what = inspect(path);
   }
   const Driver = loadDriver();
+  // Before SQLite opens the file, never after: closing any descriptor of the
+  // store or its -wal/-shm releases every POSIX lock this process holds on it,
+  // SQLite's included — another process then rebuilds the shared-memory index
+  // under this one (SQLITE_PROTOCOL, SIGBUS). SQLite creates -wal and -shm
+  // with the store's own mode.
+  if (opts.migrate !== false) tightenModes(path);
   let db: DB;
   let readOnly = false;
   try {
@@ -213,7 +219,6 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     if (opts.migrate === false) {
       // doctor: report what is on disk, as it is
     } else if (!readOnly) {
-      tightenModes(path);
       migrate(db);
     } else if (schemaVersion(db) < LATEST_SQLITE_VERSION) {
       throw new StoreError('store_readonly', `The store ${quote(path, 200)} is read-only and needs an upgrade; run portalctl once with write access to it.`);
