@@ -208,7 +208,7 @@ export interface WebhookQueue {
   dead: number;
   /** The id of the oldest event still waiting for delivery. */
   oldestPendingEventId: number | null;
-  /** When the next pending delivery is due. */
+  /** When the next delivery may be tried (a later event of a user waits for the user's earlier one). */
   nextAttemptAt: string | null;
   /** The error of the most recent failed attempt still pending or dead. */
   lastError: string | null;

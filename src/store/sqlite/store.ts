@@ -864,7 +864,9 @@ export class SqliteStore implements Store {
                     (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending') AS pending,
                     (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'dead') AS dead,
                     (SELECT min(event_id) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending') AS oldest,
-                    (SELECT min(next_attempt_at) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending') AS next,
+                    (SELECT min(d.next_attempt_at) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending'
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook = d.webhook AND o.state = 'pending'
+                                       AND d.user_id IS NOT NULL AND o.user_id = d.user_id AND o.id < d.id)) AS next,
                     (SELECT last_error FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state <> 'delivered' AND d.last_error IS NOT NULL
                      ORDER BY d.next_attempt_at DESC, d.id DESC LIMIT 1) AS last_error
              FROM webhooks w ORDER BY w.url`,
