@@ -7,7 +7,7 @@
 
 import type { Statement } from 'better-sqlite3';
 import { lstatSync } from 'node:fs';
-import { emailKey, accountKey, foldKey, searchKey } from '../keys.js';
+import { emailKey, accountKey, foldKey, nameKey, searchKey } from '../keys.js';
 import type {
   AuditQuery,
   AuditRecord,
@@ -29,7 +29,7 @@ import type {
   UserQuery,
   WebhookDelivery,
 } from '../types.js';
-import { LATEST_SQLITE_VERSION, nameKey, openSqlite, schemaVersion, sqliteError, type DB, type OpenOptions } from './open.js';
+import { LATEST_SQLITE_VERSION, openSqlite, schemaVersion, sqliteError, type DB, type OpenOptions } from './open.js';
 
 type Row = Record<string, unknown>;
 
