@@ -93,7 +93,10 @@ function queueMessages(queues: WebhookQueue[], last: number): Message[] {
     // Events after its cursor are waiting too: the next delivery run queues those of its types.
     const unqueued = Math.max(0, last - q.enqueuedThrough);
     if (q.pending || unqueued) {
-      const parts = [q.pending ? `${plural(q.pending, 'delivery', 'deliveries')} pending` : '', unqueued ? `${plural(unqueued, 'event')} not yet looked at` : '']
+      const parts = [
+        q.pending ? `${plural(q.pending, 'delivery', 'deliveries')} pending` : '',
+        unqueued ? `${plural(unqueued, 'event')} not yet looked at` : '',
+      ]
         .filter(Boolean)
         .join(', ');
       out.push(

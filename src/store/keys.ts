@@ -25,8 +25,5 @@ export function searchKey(u: { firstName: string; lastName: string; email: strin
  * order would put every accented initial after Z).
  */
 export function nameKey(firstName: string, lastName: string): string {
-  return foldKey(`${lastName}\u0001${firstName}`)
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .normalize('NFC');
+  return foldKey(`${lastName}\u0001${firstName}`).normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
 }

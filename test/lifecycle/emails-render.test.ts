@@ -46,7 +46,9 @@ describe.skipIf(!haveChromium && !process.env.CI)('the reminder and the removal 
     server = createServer((req, res) => {
       const name = (req.url ?? '').slice(1);
       if (!html[name]) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" }).end(html[name]);
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" })
+        .end(html[name]);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -97,7 +97,12 @@ describe('the event log', () => {
     expect(lines[0]).toBe('ID\tWhen\tType\tPortal\tUser\tEmail\tData');
     expect(lines[1]).toMatch(new RegExp(`^1\\t2026-11-28T14:00:00.000Z\\tinvited\\tgrants\\t1\\t${emails[0]}\\t\\{"registrationId":1,`));
 
-    for (const bad of [['--since', '-1'], ['--since', 'yesterday'], ['--type', 'invited,nonsense'], ['--retry-dead', '--since', '3']]) {
+    for (const bad of [
+      ['--since', '-1'],
+      ['--since', 'yesterday'],
+      ['--type', 'invited,nonsense'],
+      ['--retry-dead', '--since', '3'],
+    ]) {
       const r = await w.run(['events', ...bad]);
       expect(r.exitCode, bad.join(' ')).toBe(2);
     }

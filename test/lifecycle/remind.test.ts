@@ -134,7 +134,9 @@ describe('removal warnings', () => {
     for (const e of emails) expect(warnings(e)).toHaveLength(1);
     const m = warnings(emails[0]!)[0]!;
     expect(m.subject).toBe('Your Grants Portal profile will be removed on December 28');
-    expect(m.text).toContain('Your portal profile will be removed on Monday, December 28, 2026 at 15:00 Central European Standard Time (December 28, 14:00 UTC).');
+    expect(m.text).toContain(
+      'Your portal profile will be removed on Monday, December 28, 2026 at 15:00 Central European Standard Time (December 28, 14:00 UTC).',
+    );
     expect(m.text).toMatch(/Ask the Site Administrator for a new registration email, with a new\s+link, before that date: admin@example\.org/);
     expect(m.text).not.toMatch(/token=/);
 

@@ -37,7 +37,13 @@ describe('users remove USER…', () => {
 
     const r = await w.run(['--json', 'users', 'remove', a.toUpperCase(), '2', '--yes', '--actor', 'helpdesk'], { now: at(3) });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: false, removed: [{ id: 1, email: a }, { id: 2, email: b }] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      dryRun: false,
+      removed: [
+        { id: 1, email: a },
+        { id: 2, email: b },
+      ],
+    });
     expect(await emailsOf(w)).toEqual([c]);
 
     for (const e of [a, b]) {

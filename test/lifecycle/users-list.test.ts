@@ -38,7 +38,9 @@ async function people(): Promise<World> {
 /** The Step 2 link of a user, from the .eml file the mailer wrote (no SMTP server here). */
 function linkOf(w: World, userId: number): string {
   const file = readdirSync(w.mailDir).find((f) => f.includes(`-user${userId}-`))!;
-  const raw = readFileSync(`${w.mailDir}/${file}`, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const raw = readFileSync(`${w.mailDir}/${file}`, 'utf8')
+    .replace(/=\r?\n/g, '')
+    .replace(/=3D/g, '=');
   return /https:\/\/\S+\?token=[A-Za-z0-9_-]+/.exec(raw)![0];
 }
 

@@ -153,7 +153,10 @@ describe('deliverWebhooks: retries, backoff, timeout, order, dead letters', () =
     const text = await w.run(['events']);
     expect(text.stderr).toMatch(/warning: webhook http:\/\/127\.0\.0\.1:\d+\/hooks\/portalctl: 1 delivery dead .*portalctl events --retry-dead/);
     const doctor = JSON.parse((await w.run(['--json', 'doctor'])).stdout);
-    expect(doctor.checks.find((c: any) => c.name === `webhook ${rx.url}`)).toMatchObject({ status: 'warn', detail: expect.stringContaining('1 delivery DEAD') });
+    expect(doctor.checks.find((c: any) => c.name === `webhook ${rx.url}`)).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('1 delivery DEAD'),
+    });
 
     const retry = await w.json(['events', '--retry-dead']);
     expect(retry).toEqual({ requeued: 1 });
@@ -235,7 +238,12 @@ print('valid' if hmac.compare_digest(expected, header) else 'INVALID')`,
     expect(replayed.equals(req!.body)).toBe(false);
     expect(python(replayed, signature)).toBe('INVALID');
     expect(python(Buffer.concat([req!.body, Buffer.from(' ')]), signature)).toBe('INVALID');
-    expect(python(req!.body, signature.replace(/.$/, (c) => (c === '0' ? '1' : '0')))).toBe('INVALID');
+    expect(
+      python(
+        req!.body,
+        signature.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+      ),
+    ).toBe('INVALID');
     // And our own check, for receivers written in Node.
     expect(verify(SECRET, req!.body, signature)).toBe(true);
     expect(verify('another secret', req!.body, signature)).toBe(false);
@@ -256,7 +264,16 @@ describe('webhooks from the commands', () => {
     const remind = await w.run(['remind', '--yes'], { now: at(2) });
     expect(remind.exitCode, remind.stderr).toBe(0);
     expect(remind.stderr).toContain(`Delivered 8 events to webhook ${rx.url}.`);
-    expect(rx.accepted().map((r) => r.json.type)).toEqual(['invited', 'invited', 'email_sent', 'email_sent', 'reminded', 'reminded', 'email_sent', 'email_sent']);
+    expect(rx.accepted().map((r) => r.json.type)).toEqual([
+      'invited',
+      'invited',
+      'email_sent',
+      'email_sent',
+      'reminded',
+      'reminded',
+      'email_sent',
+      'email_sent',
+    ]);
     expect(few.requests).toEqual([]);
 
     expect((await w.run(['link', linkIn(mailsTo(smtp, a)[1]!), '--service', 'nih', '--account', 'ann'], { now: at(3) })).exitCode).toBe(0);
@@ -266,7 +283,12 @@ describe('webhooks from the commands', () => {
 
     const prune = await w.run(['prune', '--yes'], { now: at(31) });
     expect(prune.exitCode, prune.stderr).toBe(0);
-    expect(rx.accepted().map((r) => r.json.type).slice(8)).toEqual(['linked', 'expired', 'removed']);
+    expect(
+      rx
+        .accepted()
+        .map((r) => r.json.type)
+        .slice(8),
+    ).toEqual(['linked', 'expired', 'removed']);
     expect(few.accepted().map((r) => [r.json.type, r.json.email])).toEqual([
       ['linked', a],
       ['removed', b],

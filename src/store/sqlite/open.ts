@@ -112,7 +112,6 @@ export function sqliteLibraryVersion(): string {
   }
 }
 
-
 function configure(db: DB): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
