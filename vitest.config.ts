@@ -1,12 +1,42 @@
 import { defineConfig } from 'vitest/config';
 
+// Two kinds of tests (npm test builds dist/ first, for the spawned ones):
+//  - in-process: main() and the modules themselves, in milliseconds — most of
+//    the suite; worker threads, and modules loaded once per worker;
+//  - processes: the real bin/portalctl spawned (exit codes, ptys, signals,
+//    races, killed processes), real shells, a real browser — slower, so they
+//    start first and get generous timeouts.
+// test/security/mail-folder.test.ts sets process.umask(), which worker threads may not.
+const PROCESSES = ['test/e2e/**/*.test.ts', 'test/completion/shells.test.ts', 'test/server/**/*.test.ts', 'test/security/mail-folder.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // End-to-end tests spawn the built bin/portalctl (npm test builds it first).
-    pool: 'forks',
+    // One PostgreSQL cluster per run, started on first use (sharedPostgres()).
+    globalSetup: ['test/setup/postgres.ts'],
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    projects: [
+      {
+        test: {
+          name: 'processes',
+          include: PROCESSES,
+          pool: 'forks',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'in-process',
+          include: ['test/**/*.test.ts'],
+          exclude: PROCESSES,
+          pool: 'threads',
+          isolate: false,
+          testTimeout: 15_000,
+          hookTimeout: 15_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+    ],
   },
 });

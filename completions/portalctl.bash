@@ -8,10 +8,14 @@ _portalctl_sub() {
     case "$1|$2" in
         '|users') REPLY='users' ;;
         '|link') REPLY='link' ;;
+        '|remind') REPLY='remind' ;;
         '|prune') REPLY='prune' ;;
+        '|serve') REPLY='serve' ;;
         '|portals') REPLY='portals' ;;
         '|outbox') REPLY='outbox' ;;
         '|audit') REPLY='audit' ;;
+        '|events') REPLY='events' ;;
+        '|store') REPLY='store' ;;
         '|doctor') REPLY='doctor' ;;
         '|config') REPLY='config' ;;
         '|completion') REPLY='completion' ;;
@@ -20,17 +24,20 @@ _portalctl_sub() {
         'users|invite') REPLY='users invite' ;;
         'users|resend-registration') REPLY='users resend-registration' ;;
         'users|set-removal-days') REPLY='users set-removal-days' ;;
+        'users|remove') REPLY='users remove' ;;
         'users|show') REPLY='users show' ;;
         'users|whoami-login') REPLY='users whoami-login' ;;
         'users|access-check') REPLY='users access-check' ;;
         'users|help') REPLY='users help' ;;
         'portals|add') REPLY='portals add' ;;
-        'portals|list') REPLY='portals list' ;;
         'portals|set') REPLY='portals set' ;;
+        'portals|list') REPLY='portals list' ;;
         'portals|help') REPLY='portals help' ;;
         'outbox|list') REPLY='outbox list' ;;
         'outbox|send') REPLY='outbox send' ;;
         'outbox|help') REPLY='outbox help' ;;
+        'store|copy') REPLY='store copy' ;;
+        'store|help') REPLY='store help' ;;
         *) return 1 ;;
     esac
 }
@@ -38,10 +45,11 @@ _portalctl_sub() {
 # _portalctl_subcommands PATH: REPLY is the subcommands at PATH (empty at a leaf).
 _portalctl_subcommands() {
     case $1 in
-        '') REPLY='users link prune portals outbox audit doctor config completion help' ;;
-        'users') REPLY='list invite resend-registration set-removal-days show whoami-login access-check help' ;;
-        'portals') REPLY='add list set help' ;;
+        '') REPLY='users link remind prune serve portals outbox audit events store doctor config completion help' ;;
+        'users') REPLY='list invite resend-registration set-removal-days remove show whoami-login access-check help' ;;
+        'portals') REPLY='add set list help' ;;
         'outbox') REPLY='list send help' ;;
+        'store') REPLY='copy help' ;;
         *) REPLY='' ;;
     esac
 }
@@ -49,28 +57,35 @@ _portalctl_subcommands() {
 # _portalctl_options PATH: REPLY is the options at PATH, the global ones included.
 _portalctl_options() {
     case $1 in
-        '') REPLY='-V --version --db --portal --json --no-color -q --quiet -y --yes --actor -h --help' ;;
+        '') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor -h --help' ;;
         'users') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
-        'users list') REPLY='--status --search --limit -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'users list') REPLY='--status --search --sort --limit --csv -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users invite') REPLY='--email --first-name --last-name --from-csv -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users resend-registration') REPLY='--email --all-expired -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users set-removal-days') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'users remove') REPLY='--status --include-linked --dry-run -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users show') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users whoami-login') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users access-check') REPLY='--service --account --email -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'link') REPLY='--service --account -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'remind') REPLY='--dry-run -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'prune') REPLY='--dry-run -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'serve') REPLY='--listen -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'portals') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
-        'portals add') REPLY='--name --url --admin-email --register-url --link-days --removal-days --time-zone -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'portals add') REPLY='--name --url --admin-email --register-url --link-days --removal-days --remind-days --warn-days --time-zone -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'portals set') REPLY='--name --url --admin-email --register-url --link-days --removal-days --remind-days --warn-days --time-zone -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'portals list') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
-        'portals set') REPLY='--name --url --admin-email --register-url --link-days --removal-days --time-zone -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'portals help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox list') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox send') REPLY='--include-failed -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
-        'audit') REPLY='--user --since -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'audit') REPLY='--user --since --limit -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'events') REPLY='--since --follow --type -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'store') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'store copy') REPLY='--to -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'store help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'doctor') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'config') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'completion') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
@@ -88,23 +103,28 @@ _portalctl_value() {
         '|--actor') REPLY=''; return 0 ;;
         'users list|--status') REPLY='linked pending expired unlinked'; return 0 ;;
         'users list|--search') REPLY=''; return 0 ;;
+        'users list|--sort') REPLY=''; return 0 ;;
         'users list|--limit') REPLY=''; return 0 ;;
         'users invite|--email') REPLY=''; return 0 ;;
         'users invite|--first-name') REPLY=''; return 0 ;;
         'users invite|--last-name') REPLY=''; return 0 ;;
         'users invite|--from-csv') return 2 ;;
         'users resend-registration|--email') REPLY=''; return 0 ;;
+        'users remove|--status') REPLY='linked pending expired unlinked'; return 0 ;;
         'users access-check|--service') REPLY='nih ims-employee ims'; return 0 ;;
         'users access-check|--account') REPLY=''; return 0 ;;
         'users access-check|--email') REPLY=''; return 0 ;;
         'link|--service') REPLY='nih ims-employee ims'; return 0 ;;
         'link|--account') REPLY=''; return 0 ;;
+        'serve|--listen') REPLY=''; return 0 ;;
         'portals add|--name') REPLY=''; return 0 ;;
         'portals add|--url') REPLY=''; return 0 ;;
         'portals add|--admin-email') REPLY=''; return 0 ;;
         'portals add|--register-url') REPLY=''; return 0 ;;
         'portals add|--link-days') REPLY=''; return 0 ;;
         'portals add|--removal-days') REPLY=''; return 0 ;;
+        'portals add|--remind-days') REPLY=''; return 0 ;;
+        'portals add|--warn-days') REPLY=''; return 0 ;;
         'portals add|--time-zone') REPLY=''; return 0 ;;
         'portals set|--name') REPLY=''; return 0 ;;
         'portals set|--url') REPLY=''; return 0 ;;
@@ -112,9 +132,15 @@ _portalctl_value() {
         'portals set|--register-url') REPLY=''; return 0 ;;
         'portals set|--link-days') REPLY=''; return 0 ;;
         'portals set|--removal-days') REPLY=''; return 0 ;;
+        'portals set|--remind-days') REPLY=''; return 0 ;;
+        'portals set|--warn-days') REPLY=''; return 0 ;;
         'portals set|--time-zone') REPLY=''; return 0 ;;
         'audit|--user') REPLY=''; return 0 ;;
         'audit|--since') REPLY=''; return 0 ;;
+        'audit|--limit') REPLY=''; return 0 ;;
+        'events|--since') REPLY=''; return 0 ;;
+        'events|--type') REPLY=''; return 0 ;;
+        'store copy|--to') REPLY=''; return 0 ;;
         *'|--db') return 2 ;;
         *'|--portal') REPLY=''; return 0 ;;
         *'|--actor') REPLY=''; return 0 ;;
@@ -128,15 +154,19 @@ _portalctl_arg() {
     case $1 in
         'users help')
             case $2 in
-            0) REPLY='list invite resend-registration set-removal-days show whoami-login access-check'; return 0 ;;
+            0) REPLY='list invite resend-registration set-removal-days remove show whoami-login access-check'; return 0 ;;
             esac ;;
         'portals help')
             case $2 in
-            0) REPLY='add list set'; return 0 ;;
+            0) REPLY='add set list'; return 0 ;;
             esac ;;
         'outbox help')
             case $2 in
             0) REPLY='list send'; return 0 ;;
+            esac ;;
+        'store help')
+            case $2 in
+            0) REPLY='copy'; return 0 ;;
             esac ;;
         'completion')
             case $2 in
@@ -144,7 +174,7 @@ _portalctl_arg() {
             esac ;;
         'help')
             case $2 in
-            0) REPLY='users link prune portals outbox audit doctor config completion'; return 0 ;;
+            0) REPLY='users link remind prune serve portals outbox audit events store doctor config completion'; return 0 ;;
             esac ;;
     esac
     return 1

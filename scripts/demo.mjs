@@ -18,10 +18,18 @@ function portalctl(...args) {
 }
 
 console.log(`Store: ${env.PORTALCTL_DB}\n`);
+// PORTALCTL_DB names the store, so only `portals add` may create it (every
+// other command refuses a named store that does not exist): look for the demo
+// portal only in a store that is there.
 const list = existsSync(env.PORTALCTL_DB) ? spawnSync(process.execPath, [bin, '--json', 'portals', 'list'], { env, encoding: 'utf8' }) : null;
-const portals = list?.status === 0 ? JSON.parse(list.stdout).portals.map((p) => p.slug) : [];
+if (list && list.status !== 0) {
+  process.stderr.write(list.stderr);
+  process.exit(list.status ?? 1);
+}
+const portals = list ? JSON.parse(list.stdout).portals.map((p) => p.slug) : [];
 if (!portals.includes('demo')) {
-  portalctl('portals', 'add', 'demo', '--name', 'Demo Portal', '--url', 'https://portal.example.org', '--admin-email', 'site-admin@example.org');
+  const added = portalctl('portals', 'add', 'demo', '--name', 'Demo Portal', '--url', 'https://portal.example.org', '--admin-email', 'site-admin@example.org');
+  if (added !== 0) process.exit(added ?? 1);
 }
 const n = Date.now().toString(36);
 const email = `jane.doe+${n}@example.org`;
@@ -44,7 +52,7 @@ const link =
   )?.[0];
 if (status === 0 && link) {
   console.log(`\nThe registration email is ${newest}; Jane follows its Step 2 link:`);
-  portalctl('link', link, '--service', 'nih', '--account', `jdoe${n}`);
+  portalctl('--portal', 'demo', 'link', link, '--service', 'nih', '--account', `jdoe${n}`);
   portalctl('--portal', 'demo', 'users', 'whoami-login', email);
 }
 process.exitCode = status ?? 1;

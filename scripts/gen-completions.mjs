@@ -20,7 +20,7 @@ if (args.some((a) => a !== '--check')) {
 
 let cli, completion;
 try {
-  cli = await import(new URL('../dist/cli.js', import.meta.url).href);
+  cli = await import(new URL('../dist/cli/main.js', import.meta.url).href);
   completion = await import(new URL('../dist/completion/index.js', import.meta.url).href);
 } catch (err) {
   console.error(`Cannot load dist/ (${err.message}); build first: npx tsc -p .`);
@@ -38,10 +38,10 @@ async function script(shell) {
         done();
       },
     });
-  const io = { stdin: new PassThrough(), stdout: sink(chunks), stderr: sink(errs), stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
+  const streams = { stdin: new PassThrough(), stdout: sink(chunks), stderr: sink(errs), stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
   // A clean environment: nothing the user has set may change the scripts.
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', NO_COLOR: '1' };
-  const code = await cli.main(['completion', shell], io, env);
+  const code = await cli.main(['completion', shell], { streams, env });
   if (code !== 0) throw new Error(`portalctl completion ${shell} exited ${code}: ${Buffer.concat(errs).toString('utf8')}`);
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -50,6 +50,19 @@ export class StoreError extends PortalctlError {
   }
 }
 
+/**
+ * A store error with a sentence added that says what the command had done
+ * when it failed ("Nobody was invited."), so a failure is never mistaken for
+ * a partial change or the other way round. Other errors pass unchanged.
+ */
+export function withOutcome(err: unknown, sentence: string): unknown {
+  if (!(err instanceof StoreError)) return err;
+  const base = err.message.replace(/(?:;|\.)? ?[Tt]ry again\.$/, '').replace(/\.$/, '');
+  // "… for more than 5 s; nothing was changed: …", or after a question "… is the disk full? Nothing was changed: …".
+  const joined = base.endsWith('?') ? `${base} ${sentence[0]!.toUpperCase()}${sentence.slice(1)}` : `${base}; ${sentence}`;
+  return new StoreError(err.code, joined, err.exitCode, err.details);
+}
+
 /** The work is recorded but an email could not be delivered now: exit 75. */
 export class MailQueuedError extends PortalctlError {
   constructor(message: string, details?: Record<string, unknown>) {

@@ -19,6 +19,8 @@ export const BIDI_MARK = /[\u200e\u200f\u061c]/;
 export const INVISIBLE = /[\u200b-\u200d\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/u;
 
 const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+/** The same, direction marks excepted: they are data (see neutralizeData). */
+const DATA_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeChar(ch: string): string {
   const cp = ch.codePointAt(0)!;
@@ -31,11 +33,29 @@ export function neutralize(text: string): string {
   return text.replace(TERMINAL_UNSAFE, escapeChar);
 }
 
+/**
+ * Like neutralize(), but direction marks (LRM, RLM, ALM) are kept: for
+ * tab-separated output, which scripts and spreadsheets read back. A mark is a
+ * strong character with no scope — it cannot reorder anything beyond its
+ * neighbours, and a tab ends its influence — so it is harmless there, and
+ * escaping it would change the name.
+ */
+export function neutralizeData(text: string): string {
+  return text.replace(DATA_UNSAFE, escapeChar);
+}
+
+/**
+ * Characters that draw nothing on their own: spaces, controls, format
+ * characters (U+200B, U+2060, soft hyphen, tags …), Unicode's
+ * default-ignorable code points (Hangul fillers, variation selectors,
+ * U+034F …) and combining marks, which draw only on a base character.
+ */
+const DRAWS_NOTHING = /[\s\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}\p{M}\p{Default_Ignorable_Code_Point}]/u;
+
 /** True when the text has something a reader can see (not only spaces and invisible characters). */
 export function hasVisibleCharacter(text: string): boolean {
   for (const ch of text) {
-    if (/\s/u.test(ch) || INVISIBLE.test(ch) || BIDI_MARK.test(ch) || BIDI_CONTROL.test(ch) || CONTROL.test(ch)) continue;
-    if (/\p{M}/u.test(ch)) continue; // a combining mark alone draws on nothing
+    if (DRAWS_NOTHING.test(ch) || INVISIBLE.test(ch) || BIDI_MARK.test(ch) || BIDI_CONTROL.test(ch)) continue;
     return true;
   }
   return false;

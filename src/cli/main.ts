@@ -57,8 +57,13 @@ function commandPath(argv: readonly string[]): string[] {
   return [];
 }
 
-/** A Step 2 token that commander took for an option (tokens of the first releases could start with "-"). */
-const TOKEN_AS_OPTION = /'-[A-Za-z0-9_-]{26}'/g;
+/**
+ * A Step 2 token that commander took for an option (tokens of the first
+ * releases could start with "-"). Not a global pattern: test() on one would
+ * remember where it stopped and miss the token on the next run in the same
+ * process.
+ */
+const TOKEN_AS_OPTION = /'-[A-Za-z0-9_-]{26}'/;
 
 function commanderMessage(err: CommanderError, argv: readonly string[]): string {
   let text = err.message
@@ -103,7 +108,8 @@ export async function reportError(ctx: Context, err: unknown, argv: readonly str
     // Our messages quote untrusted values neutralised; neutralising again only guards what slipped through.
     ctx.io.stderr.write(`${s.red('error:')} ${lines(message)}\n`);
   }
-  if (ctx.globals.debug && err instanceof Error && err.stack) ctx.io.stderr.write(`${lines(err.stack)}\n`);
+  // A usage error's stack says nothing about portalctl, and commander's message in it would repeat the argument (a token, say) verbatim.
+  if (ctx.globals.debug && err instanceof Error && !(err instanceof CommanderError) && err.stack) ctx.io.stderr.write(`${lines(err.stack)}\n`);
   return exitCode;
 }
 
@@ -118,11 +124,12 @@ export async function main(argv: string[], deps: ContextDeps = processDeps()): P
       const outstanding = await render(result, renderOptions(ctx));
       if (outstanding) throw outstanding;
     }
+    await ctx.io.flushStdout();
     const failure = ctx.io.stdoutError;
     if (failure)
       throw new PortalctlError(
         'output_failed',
-        `Cannot write to standard output: ${failure.code ?? failure.message}${failure.code === 'ENOSPC' ? ' (no space left on the device)' : ''}.`,
+        `Cannot write to standard output: ${failure.code ?? failure.message}${failure.code === 'ENOSPC' ? ' (no space left on the device)' : ''}. Anything the command changed is recorded; only its output is lost.`,
         EXIT.failed,
       );
     return EXIT.ok;

@@ -18,6 +18,8 @@ export function maskUrl(raw: string | undefined): string | undefined {
   if (!raw) return raw;
   try {
     const url = new URL(raw);
+    // "smtp:user:pw@relay" parses, as an opaque path with no host: the password would be shown in it.
+    if (url.host === '' && /[@:]/.test(url.pathname)) return '(not a valid URL)';
     if (url.password) url.password = '***';
     return url.toString();
   } catch {

@@ -31,7 +31,7 @@ async function checkStore(ctx: Context, checks: Check[]): Promise<Store | undefi
   try {
     store = await openStore(
       { value: s.db.value, explicit: s.storeExplicit },
-      { create: false, inspectOnly: true, password: s.postgresPassword(), env: ctx.env },
+      { create: false, inspectOnly: true, password: s.postgresPassword(), env: ctx.env, busyTimeoutMs: s.busyTimeoutMs },
     );
   } catch (err) {
     const code = err instanceof PortalctlError ? err.code : '';

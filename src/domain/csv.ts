@@ -5,7 +5,7 @@
 // recognised. The file must be a regular file of at most 50 MB — checked
 // before reading, so a device or a huge file costs nothing.
 
-import { closeSync, createReadStream, fstatSync, openSync, constants } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, constants } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { quote } from '../text.js';
 import { emailKey } from '../store/keys.js';
@@ -62,16 +62,23 @@ export async function readInviteCsv(path: string): Promise<CsvPerson[]> {
     closeSync(fd);
     throw err;
   }
+  // A semicolon-separated file is recognised by its first line — read from the
+  // file already checked, never by opening the path again (it could be swapped
+  // for a FIFO meanwhile, and that open would block).
+  const head = Buffer.alloc(Math.min(size, 4096));
+  let first = '';
+  try {
+    first =
+      head
+        .subarray(0, readSync(fd, head, 0, head.length, 0))
+        .toString('utf8')
+        .split(/\r?\n/)[0] ?? '';
+  } catch {
+    // unreadable: the parser below says so
+  }
   const { parse } = await import('csv-parse');
-  const stream = createReadStream('', { fd, end: MAX_CSV_BYTES });
-  // A semicolon-separated file is recognised by its first line.
-  const first = await new Promise<string>((resolve) => {
-    const peek = createReadStream(path, { start: 0, end: Math.min(size, 4096) - 1, encoding: 'utf8' });
-    let text = '';
-    peek.on('data', (c) => (text += c));
-    peek.on('end', () => resolve(text.split(/\r?\n/)[0] ?? ''));
-    peek.on('error', () => resolve(''));
-  });
+  // `end` is the hard cap should the file grow after the size was checked.
+  const stream = createReadStream('', { fd, start: 0, end: MAX_CSV_BYTES });
   const delimiter = (first.match(/;/g)?.length ?? 0) > (first.match(/,/g)?.length ?? 0) ? ';' : ',';
   const parser = stream.pipe(parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, trim: false, delimiter }));
   const errors: string[] = [];

@@ -74,7 +74,22 @@ function startOfLocalDay(at: Date, zone: string): Date {
   return new Date(at.getTime() - sinceMidnight);
 }
 
-export const iso = (d: Date): string => d.toISOString();
+/**
+ * A time as it is stored. Stored times are compared as text, which holds only
+ * for four-digit years: "+010000-01-01…" sorts before "2026-…". A time past
+ * 9999 (PORTALCTL_NOW near the end of 9999 plus a link lifetime) is refused
+ * rather than stored, so the transaction that needed it changes nothing.
+ */
+export function iso(d: Date): string {
+  const year = d.getUTCFullYear();
+  if (Number.isNaN(year) || year < 0 || year > 9999) {
+    throw new UsageError(
+      `A time outside the years 0–9999 cannot be recorded (is PORTALCTL_NOW set near the end of 9999?); nothing was changed.`,
+      'invalid_time',
+    );
+  }
+  return d.toISOString();
+}
 export const addDays = (d: Date, days: number): Date => new Date(d.getTime() + days * DAY_MS);
 
 // Building an Intl.DateTimeFormat costs far more than using one, and a bulk

@@ -53,7 +53,14 @@ export function parseSender(raw: string, what: string): Sender {
       'invalid_sender',
     );
   if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) throw bad('it contains control characters');
-  if (!value.includes('<')) return { address: parseEmail(value, what) };
+  const address = (text: string) => {
+    try {
+      return parseEmail(text, what);
+    } catch (err) {
+      throw err instanceof UsageError ? new UsageError(err.message, 'invalid_sender') : err;
+    }
+  };
+  if (!value.includes('<')) return { address: address(value) };
   const m = /^(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>$/.exec(value);
   if (!m) throw bad('it must be a name followed by one address in angle brackets');
   const quoted = m[1] !== undefined;
@@ -61,8 +68,8 @@ export function parseSender(raw: string, what: string): Sender {
   if (!quoted && /[,;:@()[\]\\]/.test(name)) throw bad('put a name with , ; : @ or brackets in double quotes (a comma would make a list)');
   if (name !== '' && !hasVisibleCharacter(name)) throw bad('the name has no visible characters');
   if ([...name].length > 100) throw bad('the name is longer than 100 characters');
-  const address = parseEmail(m[3]!, what);
-  return name === '' ? { address } : { address, name };
+  const bare = address(m[3]!);
+  return name === '' ? { address: bare } : { address: bare, name };
 }
 
 /** "Grants Portal <no-reply@…>" for a header: nodemailer encodes the name; here only what is allowed is decided. */
@@ -74,7 +81,10 @@ export function formatSender(s: Sender): string {
 // refused could act on a terminal, break a header or a line, reorder text, or
 // pass for instructions in an email: controls, separators, bidi overrides,
 // invisible-only names, and URLs.
-const URL_LIKE = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S/i;
+// Checked on the NFKC form, so full-width "ｈｔｔｐｓ：／／" counts too. A host
+// followed by a path ("evil.example/login") is refused; a bare "St.John" or
+// "J.R." is a name.
+const URL_LIKE = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S|[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+\//iu;
 
 export function parseName(raw: string, what: string): string {
   const value = raw.normalize('NFC').trim();
@@ -83,7 +93,7 @@ export function parseName(raw: string, what: string): string {
     throw new UsageError(`Invalid ${what} ${quote(raw)}: it contains control or text-direction characters; type the name as plain text.`, 'invalid_name');
   }
   if (!hasVisibleCharacter(value)) throw new UsageError(`Invalid ${what} ${quote(raw)}: it has no visible characters.`, 'invalid_name');
-  if (URL_LIKE.test(value)) throw new UsageError(`Invalid ${what} ${quote(raw)}: a name cannot contain a web address.`, 'invalid_name');
+  if (URL_LIKE.test(value.normalize('NFKC'))) throw new UsageError(`Invalid ${what} ${quote(raw)}: a name cannot contain a web address.`, 'invalid_name');
   if ([...value].length > 100) throw new UsageError(`Invalid ${what} ${quote(raw)}: it is longer than 100 characters.`, 'invalid_name');
   return value;
 }

@@ -4,6 +4,7 @@
 // messages in flight finish and leaves the rest queued; so does a relay that
 // keeps failing, after a few connection failures in a row.
 
+import { StoreError } from '../errors.js';
 import { claimForDelivery, recordDelivery, type ClaimedMessage } from '../domain/delivery.js';
 import type { Stamp } from '../domain/lifecycle.js';
 import { linkUrl } from '../domain/tokens.js';
@@ -14,8 +15,12 @@ import { removalDate } from '../domain/reminders.js';
 import { serviceName } from '../domain/services.js';
 import { DeliveryError, type Mailer } from './transport.js';
 
-/** 'sent_elsewhere': another process sent it meanwhile; 'busy': another live process is sending it; 'dropped': replaced or no longer needed; 'skipped': not tried (interrupted, or the relay kept failing). */
-export type DeliveryState = 'sent' | 'queued' | 'failed' | 'dropped' | 'busy' | 'sent_elsewhere' | 'skipped';
+/**
+ * 'sent_elsewhere': another process sent it meanwhile; 'busy': another live process is sending it; 'dropped': replaced or no longer needed;
+ * 'skipped': not tried (interrupted, the relay kept failing, or the store failed); 'unrecorded': the mail server took it but the store could
+ * not record that, so it stays queued and will be sent again.
+ */
+export type DeliveryState = 'sent' | 'queued' | 'failed' | 'dropped' | 'busy' | 'sent_elsewhere' | 'skipped' | 'unrecorded';
 
 export interface DeliveryResult {
   outboxId: number;
@@ -27,6 +32,8 @@ export interface DeliveryResult {
   error?: string;
   /** The relay itself failed (unreachable, refused the connection or the login). */
   serverProblem?: boolean;
+  /** The store could not be written (locked, disk full): why. The run stops at the first one. */
+  storeError?: StoreError;
 }
 
 export interface DeliverOptions {
@@ -80,7 +87,14 @@ export function composeFor(c: ClaimedMessage, zone: string): ComposedEmail {
 }
 
 async function deliverOne(store: Store, mailer: Mailer, outboxId: number, opts: DeliverOptions): Promise<DeliveryResult> {
-  const claimed = await claimForDelivery(store, outboxId, opts.stamp);
+  let claimed;
+  try {
+    claimed = await claimForDelivery(store, outboxId, opts.stamp);
+  } catch (err) {
+    // Not claimed: the message stays queued as it was.
+    if (err instanceof StoreError) return { outboxId, userId: null, to: null, state: 'skipped', storeError: err };
+    throw err;
+  }
   if (claimed === 'gone') return { outboxId, userId: null, to: null, state: 'dropped' };
   if (claimed === 'busy') return { outboxId, userId: null, to: null, state: 'busy' };
   if (claimed === 'sent') return { outboxId, userId: null, to: null, state: 'sent_elsewhere' };
@@ -88,16 +102,28 @@ async function deliverOne(store: Store, mailer: Mailer, outboxId: number, opts: 
   mail.date = opts.stamp.now;
   const base = { outboxId, kind: claimed.message.kind, userId: claimed.user.id, to: claimed.registration.email };
   const fileName = `${opts.stamp.now.toISOString().replace(/[:.]/g, '-')}-${claimed.portal.slug}-user${claimed.user.id}-msg${outboxId}`;
+  let sent;
   try {
-    const sent = await mailer.send(mail, fileName);
-    await recordDelivery(store, claimed, { state: 'sent', where: sent.where }, opts.stamp);
-    return { ...base, state: 'sent', where: sent.where };
+    sent = await mailer.send(mail, fileName);
   } catch (err) {
     const de = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error).message ?? err), false, true);
     const state = de.permanent ? 'failed' : 'queued';
-    await recordDelivery(store, claimed, { state, error: de.message }, opts.stamp);
+    try {
+      await recordDelivery(store, claimed, { state, error: de.message }, opts.stamp);
+    } catch (storeErr) {
+      // The claim stays; the message is taken over as queued once this process is gone.
+      if (storeErr instanceof StoreError) return { ...base, state: 'queued', error: de.message, serverProblem: de.server, storeError: storeErr };
+      throw storeErr;
+    }
     return { ...base, state, error: de.message, serverProblem: de.server };
   }
+  try {
+    await recordDelivery(store, claimed, { state: 'sent', where: sent.where }, opts.stamp);
+  } catch (err) {
+    if (err instanceof StoreError) return { ...base, state: 'unrecorded', where: sent.where, storeError: err };
+    throw err;
+  }
+  return { ...base, state: 'sent', where: sent.where };
 }
 
 /** Delivers the given queued messages in order, a few at a time; returns one result per message. */
@@ -108,12 +134,15 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
   let next = 0;
   let done = 0;
   let failuresInARow = 0;
-  const stopped = () => opts.signal?.aborted || failuresInARow >= giveUpAfter;
+  let storeFailed = false;
+  // A store that cannot be written now will not be writable for the next message either: stop, leave the rest queued.
+  const stopped = () => opts.signal?.aborted || failuresInARow >= giveUpAfter || storeFailed;
   const worker = async () => {
     while (next < outboxIds.length && !stopped()) {
       const i = next++;
       const r = await deliverOne(store, mailer, outboxIds[i]!, opts);
       results[i] = r;
+      if (r.storeError) storeFailed = true;
       failuresInARow = r.serverProblem ? failuresInARow + 1 : r.state === 'sent' ? 0 : failuresInARow;
       opts.onProgress?.(++done, outboxIds.length);
     }

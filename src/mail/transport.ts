@@ -21,6 +21,8 @@ export interface SmtpSettings {
   requireTls: boolean;
   /** Connections a bulk send opens at once. */
   connections: number;
+  /** Waits for the relay (connect, greeting, each reply); default 15 s to connect and greet, 60 s per reply. */
+  timeoutMs?: number;
 }
 
 export interface MailSettings {
@@ -168,6 +170,10 @@ function classify(err: unknown, forms: string[]): DeliveryError {
     e.command === 'HELO' ||
     e.code === 'ETLS';
   const permanent = !serverLevel && typeof e.responseCode === 'number' && e.responseCode >= 500;
+  if (e.code === 'ETLS') {
+    // A relay without STARTTLS (or a man in the middle that strips it): say why portalctl stopped before the login.
+    return new DeliveryError(`STARTTLS failed (${text}); the login is sent only over TLS — add ?tls=off only for a local relay you trust`, false, true);
+  }
   return new DeliveryError(text, permanent, serverLevel);
 }
 
@@ -225,9 +231,9 @@ export async function createMailer(settings: MailSettings, opts: { pool?: boolea
     pool: opts.pool ?? false,
     maxConnections: smtp.connections,
     maxMessages: Infinity,
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 60_000,
+    connectionTimeout: smtp.timeoutMs ?? 15_000,
+    greetingTimeout: smtp.timeoutMs ?? 15_000,
+    socketTimeout: smtp.timeoutMs ?? 60_000,
     // SNI takes a host name, never an IP address.
     tls: isIP(host) ? {} : { servername: host },
   });

@@ -16,6 +16,15 @@ export interface DeliveryContext {
   interrupted?: boolean;
   /** What the emails are, for the messages ("registration email"). */
   noun?: string;
+  /** What the command recorded before sending ("Invited 50 people to grants"): said again when sending fails half-way, so nobody thinks nothing happened. */
+  recorded?: string;
+}
+
+/** The emails a relay refused for good are not retried by the cron line's `outbox send`: say so wherever the queue is shown. */
+export function parkedWarning(failed: number): Message {
+  return warning(
+    `${plural(failed, 'email')} ${failed === 1 ? 'was' : 'were'} refused by the mail server and ${failed === 1 ? 'is' : 'are'} not retried by \`portalctl outbox send\`; fix the cause (see \`portalctl outbox list\`), then run \`portalctl outbox send --include-failed\`.`,
+  );
 }
 
 export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext): { messages: Message[]; error?: PortalctlError } {
@@ -58,7 +67,29 @@ export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext
   for (const q of queued.slice(0, shown))
     messages.push(warning(`the email to ${neutralize(q.to ?? '')} (user ${q.userId}) could not be delivered now: ${neutralize(q.error ?? '')}`));
   if (failed.length + queued.length > 2 * shown) messages.push(warning(`… and more; see \`portalctl outbox list\`.`));
-  const waiting = queued.length + skipped.length;
+  const unrecorded = by('unrecorded');
+  for (const u of unrecorded.slice(0, shown))
+    messages.push(
+      warning(
+        `the email to ${neutralize(u.to ?? '')} (user ${u.userId}) reached the mail server, but the store could not record that; \`portalctl outbox send\` will send it again with a new link that replaces this one.`,
+      ),
+    );
+  const waiting = queued.length + skipped.length + unrecorded.length;
+  const storeError = results.find((r) => r.storeError)?.storeError;
+  if (storeError) {
+    const what = d.recorded ? `${d.recorded}, and that is kept. ` : '';
+    const reached = unrecorded.length
+      ? ` (${unrecorded.length} of them reached the mail server but could not be recorded as sent, so ${unrecorded.length === 1 ? 'it' : 'they'} will be sent again)`
+      : '';
+    const why = neutralize(storeError.message.replace(/;? ?[Tt]ry again\.$/, '.'));
+    return {
+      messages,
+      error: new MailQueuedError(
+        `${what}Then the store could not be written: ${why[0]!.toLowerCase()}${why.slice(1)} ${sent.length} of ${results.length} ${noun}s went out; ${waiting} ${waiting === 1 ? 'is' : 'are'} queued${reached}. Once the store can be written again, run \`portalctl outbox send\`.`,
+        { storeError: storeError.code, sent: sent.length, queued: [...queued, ...skipped, ...unrecorded].map((q) => q.outboxId) },
+      ),
+    };
+  }
   if (d.interrupted) {
     return {
       messages,

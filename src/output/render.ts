@@ -6,7 +6,7 @@
 
 import type { Writable } from 'node:stream';
 import type { PortalctlError } from '../errors.js';
-import { neutralize } from '../text.js';
+import { neutralize, neutralizeData } from '../text.js';
 import { formatLocal, formatRelative } from '../domain/time.js';
 import type { UserView } from '../domain/users.js';
 import { csvLine } from './csv.js';
@@ -138,8 +138,8 @@ const piped = <T>(columns: Column<T>[]) => columns.filter((c) => c.only !== 'ter
 async function writeTsv<T>(w: ChunkWriter, all: Column<T>[], batch: readonly T[]): Promise<void> {
   const columns = piped(all);
   for (const row of batch) {
-    // Tabs and newlines inside a value would break the line: neutralize() escapes them.
-    if (w.push(`${columns.map((c) => neutralize(plainCell(c, row))).join('\t')}\n`)) await w.flush();
+    // Tabs and newlines inside a value would break the line: they are escaped; direction marks in names are data and kept.
+    if (w.push(`${columns.map((c) => neutralizeData(plainCell(c, row))).join('\t')}\n`)) await w.flush();
   }
 }
 
@@ -193,8 +193,8 @@ async function renderUsers(r: UsersResult, mode: Mode, o: RenderOptions, s: Styl
     await w.flush();
     return;
   }
-  // A terminal: at most TERMINAL_ROWS rows (SUMMARY_ROWS for bulk work), the rest counted.
-  const cap = r.summary ? SUMMARY_ROWS : TERMINAL_ROWS;
+  // A terminal: at most TERMINAL_ROWS rows unless --limit says how many (SUMMARY_ROWS for bulk work), the rest counted.
+  const cap = r.summary ? SUMMARY_ROWS : (r.limit ?? TERMINAL_ROWS);
   const shown: UserView[] = [];
   let total = 0;
   for await (const batch of batches(r.users)) {

@@ -70,6 +70,8 @@ export interface UsersResult extends Outcome {
   csv?: boolean;
   /** On a terminal when the list was cut: how many there are in all. */
   total?: () => Promise<number | undefined>;
+  /** --limit: the user chose how many rows; a terminal shows them all instead of TERMINAL_ROWS. */
+  limit?: number;
   /** Nothing to list: say this on stderr (JSON still prints the empty list). */
   empty?: string;
 }

@@ -80,8 +80,9 @@ const MIN_COLUMN = 6;
  * Content widths for the columns within `columns` terminal columns, or
  * undefined when they cannot fit. Room is taken a column at a time from the
  * column where it costs the fewest extra lines — wrapping inside rows that are
- * already tall before making short rows taller — first down to each column's
- * longest word, then down to MIN_COLUMN (breaking long words).
+ * already tall before making short rows taller — down to each column's
+ * longest word (and not below MIN_COLUMN). Words are never broken: an address
+ * cut in two cannot be copied, so a table that does not fit becomes records.
  */
 export function fitWidths(table: TerminalTable, columns: number): number[] | undefined {
   const n = table.headers.length;
@@ -93,7 +94,8 @@ export function fitWidths(table: TerminalTable, columns: number): number[] | und
   const budget = columns - overhead;
   const sum = (ws: number[]) => ws.reduce((a, b) => a + b, 0);
   if (sum(natural) <= budget) return natural;
-  if (sum(floor) > budget) return undefined;
+  const limits = words.map((w, i) => Math.max(w, floor[i]!));
+  if (sum(limits) > budget) return undefined;
   const widths = [...natural];
   const all = Array.from({ length: n }, (_, i) => cells(i));
   const lines = (i: number, w: number) => all[i]!.map((t) => wrapText(t, w).length);
@@ -117,8 +119,7 @@ export function fitWidths(table: TerminalTable, columns: number): number[] | und
       excess--;
     }
   };
-  shrinkTo(words.map((w, i) => Math.max(w, floor[i]!)));
-  shrinkTo(floor);
+  shrinkTo(limits);
   return sum(widths) <= budget ? widths : undefined;
 }
 

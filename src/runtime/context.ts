@@ -142,7 +142,13 @@ export class Context {
   store(needs: StoreNeeds = {}): Promise<Store> {
     this.storeValue ??= openStore(
       { value: this.settings.db.value, explicit: this.settings.storeExplicit },
-      { create: Boolean(needs.create), readOnly: needs.readOnly, password: this.settings.postgresPassword(), env: this.env },
+      {
+        create: Boolean(needs.create),
+        readOnly: needs.readOnly,
+        password: this.settings.postgresPassword(),
+        env: this.env,
+        busyTimeoutMs: this.settings.busyTimeoutMs,
+      },
     );
     return this.storeValue;
   }

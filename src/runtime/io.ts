@@ -30,6 +30,12 @@ export interface IOStreams extends RawStreams {
   readonly stdoutError: NodeJS.ErrnoException | undefined;
   /** Turns colour off (--no-color), once the flags are parsed. */
   disableColor(): void;
+  /**
+   * Resolves once what was written to stdout has gone out or failed. A file
+   * (`> /dev/full`) reports a failed write a tick later, so stdoutError is
+   * only known after this.
+   */
+  flushStdout(): Promise<void>;
 }
 
 export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): ColorLevel {
@@ -90,6 +96,9 @@ export function createIO(raw: RawStreams, env: NodeJS.ProcessEnv): IOStreams {
     disableColor() {
       io.colorOut = 0;
       io.colorErr = 0;
+    },
+    flushStdout() {
+      return new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
     },
   };
   return io;

@@ -11,7 +11,7 @@ export interface Sending extends Pick<Outcome, 'messages' | 'error'> {
   results: DeliveryResult[];
 }
 
-export async function sendQueued(ctx: Context, outboxIds: number[], opts: { label?: string; noun?: string } = {}): Promise<Sending> {
+export async function sendQueued(ctx: Context, outboxIds: number[], opts: { label?: string; noun?: string; recorded?: string } = {}): Promise<Sending> {
   if (outboxIds.length === 0) return { results: [], messages: [] };
   const bulk = outboxIds.length > 1;
   const mailer = await ctx.mailer({ pool: bulk });
@@ -30,6 +30,12 @@ export async function sendQueued(ctx: Context, outboxIds: number[], opts: { labe
   } finally {
     progress?.stop();
   }
-  const words = describeDeliveries(results, { toFiles: mailer.toFiles, description: mailer.description, interrupted: signal?.aborted, noun: opts.noun });
+  const words = describeDeliveries(results, {
+    toFiles: mailer.toFiles,
+    description: mailer.description,
+    interrupted: signal?.aborted,
+    noun: opts.noun,
+    recorded: opts.recorded,
+  });
   return { results, ...words };
 }

@@ -10,11 +10,11 @@ import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { quote } from '../text.js';
-import { parseSender, parseHttpUrl, type Sender } from '../domain/validate.js';
+import { parseSender, parseHttpUrl, parseWholeNumber, type Sender } from '../domain/validate.js';
 import { SERVICE_KEYS } from '../domain/services.js';
 import { EVENT_TYPES } from '../store/types.js';
 import { isPostgresUrl } from '../store/open.js';
-import { parseSmtpUrl, type MailSettings } from '../mail/transport.js';
+import { checkMailDir, parseSmtpUrl, type MailSettings } from '../mail/transport.js';
 
 export type Source = 'flag' | 'env' | 'config' | 'default';
 
@@ -290,6 +290,10 @@ export class Settings {
   readonly smtpPasswordFile: Resolved<string | undefined>;
   readonly mailFrom: Resolved<string | undefined>;
   readonly mailDir: Resolved<string>;
+  /** PORTALCTL_BUSY_TIMEOUT_MS: how long to wait for another process's write lock on a SQLite store (undefined: the store's default, 5 s). */
+  readonly busyTimeoutMs: number | undefined;
+  /** PORTALCTL_SMTP_TIMEOUT_MS: how long to wait for the relay to connect, greet or answer (undefined: 15 s to connect and greet, 60 s per reply). */
+  readonly smtpTimeoutMs: number | undefined;
   private mail?: MailSettings;
 
   constructor(flags: SettingFlags, env: NodeJS.ProcessEnv) {
@@ -334,6 +338,11 @@ export class Settings {
       ],
       none,
     );
+    const busy = env.PORTALCTL_BUSY_TIMEOUT_MS;
+    this.busyTimeoutMs = busy === undefined || busy === '' ? undefined : parseWholeNumber(busy, 'PORTALCTL_BUSY_TIMEOUT_MS (milliseconds)', 0, 600_000);
+    const smtpTimeout = env.PORTALCTL_SMTP_TIMEOUT_MS;
+    this.smtpTimeoutMs =
+      smtpTimeout === undefined || smtpTimeout === '' ? undefined : parseWholeNumber(smtpTimeout, 'PORTALCTL_SMTP_TIMEOUT_MS (milliseconds)', 1, 600_000);
     const beside = isPostgresUrl(this.db.value) ? join(defaultDataDir(env), 'mail') : join(dirname(this.db.value), 'mail');
     this.mailDir = pick<string>([[file.mailDir, 'config', path]], {
       value: beside,
@@ -358,7 +367,10 @@ export class Settings {
       const password = this.smtpPasswordFile.value
         ? readSecretFile(this.smtpPasswordFile.value, `The SMTP password file (${this.smtpPasswordFile.from})`)
         : undefined;
-      smtp = parseSmtpUrl(this.smtpUrl.value, what, password);
+      smtp = { ...parseSmtpUrl(this.smtpUrl.value, what, password), timeoutMs: this.smtpTimeoutMs };
+    } else {
+      // The .eml files will hold live links: a folder others can write to (or swap) is refused now, not after the invitations are recorded.
+      checkMailDir(this.mailDir.value, false);
     }
     this.mail = { smtp, sender, mailDir: this.mailDir.value };
     return this.mail;

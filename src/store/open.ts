@@ -20,6 +20,8 @@ export interface StoreOpenOptions {
   /** PostgreSQL password from the config file's passwordFile (PGPASSWORD and ~/.pgpass are the driver's). */
   password?: string;
   env?: NodeJS.ProcessEnv;
+  /** How long a SQLite store waits for another process's write lock (PORTALCTL_BUSY_TIMEOUT_MS). */
+  busyTimeoutMs?: number;
 }
 
 export function isPostgresUrl(value: string): boolean {
@@ -36,5 +38,6 @@ export async function openStore(location: StoreLocation, opts: StoreOpenOptions)
     create: !opts.inspectOnly && (opts.create || !location.explicit),
     readOnlyFallback: opts.readOnly,
     migrate: !opts.inspectOnly,
+    busyTimeoutMs: opts.busyTimeoutMs,
   });
 }

@@ -1,10 +1,16 @@
 // Runs the real bin/portalctl as a separate process, with a clean environment:
-// no terminal, no colour, the clock and the store given explicitly.
+// no terminal, no colour, the clock and the store given explicitly. Kept for
+// what only a process shows (exit codes end to end, signals, races, killed
+// processes); everything else runs in-process through run.ts.
+//
+// The store is named by PORTALCTL_DB, so it does not exist until `portals add`
+// creates it: every other command refuses a missing named store (exit 2,
+// store_missing). Start a sandbox with `sb.run(GRANTS)`.
 
 import { execa, type Result } from 'execa';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tempDir } from './tmp.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/portalctl');
 
@@ -29,7 +35,7 @@ export const T0 = '2026-11-28T14:00:00Z';
 export const at = (days: number): string => new Date(Date.parse(T0) + days * 86400_000).toISOString();
 
 export function sandbox(extraEnv: Record<string, string> = {}): Sandbox {
-  const dir = mkdtempSync(join(tmpdir(), 'portalctl-test-'));
+  const dir = tempDir('portalctl-test');
   const db = join(dir, 'store', 'portalctl.db');
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',

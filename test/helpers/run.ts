@@ -4,13 +4,16 @@
 // behaviour is tested this way; spawned processes (cli.ts) are kept for exit
 // codes, signals, races, killed processes and real terminals.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
+import { Command } from 'commander';
 import { main } from '../../src/cli/main.js';
-import { recordingProgress } from '../../src/runtime/progress.js';
+import type { RawInput } from '../../src/commands/command.js';
+import { PortalctlError } from '../../src/errors.js';
+import { recordingProgress, type Progress } from '../../src/runtime/progress.js';
 import { scriptedPrompter } from '../../src/runtime/prompter.js';
+import { tempDir } from './tmp.js';
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -25,8 +28,8 @@ export interface RunOptions {
   now?: string;
   /** Aborted when the test says "Ctrl-C" (see interrupt()). */
   interrupt?: InterruptHandle;
-  /** Colour level for FORCE_COLOR-like tests. */
-  color?: boolean;
+  /** Called with each progress update (tty runs): a test can press Ctrl-C at a chosen moment. */
+  onProgress?: (text: string) => void;
   /** Waiting between polls (events --follow); see ticker(). */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -105,6 +108,21 @@ export interface RunResult {
   progress: string[];
 }
 
+function watchedProgress(inner: Progress, watch?: (text: string) => void): Progress {
+  if (!watch) return inner;
+  return async (text) => {
+    watch(text);
+    const h = await inner(text);
+    return {
+      update(t) {
+        h.update(t);
+        watch(t);
+      },
+      stop: () => h.stop(),
+    };
+  };
+}
+
 function sink(into: Buffer[]): Writable {
   return new Writable({
     write(chunk, _enc, done) {
@@ -140,7 +158,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     },
     env: fullEnv,
     prompter: scriptedPrompter([...(o.answers ?? [])], asked),
-    progress: tty ? recordingProgress(progress) : undefined,
+    progress: tty ? watchedProgress(recordingProgress(progress), o.onProgress) : undefined,
     onInterrupt: (abort) => (o.interrupt as unknown as { attach?(a: (s: string) => void): void })?.attach?.(abort),
     wait: o.wait,
   });
@@ -160,7 +178,7 @@ export interface World {
 }
 
 export function world(extra: Record<string, string> = {}): World {
-  const dir = mkdtempSync(join(tmpdir(), 'portalctl-test-'));
+  const dir = tempDir('portalctl-test');
   const db = join(dir, 'store', 'portalctl.db');
   const env: Record<string, string> = {
     HOME: dir,
@@ -190,3 +208,77 @@ export function world(extra: Record<string, string> = {}): World {
 }
 
 export const GRANTS = ['portals', 'add', 'grants', '--name', 'Grants Portal', '--url', 'https://grants.example.org', '--admin-email', 'admin@example.org'];
+
+/** Piped output of a table: one record per line, keyed by the header line. */
+export function tsv(stdout: string): Record<string, string>[] {
+  const [head, ...lines] = stdout.replace(/\n$/, '').split('\n');
+  if (!head) return [];
+  const keys = head.split('\t');
+  return lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [keys[i] ?? String(i), v])));
+}
+
+/** Terminal output without its colour and cursor codes. */
+export const strip = (s: string): string => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+
+/** The lines of a boxed table as a terminal shows them. */
+export const boxLines = (s: string): string[] =>
+  strip(s)
+    .split('\n')
+    .filter((l) => /^[│┌├└]/.test(l));
+
+const msgId = (file: string) => Number(/-msg(\d+)-/.exec(file)?.[1] ?? 0);
+
+/** The newest .eml file in the mail folder. */
+export function newestEml(mailDir: string): string {
+  const files = readdirSync(mailDir)
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => join(mailDir, f))
+    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs || msgId(a) - msgId(b));
+  if (files.length === 0) throw new Error(`no .eml file in ${mailDir}`);
+  return files[files.length - 1]!;
+}
+
+/** The Step 2 link of the newest .eml file written for `to`. */
+export function emlLinkFor(mailDir: string, to: string): string {
+  const files = readdirSync(mailDir)
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => join(mailDir, f))
+    .map((f) => ({
+      f,
+      text: readFileSync(f, 'utf8')
+        .replace(/=\r?\n/g, '')
+        .replace(/=3D/g, '='),
+    }))
+    .filter((x) => new RegExp(`^To: ${to.replace(/[.+]/g, '\\$&')}$`, 'mi').test(x.text))
+    .sort((a, b) => statSync(a.f).mtimeMs - statSync(b.f).mtimeMs || msgId(a.f) - msgId(b.f));
+  const last = files[files.length - 1];
+  const link = last && /https?:\/\/\S+\?token=[A-Za-z0-9_-]{27}/.exec(last.text)?.[0];
+  if (!link) throw new Error(`no .eml with a Step 2 link to ${to} in ${mailDir}`);
+  return link;
+}
+
+/** What commander would hand a command's parse(): its positional arguments and options (camel-cased). */
+export function rawInput(args: unknown[] = [], options: Record<string, unknown> = {}): RawInput {
+  return { args, options, program: new Command('portalctl') };
+}
+
+/** The error code a function throws (sync or async), or 'ok'. */
+export async function codeOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+/** The error a function throws: a test failure if it does not throw. */
+export function thrown(fn: () => unknown): PortalctlError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PortalctlError) return err;
+    throw err;
+  }
+  throw new Error('expected an error, got none');
+}

@@ -134,7 +134,7 @@ describe('the event log', () => {
     const { w } = await setup(1);
     const t = ticker();
     const h = interruptHandle();
-    const following = w.run(['events', '--follow'], { wait: t.wait, interrupt: h, tty: true, color: false, env: { NO_COLOR: '1' } });
+    const following = w.run(['events', '--follow'], { wait: t.wait, interrupt: h, tty: true, env: { NO_COLOR: '1' } });
     await t.waiting();
     h.fire();
     const r = await following;

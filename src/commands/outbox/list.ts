@@ -2,7 +2,8 @@
 
 import { claimIsStale } from '../../domain/delivery.js';
 import type { PendingMessage } from '../../store/types.js';
-import type { Column, Result } from '../../output/results.js';
+import { mapRows, type Column, type Result } from '../../output/results.js';
+import { parkedWarning } from '../../output/delivery.js';
 import type { Context } from '../../runtime/context.js';
 import type { RawInput } from '../command.js';
 
@@ -31,10 +32,16 @@ export function parse(_raw: RawInput): Record<string, never> {
 export async function run(ctx: Context): Promise<Result> {
   const portal = await ctx.portalScope({ readOnly: true });
   const store = await ctx.store({ readOnly: true });
+  let failed = 0;
   return {
     kind: 'table',
     jsonKey: 'messages',
-    rows: store.listPending({ portalId: portal?.id }),
+    // Streamed as read (a large queue never sits in memory); refused ones are counted on the way.
+    rows: mapRows(store.listPending({ portalId: portal?.id }), (m) => {
+      if (m.state === 'failed') failed++;
+      return m;
+    }),
+    finish: () => ({ messages: failed > 0 ? [parkedWarning(failed)] : [] }),
     columns,
     toJson: (m: PendingMessage) => ({
       id: m.id,

@@ -2,6 +2,7 @@
 
 import { UsageError } from '../../errors.js';
 import type { Result } from '../../output/results.js';
+import { parkedWarning } from '../../output/delivery.js';
 import type { DeliveryResult } from '../../mail/deliver.js';
 import type { Context } from '../../runtime/context.js';
 import { sendQueued } from '../../runtime/send.js';
@@ -23,10 +24,12 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
   const store = await ctx.store();
   const ids: number[] = [];
   const failed: number[] = [];
+  let parked = 0;
   for await (const batch of store.listPending({ portalId: portal?.id })) {
     for (const m of batch) {
       if (m.state === 'queued') ids.push(m.id);
       else if (o.includeFailed) failed.push(m.id);
+      else parked++;
     }
   }
   if (!settings.smtp && ids.length + failed.length > 0) {
@@ -57,7 +60,7 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
     toJson: (r: DeliveryResult) => ({ id: r.outboxId, userId: r.userId, to: r.to, kind: r.kind ?? null, state: r.state, error: r.error ?? null }),
     report: true,
     empty: 'Nothing to send: no email is queued.',
-    messages: [...(sending.messages ?? []), ...webhooks],
+    messages: [...(sending.messages ?? []), ...(parked > 0 ? [parkedWarning(parked)] : []), ...webhooks],
     error: sending.error,
   };
 }

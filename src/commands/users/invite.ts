@@ -1,6 +1,6 @@
 // `users invite`: one person, or everyone in a CSV file.
 
-import { UsageError } from '../../errors.js';
+import { UsageError, withOutcome } from '../../errors.js';
 import { plural, quote } from '../../text.js';
 import { readInviteCsv } from '../../domain/csv.js';
 import { invite, inviteMany } from '../../domain/lifecycle.js';
@@ -41,8 +41,10 @@ export async function run(ctx: Context, o: InviteOptions): Promise<Result> {
   const firstName = parseName(await valueOrPrompt(ctx, o.firstName, '--first-name', 'First name:', (v) => parseName(v, 'first name')), 'first name');
   const lastName = parseName(await valueOrPrompt(ctx, o.lastName, '--last-name', 'Last name:', (v) => parseName(v, 'last name')), 'last name');
   const store = await ctx.store();
-  const recorded = await invite(store, portal, { email, firstName, lastName }, ctx.stamp());
-  const sending = await sendQueued(ctx, [recorded.outboxId]);
+  const recorded = await invite(store, portal, { email, firstName, lastName }, ctx.stamp()).catch((err) => {
+    throw withOutcome(err, `nothing was changed: ${quote(email)} was not invited. Try again.`);
+  });
+  const sending = await sendQueued(ctx, [recorded.outboxId], { recorded: `${quote(email)} is invited to ${portal.slug} (user ${recorded.userId})` });
   const user = await store.read((tx) => tx.users.listing(recorded.userId));
   return { kind: 'users', users: user ? [toUserView(user, iso(ctx.now))] : [], report: true, messages: sending.messages, error: sending.error };
 }
@@ -58,8 +60,12 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<Result> {
   });
   const fresh = people.length - known;
   if (fresh > 0) await confirmIfInteractive(ctx, `Send registration emails to ${plural(fresh, 'person', 'people')} for ${portal.slug}?`);
-  const bulk = await inviteMany(store, portal, people, ctx.stamp());
-  const sending = await sendQueued(ctx, [...bulk.invited.map((i) => i.outboxId), ...bulk.leftover]);
+  const bulk = await inviteMany(store, portal, people, ctx.stamp()).catch((err) => {
+    throw withOutcome(err, 'nothing was changed: nobody was invited. Try again.');
+  });
+  const sending = await sendQueued(ctx, [...bulk.invited.map((i) => i.outboxId), ...bulk.leftover], {
+    recorded: `${plural(bulk.invited.length, 'person', 'people')} ${bulk.invited.length === 1 ? 'is' : 'are'} invited to ${portal.slug} and ${bulk.invited.length === 1 ? 'their email is' : 'their emails are'} queued`,
+  });
   const now = iso(ctx.now);
   const lineOf = new Map(people.map((p) => [p.email, p.line]));
   const skipped = bulk.skipped.map((s) => ({ line: lineOf.get(s.email) ?? null, email: s.email, userId: s.userId }));

@@ -48,6 +48,7 @@ export async function run(ctx: Context, o: ListOptions): Promise<Result> {
     kind: 'users',
     users: mapRows(store.listUsers({ ...query, sort: o.sort, limit: o.limit }), (u) => toUserView(u, now)),
     csv: o.csv,
+    limit: o.limit,
     total: async () => (o.limit === undefined ? store.countUsers(query) : undefined),
   };
 }

@@ -1,6 +1,6 @@
 // `users resend-registration`: the FAQ's "Send New Registration".
 
-import { UsageError } from '../../errors.js';
+import { UsageError, withOutcome } from '../../errors.js';
 import { neutralize, plural, quote } from '../../text.js';
 import { expiredUserIds, resendRegistrations } from '../../domain/lifecycle.js';
 import { iso } from '../../domain/time.js';
@@ -65,10 +65,16 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
       messages.push(info(`User ${users[0]!.id}'s address is now ${neutralize(o.email)} (was ${neutralize(users[0]!.email)}).`));
     }
   }
-  const recorded = await resendRegistrations(store, portal, ids, o.email, ctx.stamp());
+  // One transaction: every user gets a new registration, or (store locked, disk full) nobody does and every old link still works.
+  const recorded = await resendRegistrations(store, portal, ids, o.email, ctx.stamp()).catch((err) => {
+    throw withOutcome(err, 'nothing was changed: no registration was replaced, every earlier link still works, and no email was sent. Try again.');
+  });
   const sending = await sendQueued(
     ctx,
     recorded.map((r) => r.outboxId),
+    {
+      recorded: `New registrations for ${plural(recorded.length, 'user')} are recorded (${recorded.length === 1 ? 'the earlier link no longer works' : 'their earlier links no longer work'}) and ${recorded.length === 1 ? 'the email is' : 'their emails are'} queued`,
+    },
   );
   const now = iso(ctx.now);
   const views = await store.read(async (tx) => {

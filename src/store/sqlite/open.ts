@@ -12,7 +12,22 @@
 // applied in one immediate transaction together with PRAGMA user_version.
 
 import type Database from 'better-sqlite3';
-import { closeSync, constants, fchmodSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -40,6 +55,8 @@ export interface OpenOptions {
   readOnlyFallback?: boolean;
   /** Apply migrations and tighten file modes (false: doctor, which only looks). */
   migrate?: boolean;
+  /** How long to wait for another process's write lock (PORTALCTL_BUSY_TIMEOUT_MS; default BUSY_TIMEOUT_MS). */
+  busyTimeoutMs?: number;
 }
 
 function refuse(path: string, why: string, code = 'store_invalid'): StoreError {
@@ -120,7 +137,7 @@ function configure(db: DB): void {
 }
 
 /** A new, empty, migrated store at `path`, made under a temporary name and linked into place. */
-function createStore(path: string): void {
+function createStore(path: string, timeout: number): void {
   const dir = dirname(path);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -137,7 +154,7 @@ function createStore(path: string): void {
     fchmodSync(fd, 0o600); // whatever the umask
     closeSync(fd);
     fd = undefined;
-    const db = new (loadDriver())(temp, { timeout: BUSY_TIMEOUT_MS });
+    const db = new (loadDriver())(temp, { timeout });
     try {
       configure(db);
       migrate(db);
@@ -174,6 +191,7 @@ export interface Opened {
  * A path that does not exist and may not be created is `store_missing`.
  */
 export function openSqlite(path: string, opts: OpenOptions): Opened {
+  const timeout = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   let what = inspect(path);
   let created = false;
   if (what.kind === 'missing') {
@@ -184,32 +202,38 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
         EXIT.usage,
       );
     }
-    createStore(path);
+    createStore(path, timeout);
     created = true;
     what = inspect(path);
   }
   const Driver = loadDriver();
-  // Before SQLite opens the file, never after: closing any descriptor of the
-  // store or its -wal/-shm releases every POSIX lock this process holds on it,
-  // SQLite's included — another process then rebuilds the shared-memory index
-  // under this one (SQLITE_PROTOCOL, SIGBUS). SQLite creates -wal and -shm
-  // with the store's own mode.
-  if (opts.migrate !== false) tightenModes(path);
   let db: DB;
   let readOnly = false;
   try {
-    db = new Driver(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true });
-    if (what.kind === 'legacy') checkLegacy(db, path);
+    // A file without our application_id is looked at through a read-only
+    // connection, closed again before anything is changed.
+    if (what.kind === 'legacy') checkLegacy(new Driver(path, { timeout, fileMustExist: true, readonly: true }), path);
+    // Before SQLite opens the files for good: closing any other descriptor of
+    // a file drops every POSIX lock this process holds on it, SQLite's
+    // included, and another process would then reset the WAL index under our
+    // feet (SIGBUS, "locking protocol").
+    if (opts.migrate !== false) tightenModes(path);
+    db = new Driver(path, { timeout, fileMustExist: true });
     if (opts.migrate === false) registerFunctions(db);
     else configure(db);
   } catch (err) {
     if (err instanceof StoreError) throw err;
-    const code = (err as { code?: string }).code;
-    if (opts.readOnlyFallback && (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR_SHMOPEN')) {
-      db = new Driver(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true, readonly: true });
-      registerFunctions(db);
+    const code = (err as { code?: string }).code ?? '';
+    const cannotWrite = code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR_SHMOPEN';
+    if (opts.readOnlyFallback && cannotWrite) {
+      db = openReadOnly(Driver, path, timeout);
       readOnly = true;
-    } else throw sqliteError(err, path);
+    } else if (cannotWrite && !writable(path)) {
+      throw new StoreError(
+        'store_readonly',
+        `The store ${quote(path, 200)} is on a read-only file system or not writable by this user; this command needs to write to it, so nothing was changed.`,
+      );
+    } else throw sqliteError(err, path, timeout);
   }
   try {
     if (opts.migrate === false) {
@@ -221,12 +245,68 @@ export function openSqlite(path: string, opts: OpenOptions): Opened {
     }
   } catch (err) {
     db.close();
-    throw sqliteError(err, path);
+    throw sqliteError(err, path, timeout);
   }
   return { db, created, readOnly };
 }
 
-/** A file without our application_id is ours only if it has the tables of portalctl's first releases. */
+/** False when the file system is read-only or the file not ours to write. */
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stores larger than this are not read into memory when the file system is read-only. */
+const MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Opens the store for reading only. A store in WAL mode needs its -shm file,
+ * which a read-only file system does not let SQLite create; then, provided no
+ * -wal file holds changes the main file lacks (a cleanly closed store has
+ * none), the store is read into memory and opened from there — the file
+ * itself is never written.
+ */
+function openReadOnly(Driver: typeof Database, path: string, timeout: number): DB {
+  let db = new Driver(path, { timeout, fileMustExist: true, readonly: true });
+  try {
+    schemaVersion(db); // the first read is where a missing -shm shows
+  } catch (err) {
+    db.close();
+    const code = (err as { code?: string }).code ?? '';
+    if (code !== 'SQLITE_CANTOPEN' || existsSync(`${path}-wal`)) throw sqliteError(err, path);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const st = fstatSync(fd);
+      if (st.size > MAX_IN_MEMORY_BYTES) {
+        throw new StoreError(
+          'store_readonly',
+          `The store ${quote(path, 200)} is on a read-only file system and too large to read into memory; copy it to a writable place to read it.`,
+        );
+      }
+      const image = Buffer.alloc(st.size);
+      let off = 0;
+      while (off < st.size) {
+        const n = readSync(fd, image, off, st.size - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      // Bytes 18-19 say "WAL"; an image in memory has no -shm, so it is read as a rollback-journal database.
+      image[18] = 1;
+      image[19] = 1;
+      db = new Driver(image.subarray(0, off), { readonly: true });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  registerFunctions(db);
+  return db;
+}
+
+/** A file without our application_id is ours only if it has the tables of portalctl's first releases. Closes `db`. */
 function checkLegacy(db: DB, path: string): void {
   let tables: string[];
   let version: number;
@@ -237,11 +317,10 @@ function checkLegacy(db: DB, path: string): void {
     db.close();
     throw sqliteError(err, path);
   }
+  db.close();
   const ours = version >= 1 && version <= 3 && LEGACY_TABLES.every((t) => tables.includes(t));
-  if (!ours) {
-    db.close();
+  if (!ours)
     throw refuse(path, tables.length === 0 ? 'is an empty SQLite database that portalctl did not create' : 'is a SQLite database of another application');
-  }
 }
 
 function tightenModes(path: string): void {
@@ -308,13 +387,18 @@ export function migrate(db: DB, dir = SQLITE_MIGRATIONS_DIR, latest = LATEST_SQL
 }
 
 /** SQLite errors as one-line messages an administrator can act on. */
-export function sqliteError(err: unknown, path?: string): Error {
+/** "5 s", "300 ms". */
+function span(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
+export function sqliteError(err: unknown, path?: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Error {
   if (err instanceof StoreError || !(err instanceof Error)) return err as Error;
   const e = err as { code?: string; message: string };
   const where = path ? ` ${quote(path, 200)}` : '';
   const code = e.code ?? '';
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new StoreError('store_busy', `The store${where} stayed locked by another portalctl process for more than ${BUSY_TIMEOUT_MS / 1000} s; try again.`);
+    return new StoreError('store_busy', `The store${where} stayed locked by another process for more than ${span(busyTimeoutMs)}; try again.`);
   }
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return new StoreError('store_corrupt', `The store${where} is damaged (${e.message}); restore it from a backup.`);

@@ -210,9 +210,11 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
   private readonly lock = new Mutex();
   private readonly tx: Tx;
+  private readonly busyTimeoutMs?: number;
 
-  private constructor(path: string, opened: { db: DB; readOnly: boolean; created: boolean }) {
+  private constructor(path: string, opened: { db: DB; readOnly: boolean; created: boolean }, busyTimeoutMs?: number) {
     this.location = path;
+    this.busyTimeoutMs = busyTimeoutMs;
     this.db = opened.db;
     this.readOnly = opened.readOnly;
     this.created = opened.created;
@@ -220,7 +222,7 @@ export class SqliteStore implements Store {
   }
 
   static open(path: string, opts: OpenOptions): SqliteStore {
-    return new SqliteStore(path, openSqlite(path, opts));
+    return new SqliteStore(path, openSqlite(path, opts), opts.busyTimeoutMs);
   }
 
   /** A statement compiled once per connection: a bulk invite runs the same few for every person. */
@@ -241,7 +243,7 @@ export class SqliteStore implements Store {
     try {
       return await fn(this.tx);
     } catch (err) {
-      throw sqliteError(err, this.location);
+      throw sqliteError(err, this.location, this.busyTimeoutMs);
     }
   }
 
@@ -250,7 +252,7 @@ export class SqliteStore implements Store {
       try {
         this.db.exec('BEGIN IMMEDIATE');
       } catch (err) {
-        throw sqliteError(err, this.location);
+        throw sqliteError(err, this.location, this.busyTimeoutMs);
       }
       try {
         const out = await fn(this.tx);
@@ -258,7 +260,7 @@ export class SqliteStore implements Store {
         return out;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw sqliteError(err, this.location);
+        throw sqliteError(err, this.location, this.busyTimeoutMs);
       }
     });
   }
@@ -269,7 +271,7 @@ export class SqliteStore implements Store {
     try {
       it = this.db.prepare(sql).iterate(params);
     } catch (err) {
-      throw sqliteError(err, this.location);
+      throw sqliteError(err, this.location, this.busyTimeoutMs);
     }
     try {
       for (;;) {
@@ -285,7 +287,7 @@ export class SqliteStore implements Store {
             batch.push(map(next.value as Row));
           }
         } catch (err) {
-          throw sqliteError(err, this.location);
+          throw sqliteError(err, this.location, this.busyTimeoutMs);
         }
         if (batch.length) yield batch;
         if (done) return;

@@ -1,0 +1,109 @@
+// main(): the one place where errors become one line on stderr (JSON with
+// --json) and an exit code. Bad input is exit 2 with nothing changed.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../src/domain/tokens.js';
+import { GRANTS, world, type World } from '../helpers/run.js';
+import { inspect } from '../helpers/store.js';
+
+let w: World;
+beforeAll(async () => {
+  w = world();
+  await w.run(GRANTS);
+  await w.run(['users', 'invite', '--email', 'jane@example.org', '--first-name', 'Jane', '--last-name', 'Doe']);
+});
+afterAll(() => w.close());
+
+const count = () => {
+  const s = inspect(w.db);
+  return `${s.users}/${s.queued}`;
+};
+
+describe('bad input: a one-line error naming the value, exit 2, nothing changed', () => {
+  const cases: [string, string[], Record<string, string>?][] = [
+    ['two recipients', ['users', 'invite', '--email', 'a@example.org, b@example.org', '--first-name', 'A', '--last-name', 'B']],
+    ['display name', ['users', 'invite', '--email', 'Eve <eve@example.org>', '--first-name', 'A', '--last-name', 'B']],
+    ['CRLF in address', ['users', 'invite', '--email', 'eve@example.org\r\nBcc: x@example.org', '--first-name', 'A', '--last-name', 'B']],
+    ['escape in name', ['users', 'invite', '--email', 'eve@example.org', '--first-name', 'Eve\u001b[31m', '--last-name', 'B']],
+    ['missing flag without a terminal', ['users', 'invite', '--email', 'eve@example.org', '--first-name', 'Eve']],
+    ['NUL in link', ['link', `${mintToken()}\u0001`, '--service', 'nih', '--account', 'x']],
+    ['10 kB link', ['link', 'A'.repeat(10_000), '--service', 'nih', '--account', 'x']],
+    ['unknown service', ['link', mintToken(), '--service', 'google', '--account', 'x']],
+    ['account with control', ['link', mintToken(), '--service', 'nih', '--account', 'x\u0007y']],
+    ['unknown status', ['users', 'list', '--status', 'gone']],
+    ['negative limit', ['users', 'list', '--limit', '-5']],
+    ['fractional limit', ['users', 'list', '--limit', '2.5']],
+    ['unknown portal', ['--portal', 'nope', 'users', 'list']],
+    ['bad portal slug', ['--portal', 'No Pe', 'users', 'list']],
+    ['unknown option', ['users', 'list', '--colour']],
+    ['unknown command', ['users', 'lst']],
+    ['missing argument', ['users', 'set-removal-days', '1']],
+    ['DAYS not a number', ['users', 'set-removal-days', '1', 'ten']],
+    ['DAYS negative', ['users', 'set-removal-days', '1', '-1']],
+    ['DAYS fractional', ['users', 'set-removal-days', '1', '2.5']],
+    ['bad actor', ['--actor', 'x\u001b[2J', 'users', 'invite', '--email', 'eve@example.org', '--first-name', 'A', '--last-name', 'B']],
+    ['bad PORTALCTL_NOW', ['users', 'list'], { PORTALCTL_NOW: 'yesterday' }],
+    ['bad TZ', ['users', 'list'], { TZ: 'Mars/Olympus' }],
+    ['prune without --yes', ['prune']],
+  ];
+
+  it.each(cases)('%s', async (_name, args, env) => {
+    const before = count();
+    const r = await w.run(args, { env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: /);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    expect(r.stdout).toBe('');
+    expect(count()).toBe(before);
+  });
+
+  it.each(cases)('%s, with --json: {"error": {"code", "message"}} on stderr', async (_name, args, env) => {
+    const r = await w.run(['--json', ...args], { env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    const doc = JSON.parse(r.stderr);
+    expect(Object.keys(doc)).toEqual(['error']);
+    expect(doc.error).toEqual(expect.objectContaining({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) }));
+  });
+});
+
+describe('refused or failed: exit 1', () => {
+  it('a refusal is one line too, with its code', async () => {
+    const r = await w.run(['users', 'show', '99']);
+    expect(r).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(r.stderr).toBe('error: No user "99" in portal grants; find the user with `portalctl users list --search TEXT`.\n');
+  });
+});
+
+describe('colour', () => {
+  it('errors are red on a coloured stderr, plain otherwise; NO_COLOR and --no-color turn colour off on a terminal', async () => {
+    expect((await w.run(['users', 'list', '--status', 'x'], { env: { FORCE_COLOR: '1' } })).stderr).toMatch(/^\u001b\[31merror:\u001b\[39m /);
+    expect((await w.run(['users', 'list', '--status', 'x'])).stderr).toMatch(/^error: /);
+    for (const [args, env] of [
+      [['users', 'list'], { NO_COLOR: '1' }],
+      [['--no-color', 'users', 'list'], {}],
+    ] as const) {
+      const r = await w.run([...args], { env, tty: true });
+      expect(r.stdout).toContain('│ ID │');
+      expect(r.stdout).not.toMatch(/\u001b\[/);
+    }
+    const piped = await w.run(['users', 'list'], { env: { FORCE_COLOR: '1' } });
+    expect(piped.stdout).not.toContain('│'); // still tab-separated
+  });
+});
+
+describe('--version', () => {
+  // SPEC lists -V/--version among the global options. bin/portalctl answers
+  // `portalctl --version` (and `--version --json`) on a fast path before
+  // main() runs (see test/e2e/exit-codes.test.ts), but main() itself knows no
+  // --version: after another global option, or through main(), it is an
+  // unknown option (exit 2). A design question for the CLI owners — where the
+  // version (and which store's migration level) should be answered — so it
+  // is recorded here rather than changed.
+  it.fails('is answered after another global option too', async () => {
+    const r = await w.run(['--no-color', '--version']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^portalctl \d+\.\d+\.\d+\n/);
+  });
+});

@@ -1,0 +1,120 @@
+// `users access-check`: the FAQ's "Access Denied" diagnosis.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from '../../../src/commands/users/access-check.js';
+import { at, boxLines, emlLinkFor, GRANTS, rawInput, strip, thrown, world, type World } from '../../helpers/run.js';
+
+describe('parse', () => {
+  it('reads the service, the account and an optional address', () => {
+    expect(parse(rawInput([], { service: 'NIH', account: 'jdoe', email: 'jane@example.org' }))).toEqual({
+      service: 'nih',
+      account: 'jdoe',
+      email: 'jane@example.org',
+    });
+    expect(parse(rawInput([], { service: 'ims', account: 'jdoe' }))).toEqual({ service: 'ims', account: 'jdoe', email: undefined });
+  });
+
+  it.each([
+    [{ account: 'jdoe' }, 'missing_value', '--service'],
+    [{ service: 'nih' }, 'missing_value', '--account'],
+    [{ service: 'google', account: 'jdoe' }, 'invalid_service', '"google"'],
+    [{ service: 'nih', account: 'j doe' }, 'invalid_account', '"j doe"'],
+    [{ service: 'nih', account: 'jdoe', email: 'jane' }, 'invalid_email', '"jane"'],
+  ])('refuses %j (%s)', (options, code, named) => {
+    const err = thrown(() => parse(rawInput([], options)));
+    expect(err).toMatchObject({ code, exitCode: 2 });
+    expect(err.message).toContain(named);
+  });
+});
+
+describe('users access-check', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = world();
+    await w.run(GRANTS);
+    await w.run(['portals', 'add', 'loans', '--name', 'Loans', '--url', 'https://loans.example.org', '--admin-email', 'a@example.org']);
+    const invite = (portal: string, email: string, first: string) =>
+      w.run(['--portal', portal, 'users', 'invite', '--email', email, '--first-name', first, '--last-name', 'Doe']);
+    await invite('grants', 'bo@example.org', 'Bo');
+    await invite('grants', 'eve@example.org', 'Eve');
+    await invite('loans', 'zed@example.org', 'Zed');
+    await w.run(['--portal', 'grants', 'link', emlLinkFor(w.mailDir, 'bo@example.org'), '--service', 'ims', '--account', 'bo.brown']);
+    await w.run(['--portal', 'loans', 'link', emlLinkFor(w.mailDir, 'zed@example.org'), '--service', 'nih', '--account', 'zed']);
+    // Eve tried her link with her NIH account after it expired.
+    await w.run(['--portal', 'grants', 'link', emlLinkFor(w.mailDir, 'eve@example.org'), '--service', 'nih', '--account', 'eve'], { now: at(9) });
+  });
+  afterAll(() => w.close());
+  const check = (args: string[], now = at(0)) => w.json(['--portal', 'grants', 'users', 'access-check', ...args], { now });
+
+  it('a linked account (any case): linked, and the bookmark advice', async () => {
+    const d = await check(['--service', 'ims', '--account', 'BO.BROWN']);
+    expect(d).toMatchObject({
+      linked: true,
+      loginService: 'ims',
+      account: 'BO.BROWN',
+      portal: 'grants',
+      users: [expect.objectContaining({ email: 'bo@example.org' })],
+    });
+    expect(d.diagnosis).toBe('BO.BROWN (IMS Login Service) is linked to user 1 (Bo Doe) of portal grants; the portal should let this account in.');
+    expect(d.nextSteps).toEqual([
+      expect.stringContaining('old links that are no longer valid get bookmarked. Send the user the portal Home page, https://grants.example.org'),
+    ]);
+  });
+
+  it('a pending candidate found by address: point them to the original email, or send a new one', async () => {
+    const d = await check(['--service', 'nih', '--account', 'eve', '--email', 'eve@example.org']);
+    expect(d.linked).toBe(false);
+    expect(d.diagnosis).toContain('is not linked to any user of portal grants');
+    expect(d.users.map((u: { email: string }) => u.email)).toEqual(['eve@example.org']);
+    expect(d.nextSteps).toEqual([
+      'user 2 (eve@example.org) has not completed Step 2; their link is valid until 2026-12-05 09:00 EST. Direct them to the original registration email and to complete Step 2 — or send a new one: portalctl users resend-registration 2',
+    ]);
+  });
+
+  it('an expired candidate, found by the failed link attempt alone: send a new registration', async () => {
+    const d = await check(['--service', 'nih', '--account', 'eve'], at(10));
+    expect(d.users.map((u: { email: string }) => u.email)).toEqual(['eve@example.org']);
+    expect(d.nextSteps).toEqual([
+      'user 2 (eve@example.org) has not completed Step 2 and their link has expired. Send a new registration email and ask them to complete Step 2: portalctl users resend-registration 2',
+    ]);
+  });
+
+  it("an account linked in another portal: the user may use the other portal's bookmark", async () => {
+    const d = await check(['--service', 'nih', '--account', 'zed']);
+    expect(d.linked).toBe(false);
+    expect(d.nextSteps).toContain(
+      'zed (NIH Network Login) is linked to portal loans (https://loans.example.org), not to grants: the user may be using a link or bookmark of the other portal. Send them https://grants.example.org and ask them to update the bookmark.',
+    );
+  });
+
+  it('nobody to be found: how to find the profile, or invite the address', async () => {
+    expect((await check(['--service', 'nih', '--account', 'nobody'])).nextSteps[0]).toMatch(
+      /^Find the person's profile .* If it shows \(This account is not linked\)\.\.\./,
+    );
+    expect((await check(['--service', 'nih', '--account', 'nobody', '--email', 'new@example.org'])).nextSteps[0]).toContain(
+      'invite them: portalctl users invite --email new@example.org',
+    );
+  });
+
+  it('exits 0 either way; piped, the candidates, the diagnosis and the steps; on a terminal, the table', async () => {
+    const r = await w.run(['--portal', 'grants', 'users', 'access-check', '--service', 'nih', '--account', 'eve', '--email', 'eve@example.org'], {
+      now: at(10),
+    });
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('ID\tName\tEmail\tUsername/ID (Login Service)\tStatus\tLink expires\tRemoval in');
+    expect(lines[1]).toMatch(/^2\tEve Doe\teve@example\.org\t\(This account is not linked\)\.\.\.\texpired\t/);
+    expect(lines[2]).toBe(
+      'eve (NIH Network Login) is not linked to any user of portal grants: the user has not linked their login service account to the portal, so the portal answers "Access Denied".',
+    );
+    expect(lines[3]).toMatch(
+      /^ {2}- user 2 \(eve@example\.org\) has not completed Step 2 and their link has expired\..*portalctl users resend-registration 2$/,
+    );
+    const tty = await w.run(['--portal', 'grants', 'users', 'access-check', '--service', 'nih', '--account', 'eve', '--email', 'eve@example.org'], {
+      tty: true,
+      columns: 80,
+    });
+    for (const l of boxLines(tty.stdout)) expect([...l].length).toBeLessThanOrEqual(80);
+    expect(strip(tty.stdout)).toContain('  - user 2 (eve@example.org) has not completed Step 2');
+  });
+});

@@ -1,0 +1,68 @@
+// `users invite --from-csv`: the whole file is read and validated before anyone is invited.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readInviteCsv } from '../../src/domain/csv.js';
+import { codeOf } from '../helpers/run.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir('portalctl-csv');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = (text: string) => {
+  const f = join(dir, `f${n++}.csv`);
+  writeFileSync(f, text);
+  return f;
+};
+
+describe('reading an invitation CSV', () => {
+  it('accepts a BOM, CRLF, quoted fields with commas and quotes, and remembers each line', async () => {
+    const people = await readInviteCsv(file('\uFEFFemail,first_name,last_name\r\n"a@example.org","Ann, Jr.",Lee\r\nb@example.org,"Bo ""B""",Ng\r\n'));
+    expect(people).toEqual([
+      { line: 2, email: 'a@example.org', firstName: 'Ann, Jr.', lastName: 'Lee' },
+      { line: 3, email: 'b@example.org', firstName: 'Bo "B"', lastName: 'Ng' },
+    ]);
+  });
+
+  it('understands forgiving headers in any order, and semicolons', async () => {
+    expect(await readInviteCsv(file('Last Name;E-mail;First Name\nLee;a@example.org;Ann\n'))).toEqual([
+      { line: 2, email: 'a@example.org', firstName: 'Ann', lastName: 'Lee' },
+    ]);
+    expect(await readInviteCsv(file('Surname,Given Name,Mail,Notes\nLee,Ann,a@example.org,x\n'))).toEqual([
+      { line: 2, email: 'a@example.org', firstName: 'Ann', lastName: 'Lee' },
+    ]);
+  });
+
+  it('names every bad line, and the file is refused whole (exit 2)', async () => {
+    const f = file(
+      'email,first_name,last_name\nok@example.org,Ok,Person\nnot-an-address,A,B\n"x@example.org, y@example.org",C,D\nOK@example.org,Dup,Licate\nz@example.org,,E\nshort@example.org,S\n',
+    );
+    const err = await readInviteCsv(f).catch((e) => e);
+    expect(err).toMatchObject({ code: 'invalid_csv', exitCode: 2 });
+    expect(err.message).toContain('has 5 bad lines; nobody was invited');
+    for (const l of [3, 4, 5, 6, 7]) expect(err.message).toContain(`line ${l}:`);
+    expect(err.message).not.toContain('line 2:');
+    expect(err.message).toContain('already appears on line 2');
+    expect(err.details.lines).toHaveLength(5);
+  });
+
+  it.each([
+    ['no header it knows', 'mail address,name\nx@example.org,X\n', 'line 1: the header must name the columns'],
+    ['a header and nobody', 'email,first_name,last_name\n', 'has a header but nobody to invite'],
+    ['nothing', '', 'is empty'],
+    ['a broken quote', 'email,first_name,last_name\n"a@example.org,A,B\n', 'fix the quoting'],
+  ])('refuses a file with %s', async (_why, text, words) => {
+    const err = await readInviteCsv(file(text)).catch((e) => e);
+    expect(err.code).toBe('invalid_csv');
+    expect(err.message).toContain(words);
+    expect(err.message).toContain('nobody was invited');
+  });
+
+  it('refuses what is not a regular file, or is not there, before reading it', async () => {
+    mkdirSync(join(dir, 'folder.csv'));
+    expect(await codeOf(() => readInviteCsv(join(dir, 'folder.csv')))).toBe('invalid_csv');
+    expect(await codeOf(() => readInviteCsv('/dev/zero'))).toBe('invalid_csv');
+    expect(await codeOf(() => readInviteCsv(join(dir, 'missing.csv')))).toBe('invalid_csv');
+  });
+});

@@ -1,0 +1,112 @@
+// The store file: private, WAL, and never a file that is not a portalctl store.
+// A path that is something else is refused untouched (exit 2).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { APPLICATION_ID } from '../../src/store/sqlite/open.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { codeOf, emlLinkFor, GRANTS, runCli, world, type World } from '../helpers/run.js';
+import { tempDir } from '../helpers/tmp.js';
+
+let w: World;
+afterEach(() => w?.close());
+
+describe('a new store', () => {
+  it("is made by `portals add` only, mode 0600, in WAL mode, marked as portalctl's, and holds no usable link", async () => {
+    w = world();
+    const first = await w.run(['users', 'list']);
+    expect(first.exitCode).toBe(2);
+    expect(first.stderr).toBe(`error: There is no store at "${w.db}"; check --db / PORTALCTL_DB (a new store is created only by \`portalctl portals add\`).\n`);
+    expect(existsSync(w.db)).toBe(false);
+    expect(JSON.parse((await w.run(['--json', 'outbox', 'list'])).stderr).error.code).toBe('store_missing');
+
+    expect((await w.run(GRANTS)).exitCode).toBe(0);
+    expect(statSync(w.db).mode & 0o777).toBe(0o600);
+    expect(statSync(join(w.dir, 'store')).mode & 0o777).toBe(0o700);
+    expect(await w.json(['users', 'invite', '--email', 'jane@example.org', '--first-name', 'Jane', '--last-name', 'Doe'])).toBeTruthy();
+    const token = new URL(emlLinkFor(w.mailDir, 'jane@example.org')).searchParams.get('token')!;
+    const db = new Database(w.db, { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    db.close();
+    // A copy of the store files does not let anyone link an account.
+    const bytes = [w.db, `${w.db}-wal`]
+      .filter(existsSync)
+      .map((f) => readFileSync(f).toString('latin1'))
+      .join('');
+    expect(bytes).not.toContain(token);
+    expect(bytes).toContain('jane@example.org');
+  });
+
+  it('the default store (no PORTALCTL_DB) is created on first use under $XDG_DATA_HOME', async () => {
+    w = world({ PORTALCTL_DB: '' });
+    const r = await w.run(['users', 'list']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('There is no portal yet');
+    expect(statSync(join(w.dir, 'data', 'portalctl', 'portalctl.db')).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('a path that is not a portalctl store is refused untouched (exit 2)', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const cases: [string, (p: string) => void, RegExp][] = [
+    [
+      'a text file',
+      (p) => writeFileSync(p, 'this is not a database, just some text long enough to have a header', { mode: 0o644 }),
+      /is not a SQLite database/,
+    ],
+    ['an empty file', (p) => writeFileSync(p, '', { mode: 0o644 }), /is an empty file/],
+    ['a folder', (p) => mkdirSync(p), /is a folder/],
+    [
+      "another application's SQLite database",
+      (p) => {
+        const db = new Database(p);
+        db.pragma('application_id = 42');
+        db.exec('CREATE TABLE t (x)');
+        db.close();
+      },
+      /another application \(application_id 42\)/,
+    ],
+    [
+      'a SQLite database without our tables',
+      (p) => {
+        const db = new Database(p);
+        db.exec('CREATE TABLE notes (x)');
+        db.close();
+      },
+      /a SQLite database of another application/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_what, make, message) => {
+    dir = tempDir('portalctl-open');
+    const path = join(dir, 'thing.db');
+    make(path);
+    const before = statSync(path);
+    for (const argv of [['users', 'list'], GRANTS]) {
+      const r = await runCli(['--json', '--db', path, ...argv], { HOME: dir, XDG_CONFIG_HOME: dir, PORTALCTL_NOW: '2026-11-28T14:00:00Z' });
+      expect(r.exitCode).toBe(2);
+      const err = JSON.parse(r.stderr).error;
+      expect(err.code).toBe('store_invalid');
+      expect(err.message).toMatch(message);
+      expect(err.message).toContain('nothing was changed');
+    }
+    const after = statSync(path);
+    expect([after.mode, after.size, after.mtimeMs]).toEqual([before.mode, before.size, before.mtimeMs]);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('a symbolic link, even to a real store', async () => {
+    dir = tempDir('portalctl-open');
+    const real = join(dir, 'real.db');
+    (await SqliteStore.open(real, { create: true })).close();
+    symlinkSync(real, join(dir, 'link.db'));
+    expect(await codeOf(() => SqliteStore.open(join(dir, 'link.db'), { create: true }))).toBe('store_invalid');
+    expect(await codeOf(() => SqliteStore.open(join(dir, 'missing.db'), { create: false }))).toBe('store_missing');
+  });
+});

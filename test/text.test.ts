@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { escapeHtml, hasVisibleCharacter, neutralize, plural, quote } from '../src/text.js';
+
+describe('untrusted text', () => {
+  it('neutralize() never lets an escape, C1 control, line separator or bidi control through to a terminal', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(neutralize(s)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029\u200e\u200f\u061c]/);
+      }),
+    );
+  });
+
+  it('shows what it neutralised as visible escapes, and leaves other text alone', () => {
+    expect(neutralize('Ja\u001b]0;pwned\u0007ne D\u202eoe')).toBe('Ja\\x1B]0;pwned\\x07ne D\\u202Eoe');
+    expect(neutralize('Zoë 李 👩‍🔬')).toBe('Zoë 李 👩‍🔬');
+  });
+
+  it('quote() JSON-quotes, neutralises and shortens a value named in a message', () => {
+    expect(quote('a"b')).toBe('"a\\"b"');
+    expect(quote('x\u009b2J')).toBe('"x\\x9B2J"');
+    expect(quote('abcdef', 3)).toBe('"abc…"');
+  });
+
+  it('escapeHtml() makes markup text', () => {
+    expect(escapeHtml(`<b a="1">'&'</b>`)).toBe('&lt;b a=&quot;1&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;');
+  });
+
+  it('knows when nothing would be seen', () => {
+    expect(hasVisibleCharacter('\u200b \u200f\u0301')).toBe(false);
+    expect(hasVisibleCharacter('\u200bx')).toBe(true);
+  });
+
+  it('plural()', () => {
+    expect(plural(1, 'user')).toBe('1 user');
+    expect(plural(2, 'person', 'people')).toBe('2 people');
+  });
+});
