@@ -1,15 +1,21 @@
-// Each reminder exactly once across real processes: two `remind` started at
-// the same moment (two schedulers), and one killed with SIGKILL half-way
-// through sending and run again. The built bin/portalctl, a real SMTP server
-// and a real SQLite file.
+// What only real processes show: each reminder exactly once when two
+// `remind` start at the same moment (two schedulers) and when one is killed
+// with SIGKILL half-way through sending and run again; each webhook event
+// delivered once, in order per user, when two processes deliver at once. The
+// built bin/portalctl, a real SMTP server, a real HTTP receiver and a real
+// SQLite file.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { at, BIN, GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
+import { startReceiver, type Received } from '../helpers/webhook.js';
 import { REMINDER_SUBJECT, rows, toOf } from './fixtures.js';
+
+const SECRET = 'whsec_processes';
+const ids = (rs: Received[]) => rs.map((r) => r.json.id as number);
 
 let smtp: TestSmtp;
 beforeAll(async () => {
@@ -82,6 +88,35 @@ describe('each reminder exactly once, across processes', () => {
       expect(remindersPer(emails)).toEqual(emails.map(() => 1));
     } finally {
       smtp.fault = { kind: 'none' };
+      sb.cleanup();
+    }
+  });
+});
+
+describe('two processes delivering one webhook', () => {
+  it('an `outbox send` and a `prune` at once: every event delivered once, each person’s in order', async () => {
+    const rx = await startReceiver();
+    const sb = sandbox({ PORTALCTL_SMTP_URL: smtp.url });
+    try {
+      expect((await sb.run(GRANTS)).exitCode).toBe(0);
+      const f = join(sb.dir, 'people.csv');
+      writeFileSync(f, `email,first_name,last_name\n${Array.from({ length: 30 }, (_, i) => `w${i}@example.org,W,${i}`).join('\n')}\n`);
+      expect((await sb.run(['users', 'invite', '--from-csv', f, '--yes'])).exitCode).toBe(0);
+      const dir = join(sb.dir, '.config', 'portalctl');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'secret'), SECRET, { mode: 0o600 });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ webhooks: [{ url: rx.url, secretFile: join(dir, 'secret') }] }));
+      const [send, prune] = await Promise.all([sb.run(['outbox', 'send']), sb.run(['prune', '--yes'])]);
+      expect(send.exitCode, send.stderr).toBe(0);
+      expect(prune.exitCode, prune.stderr).toBe(0);
+      const got = ids(rx.accepted());
+      expect(got).toHaveLength(60);
+      expect(new Set(got).size).toBe(60);
+      const byUser = new Map<number, number[]>();
+      for (const r of rx.accepted()) byUser.set(r.json.userId, [...(byUser.get(r.json.userId) ?? []), r.json.id]);
+      for (const list of byUser.values()) expect(list).toEqual([...list].sort((x, y) => x - y));
+    } finally {
+      await rx.close();
       sb.cleanup();
     }
   });
