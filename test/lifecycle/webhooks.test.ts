@@ -7,13 +7,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { deliverWebhooks, webhookBackoff, MAX_ATTEMPTS, type WebhookTarget } from '../../src/webhooks/deliver.js';
-import { verify } from '../../src/webhooks/sign.js';
+import { sign, verify, webhookBody } from '../../src/webhooks/sign.js';
 import type { World } from '../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { startReceiver, type Received, type TestReceiver } from '../helpers/webhook.js';
@@ -249,6 +250,57 @@ for path, header in zip(sys.argv[2::2], sys.argv[3::2]):
     // And our own check, for receivers written in Node.
     expect(verify(SECRET, req!.body, signature)).toBe(true);
     expect(verify('another secret', req!.body, signature)).toBe(false);
+  });
+});
+
+describe('the README’s receivers', () => {
+  it('the Python and the Node snippets accept a real delivery, and refuse a changed body and an old (replayed) request', async () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Verifying a webhook'));
+    const python = /```python\n([\s\S]*?)```/.exec(section)![1]!;
+    const node = /```js\n([\s\S]*?)```/.exec(section)![1]!;
+
+    const { w } = await setup(1);
+    const store = await storeOf(w);
+    // Sent now (the real clock), as a receiver meets it.
+    await deliverWebhooks(store, [{ url: rx.url, secret: SECRET }], new Date());
+    const [req] = rx.accepted();
+    const signature = String(req!.headers['x-portalctl-signature']);
+    const changed = Buffer.from(req!.body.toString('utf8').replace('"invited"', '"removed"'));
+    const old = webhookBody(req!.json, new Date(Date.now() - 3_600_000));
+    const cases: [Buffer, string][] = [
+      [req!.body, signature],
+      [changed, signature],
+      [old, sign(SECRET, old)],
+    ];
+    const dir = join(w.dir, 'receivers');
+    mkdirSync(dir, { recursive: true });
+    const files = cases.flatMap(([body, header], i) => {
+      writeFileSync(join(dir, `body${i}`), body);
+      return [join(dir, `body${i}`), header];
+    });
+
+    const harness = `
+import sys
+for path, header in zip(sys.argv[2::2], sys.argv[3::2]):
+    try:
+        print(verify(sys.argv[1].encode(), open(path, "rb").read(), header)["id"])
+    except ValueError as e:
+        print(e)
+`;
+    const py = await run('python3', ['-c', `${python}\n${harness}`, SECRET, ...files], { encoding: 'utf8' });
+    expect(py.stdout.trim().split('\n')).toEqual(['1', 'bad signature', 'stale timestamp: a replay?']);
+
+    writeFileSync(join(dir, 'verify.mjs'), node);
+    const { verify: verifyJs } = await import(pathToFileURL(join(dir, 'verify.mjs')).href);
+    const outcomes = cases.map(([body, header]) => {
+      try {
+        return verifyJs(SECRET, body, header).id;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    });
+    expect(outcomes).toEqual([1, 'bad signature', 'stale timestamp: a replay?']);
   });
 });
 
