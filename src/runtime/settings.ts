@@ -208,8 +208,8 @@ function parseWebhooks(path: string, v: unknown): WebhookConfig[] {
     seen.add(url);
     let types: string[] | undefined;
     if (o.types !== undefined) {
-      if (!Array.isArray(o.types) || !o.types.every((t) => typeof t === 'string' && (EVENT_TYPES as readonly string[]).includes(t))) {
-        throw fail(path, `${where}.types must list event types: ${EVENT_TYPES.join(', ')}.`);
+      if (!Array.isArray(o.types) || o.types.length === 0 || !o.types.every((t) => typeof t === 'string' && (EVENT_TYPES as readonly string[]).includes(t))) {
+        throw fail(path, `${where}.types must list event types (or be left out for all): ${EVENT_TYPES.join(', ')}.`);
       }
       types = o.types as string[];
     }
