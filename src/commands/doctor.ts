@@ -14,6 +14,7 @@ import { displayUrl } from '../webhooks/deliver.js';
 import { info, type Check, type Result } from '../output/results.js';
 import type { Context } from '../runtime/context.js';
 import { readSecretFile } from '../runtime/settings.js';
+import { proxyMatcher, trustsEveryone } from '../server/proxies.js';
 import type { RawInput } from './command.js';
 
 const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail });
@@ -223,6 +224,88 @@ async function checkWebhooks(ctx: Context, store: Store | undefined, checks: Che
   }
 }
 
+/** Short API tokens can be guessed; the token file is the only lock on /api/v1/access. */
+const MIN_API_TOKEN = 32;
+
+/**
+ * `serve`'s login services and access API, when the config file sets serve
+ * up: each OpenID Connect provider is asked for its discovery document (is
+ * it reachable, does it call itself by the configured issuer), each header
+ * service names its proxies, the secret files are readable and private.
+ */
+async function checkServe(ctx: Context, checks: Check[]): Promise<void> {
+  const { file, configFile } = ctx.settings;
+  const services = file.services ?? {};
+  const serve = file.serve ?? {};
+  const keys = Object.keys(services);
+  if (keys.length === 0 && Object.keys(serve).length === 0) return; // serve is not set up here
+  if (keys.length === 0)
+    checks.push(
+      fail('login services', `none configured in ${configFile}: \`portalctl serve\` will not start; add "services" (see the README, "The Step 2 web page")`),
+    );
+  for (const key of keys) {
+    const s = services[key]!;
+    const name = `login service ${key}`;
+    if (s.type === 'oidc') {
+      let clientSecret: string;
+      try {
+        clientSecret = readSecretFile(s.clientSecretFile, `the client secret file (services.${key}.clientSecretFile)`);
+      } catch (err) {
+        checks.push(fail(name, message(err)));
+        continue;
+      }
+      try {
+        const { checkProvider } = await import('../server/oidc.js');
+        const { facts, problems } = await checkProvider({ issuer: s.issuer, clientId: s.clientId, clientSecret });
+        const detail = `OpenID Connect, discovery answered: ${facts.join(', ')}; username from the "${s.usernameClaim}" claim`;
+        checks.push(problems.length ? warn(name, `${detail}; but ${problems.join('; ')}`) : ok(name, detail));
+      } catch (err) {
+        const { describeError } = await import('../server/oidc.js');
+        checks.push(
+          fail(
+            name,
+            `OpenID Connect discovery at ${s.issuer} failed (${describeError(err)}); check services.${key}.issuer and that the provider is reachable from here`,
+          ),
+        );
+      }
+    } else {
+      try {
+        proxyMatcher(s.trustedProxies, `services.${key}.trustedProxies`);
+      } catch (err) {
+        checks.push(fail(name, message(err)));
+        continue;
+      }
+      const detail = `trusted header ${s.header}, believed only from ${s.trustedProxies.join(', ')}`;
+      checks.push(
+        trustsEveryone(s.trustedProxies)
+          ? warn(name, `${detail} — that is every address, so anyone who can reach serve can claim any account; list only the service provider's proxies`)
+          : ok(name, detail),
+      );
+    }
+  }
+  if (serve.apiTokenFile) {
+    try {
+      const tokens = readSecretFile(serve.apiTokenFile, 'the API token file (serve.apiTokenFile)')
+        .split(/\r?\n/)
+        .map((t) => t.trim())
+        .filter((t) => t !== '' && !t.startsWith('#'));
+      const short = tokens.filter((t) => t.length < MIN_API_TOKEN).length;
+      const detail = `${plural(tokens.length, 'token')} in ${serve.apiTokenFile}; /api/v1/access is on`;
+      checks.push(
+        short
+          ? warn('API tokens', `${detail}, but ${plural(short, 'token')} shorter than ${MIN_API_TOKEN} characters (make them with \`openssl rand -hex 32\`)`)
+          : ok('API tokens', detail),
+      );
+    } catch (err) {
+      checks.push(fail('API tokens', message(err)));
+    }
+  } else {
+    checks.push(warn('API tokens', 'serve.apiTokenFile is not set: /api/v1/access answers 503 until it is'));
+  }
+  if (serve.publicUrl && !/^https:\/\//i.test(serve.publicUrl))
+    checks.push(warn('serve public URL', `${serve.publicUrl} is not https: the sign-in cookies are not marked Secure and travel unencrypted`));
+}
+
 export async function run(ctx: Context): Promise<Result> {
   const checks: Check[] = [];
   if (ctx.env.PORTALCTL_NOW)
@@ -230,6 +313,7 @@ export async function run(ctx: Context): Promise<Result> {
   const store = await checkStore(ctx, checks);
   try {
     await checkMail(ctx, checks);
+    await checkServe(ctx, checks);
     if (store) {
       for (const [name, fn] of [
         ['portals', (s: Store) => checkPortals(ctx, s, checks)],

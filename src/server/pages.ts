@@ -78,6 +78,7 @@ export const ERROR_STATUS = {
   account_in_use: 409,
   signin_failed: 400,
   service_unavailable: 503,
+  form_expired: 403,
   rate_limited: 429,
   not_found: 404,
 } as const satisfies Record<string, number>;
@@ -92,9 +93,16 @@ export function errorStatus(code: ErrorCode): number {
 
 // ---------------------------------------------------------------------------
 
-/** Only web and mail addresses become links; anything else is inert. */
+/**
+ * Only web and mail addresses, and plain relative references ("link",
+ * "../assets" — so that a portal served below a path prefix works), become
+ * links; anything else is inert.
+ */
 function href(url: string): string {
-  return /^(https?:\/\/|mailto:|\/(?!\/))/i.test(url) ? h(url) : '#';
+  if (/^(https?:\/\/|mailto:|\/(?!\/))/i.test(url)) return h(url);
+  // No colon, no space, no control character: nothing a browser could read as a scheme.
+  if (/^[\w.~-][\w.~/?=&%-]*$/.test(url)) return h(url);
+  return '#';
 }
 
 const link = (url: string, labelHtml: string, cls?: string) => `<a href="${href(url)}"${cls ? ` class="${cls}"` : ''}>${labelHtml}</a>`;
@@ -287,6 +295,16 @@ function errorText(p: ErrorPageInput): ErrorText {
         heading: linking,
         reason: `The login service or the registration service is not available right now. ${unused}`,
         steps: ['Try again in a few minutes with the link in Step 2 of your registration email.', `If it keeps failing, ${contact}.`],
+      };
+    case 'form_expired':
+      return {
+        heading: linking,
+        reason: `This page could not start the sign-in: it was opened in another browser, or long ago, or your browser blocks cookies for this site. ${unused}`,
+        steps: [
+          'Open the link in Step 2 of your registration email again, in the browser you want to use, and choose your login service.',
+          'If your browser blocks cookies, allow them for this site: they are needed only while you sign in.',
+          `If it keeps failing, ${contact}.`,
+        ],
       };
     case 'rate_limited':
       return {

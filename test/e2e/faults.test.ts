@@ -184,9 +184,13 @@ describe('several processes on one store', () => {
       holder.pragma('busy_timeout = 0');
       holder.exec('BEGIN IMMEDIATE');
       try {
-        const r = await sb.run(['users', 'invite', '--email', 'blocked@example.org', '--first-name', 'B', '--last-name', 'L']);
+        const r = await sb.run(['users', 'invite', '--email', 'blocked@example.org', '--first-name', 'B', '--last-name', 'L'], {
+          env: { PORTALCTL_BUSY_TIMEOUT_MS: '300' },
+        });
         expect(r.exitCode).toBe(1);
-        expect(r.stderr).toMatch(/^error: The store ".*" stayed locked by another portalctl process for more than 5 s; try again\.$/);
+        expect(r.stderr).toMatch(
+          /^error: The store ".*" stayed locked by another process for more than 300 ms; nothing was changed: "blocked@example\.org" was not invited\. Try again\.$/,
+        );
       } finally {
         holder.exec('ROLLBACK');
         holder.close();

@@ -96,7 +96,9 @@ describe('a mail server that fails', () => {
     const list = await w.json(['outbox', 'list']);
     expect(list.messages).toEqual([expect.objectContaining({ to: 'nosuch@example.org', state: 'failed', lastError: '550 No such user here' })]);
     // outbox send leaves a refused email alone unless told.
-    expect((await send()).stderr).toBe('Nothing to send: no email is queued.\n');
+    expect((await send()).stderr).toBe(
+      'Nothing to send: no email is queued.\nwarning: 1 email was refused by the mail server and is not retried by `portalctl outbox send`; fix the cause (see `portalctl outbox list`), then run `portalctl outbox send --include-failed`.\n',
+    );
     const fix = await w.run(['users', 'resend-registration', 'nosuch@example.org', '--email', 'such@example.org'], { env: { PORTALCTL_SMTP_URL: smtp.url } });
     expect(fix.exitCode, fix.stderr).toBe(0);
     expect((await w.json(['outbox', 'list'])).messages).toEqual([]);

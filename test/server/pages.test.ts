@@ -148,6 +148,13 @@ describe('the Step 2 page', () => {
     expect(h).not.toContain('evil.example');
     expect(h).toContain('<a href="#">Register for an IMS Login Service account</a>');
   });
+
+  it('takes plain relative references, so a portal below a path prefix works; nothing a browser could read as a scheme', () => {
+    expect(step2Page({ ...step2, formAction: 'link' })).toContain('<form method="post" action="link">');
+    for (const bad of ['java\tscript:alert(1)', 'javascript:alert(1)', 'a b', 'data:text/html,x', ' link']) {
+      expect(step2Page({ ...step2, formAction: bad }), bad).toContain('<form method="post" action="#">');
+    }
+  });
 });
 
 describe('the "Error linking your account" page', () => {
@@ -161,6 +168,7 @@ describe('the "Error linking your account" page', () => {
       account_in_use: 409,
       signin_failed: 400,
       service_unavailable: 503,
+      form_expired: 403,
       rate_limited: 429,
       not_found: 404,
     });
@@ -206,6 +214,7 @@ describe('the "Error linking your account" page', () => {
       'Open the link in Step 2 of your registration email again',
     ],
     service_unavailable: ['not available right now', 'Try again in a few minutes'],
+    form_expired: ['opened in another browser', 'blocks cookies', 'Your link has not been used.', 'Open the link in Step 2 of your registration email again'],
     rate_limited: ['Too many attempts', 'too many requests', 'Wait a few minutes'],
     not_found: ['Page not found', 'There is no page at this address.', 'click the link in Step 2 of your registration email'],
   };
@@ -215,7 +224,7 @@ describe('the "Error linking your account" page', () => {
     const text = seen(html);
     for (const w of words[code]) expect(text, text).toContain(w);
     expect(text).toContain(`Error code for the Site Administrator: ${code}`);
-    if (code.startsWith('link_') || ['account_in_use', 'signin_failed', 'service_unavailable'].includes(code)) {
+    if (code.startsWith('link_') || ['account_in_use', 'signin_failed', 'service_unavailable', 'form_expired'].includes(code)) {
       expect(html).toContain('<h1>Error linking your account</h1>');
       expect(html).toContain('<title>Error linking your account – Grants Portal</title>');
     }

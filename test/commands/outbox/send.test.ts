@@ -36,7 +36,10 @@ describe('outbox send', () => {
     const r = await send();
     expect(r.exitCode, r.stderr).toBe(0);
     expect(tsv(r.stdout)).toEqual([{ ID: '1', User: '1', To: 'q1@example.org', Email: 'registration', Result: 'sent', Error: '' }]);
-    expect(r.stderr).toBe(`Email to q1@example.org sent via smtp://127.0.0.1:${smtp.port}\n`);
+    expect(r.stderr).toBe(
+      `Email to q1@example.org sent via smtp://127.0.0.1:${smtp.port}\n` +
+        'warning: 1 email was refused by the mail server and is not retried by `portalctl outbox send`; fix the cause (see `portalctl outbox list`), then run `portalctl outbox send --include-failed`.\n',
+    );
     expect(smtp.messages.map((m) => (m.to as { text: string }).text)).toEqual(['q1@example.org']);
     expect((await w.json(['outbox', 'list'])).messages.map((m: { to: string }) => m.to)).toEqual(['f1@example.org']);
   });

@@ -1,0 +1,35 @@
+// The request log: one JSON object per line on stdout, for journald, a log
+// shipper or `jq`. A line carries the path WITHOUT its query string (the
+// Step 2 token travels in the query), never a header, a cookie or a body —
+// so no token, code or secret can reach the log. Anything that looks like a
+// token in the path itself (a link pasted into the path) is blotted out.
+
+import type { Writable } from 'node:stream';
+import { neutralize } from '../text.js';
+
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+/** The path of a request URL: no query, no fragment, no token-like runs, neutralised and cut short. */
+export function loggablePath(url: string): string {
+  const path = url.split(/[?#]/, 1)[0] ?? '';
+  const blotted = path.replace(/[A-Za-z0-9_-]{20,}/g, '[redacted]');
+  const safe = neutralize(blotted);
+  return safe.length > 200 ? `${safe.slice(0, 200)}…` : safe;
+}
+
+export interface RequestLog {
+  write(fields: LogFields): void;
+}
+
+export function requestLog(stream: Writable, clock: () => Date): RequestLog {
+  return {
+    write(fields) {
+      const line: Record<string, unknown> = { time: clock().toISOString() };
+      for (const [k, v] of Object.entries(fields)) {
+        if (v === undefined) continue;
+        line[k] = typeof v === 'string' ? neutralize(v.length > 300 ? `${v.slice(0, 300)}…` : v) : v;
+      }
+      stream.write(`${JSON.stringify(line)}\n`);
+    },
+  };
+}
