@@ -3,10 +3,9 @@
 import { InterruptedError, UsageError } from '../errors.js';
 import { plural } from '../text.js';
 import { prune, recordExpiries } from '../domain/lifecycle.js';
-import { iso } from '../domain/time.js';
-import { toUserView, type UserView } from '../domain/users.js';
 import { info, type Result } from '../output/results.js';
 import { confirmOrRefuse } from '../runtime/ask.js';
+import { removalStream } from '../runtime/removal.js';
 import { deliverConfigured, webhookTargets } from '../runtime/webhooks.js';
 import type { Context } from '../runtime/context.js';
 import { flag, type RawInput } from './command.js';
@@ -36,37 +35,25 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
   }
   if (!o.dryRun) await recordExpiries(store, stamp);
   const signal = ctx.interrupts();
-  const progress = await ctx.progress(o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…');
-  const now = iso(ctx.now);
-  let count = 0;
-  let interrupted = false;
-  const users = (async function* (): AsyncIterable<UserView[]> {
-    try {
-      for await (const batch of prune(store, scope, stamp, o.dryRun)) {
-        count += batch.length;
-        progress.update(`${o.dryRun ? 'Found' : 'Removed'} ${count}…`);
-        yield batch.map((u) => toUserView(u, now));
-        if (signal.aborted) {
-          interrupted = true;
-          return;
-        }
-      }
-    } finally {
-      progress.stop();
-    }
-  })();
+  const removal = await removalStream(
+    ctx,
+    prune(store, scope, stamp, o.dryRun),
+    o.dryRun,
+    o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…',
+  );
   const done = o.dryRun ? 'Would remove' : 'Removed';
   return {
     kind: 'users',
-    users,
+    users: removal.users,
     jsonKey: 'removed',
-    jsonExtra: () => ({ dryRun: o.dryRun, ...(interrupted ? { interrupted: true } : {}) }),
+    jsonExtra: () => ({ dryRun: o.dryRun, ...(removal.interrupted() ? { interrupted: true } : {}) }),
     report: !o.dryRun,
     sideEffects: true,
     summary: () => ({ lines: [], seeAll: o.dryRun ? 'portalctl prune --dry-run --json' : 'portalctl audit --since 1h' }),
     empty: 'No unlinked users are past their removal date.',
     finish: async () => {
-      if (interrupted) {
+      const count = removal.count();
+      if (removal.interrupted()) {
         return {
           error: new InterruptedError(
             `Interrupted: removed ${plural(count, 'user')}; the others due for removal are still there — run \`portalctl prune\` again to finish.`,

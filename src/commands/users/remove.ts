@@ -6,11 +6,12 @@ import { InterruptedError, RefusedError, UsageError } from '../../errors.js';
 import { neutralize, plural } from '../../text.js';
 import { removeUsers } from '../../domain/lifecycle.js';
 import { iso } from '../../domain/time.js';
-import { findUser, parseStatusFilter, parseUserRef, toUserView, type UserRef, type UserView } from '../../domain/users.js';
+import { findUser, parseStatusFilter, parseUserRef, toUserView, type UserRef } from '../../domain/users.js';
 import type { StatusFilter } from '../../store/types.js';
 import { info, type Result } from '../../output/results.js';
 import { usernameCell } from '../../output/users.js';
 import { confirmOrRefuse } from '../../runtime/ask.js';
+import { removalStream } from '../../runtime/removal.js';
 import type { Context } from '../../runtime/context.js';
 import { flag, str, type RawInput } from '../command.js';
 
@@ -69,30 +70,17 @@ export async function run(ctx: Context, o: RemoveOptions): Promise<Result> {
     );
   }
   const stamp = ctx.stamp();
-  const signal = ctx.interrupts();
-  const progress = await ctx.progress(o.dryRun ? 'Finding users…' : 'Removing users…');
-  let count = 0;
-  let interrupted = false;
-  const users = (async function* (): AsyncIterable<UserView[]> {
-    try {
-      for await (const batch of removeUsers(store, portal, ids, stamp, { includeLinked: o.includeLinked, dryRun: o.dryRun, status: o.status })) {
-        count += batch.length;
-        progress.update(`${o.dryRun ? 'Found' : 'Removed'} ${count}…`);
-        yield batch.map((u) => toUserView(u, now));
-        if (signal.aborted) {
-          interrupted = true;
-          return;
-        }
-      }
-    } finally {
-      progress.stop();
-    }
-  })();
+  const removal = await removalStream(
+    ctx,
+    removeUsers(store, portal, ids, stamp, { includeLinked: o.includeLinked, dryRun: o.dryRun, status: o.status }),
+    o.dryRun,
+    o.dryRun ? 'Finding users…' : 'Removing users…',
+  );
   return {
     kind: 'users',
-    users,
+    users: removal.users,
     jsonKey: 'removed',
-    jsonExtra: () => ({ dryRun: o.dryRun, ...(interrupted ? { interrupted: true } : {}) }),
+    jsonExtra: () => ({ dryRun: o.dryRun, ...(removal.interrupted() ? { interrupted: true } : {}) }),
     report: !o.dryRun,
     sideEffects: true,
     summary: () => ({
@@ -101,7 +89,8 @@ export async function run(ctx: Context, o: RemoveOptions): Promise<Result> {
     }),
     empty: o.status ? `No ${o.status} users in portal ${portal.slug}; nothing to remove.` : 'Nothing to remove.',
     finish: () => {
-      if (interrupted) {
+      const count = removal.count();
+      if (removal.interrupted()) {
         return {
           error: new InterruptedError(
             `Interrupted: removed ${plural(count, 'user')}; the others are still there — run the same \`portalctl users remove\` again to finish.`,
