@@ -7,7 +7,14 @@ import { defineConfig } from 'vitest/config';
 //    races, killed processes), real shells, a real browser — slower, so they
 //    start first and get generous timeouts.
 // test/security/mail-folder.test.ts sets process.umask(), which worker threads may not.
-const PROCESSES = ['test/e2e/**/*.test.ts', 'test/completion/shells.test.ts', 'test/server/**/*.test.ts', 'test/security/mail-folder.test.ts'];
+const PROCESSES = [
+  'test/e2e/**/*.test.ts',
+  'test/completion/shells.test.ts',
+  'test/server/**/*.test.ts',
+  'test/security/mail-folder.test.ts',
+  'test/lifecycle/processes.test.ts',
+  'test/lifecycle/emails-render.test.ts',
+];
 
 export default defineConfig({
   test: {

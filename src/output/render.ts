@@ -88,13 +88,24 @@ function plainCell<T>(col: Column<T>, row: T): string {
   return v === null ? '' : String(v);
 }
 
-/** A cell for a terminal: neutralised, times in the local zone (and how long ago), coloured. */
-function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact: boolean): TerminalCell {
+/**
+ * A cell for a terminal: neutralised, times in the local zone and how long ago
+ * (compact: only how long ago; absolute: only the local time, for a stream that
+ * outlives the run's "now"), coloured.
+ */
+function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact: boolean | 'absolute'): TerminalCell {
   let text: string;
   if (col.tty) text = neutralize(col.tty(row));
   else if (col.kind === 'time') {
     const v = col.value(row);
-    text = v === null || v === '' ? '' : compact ? formatRelative(String(v), o.now) : `${formatLocal(String(v), o.zone)} (${formatRelative(String(v), o.now)})`;
+    text =
+      v === null || v === ''
+        ? ''
+        : compact === 'absolute'
+          ? formatLocal(String(v), o.zone)
+          : compact
+            ? formatRelative(String(v), o.now)
+            : `${formatLocal(String(v), o.zone)} (${formatRelative(String(v), o.now)})`;
   } else text = neutralize(plainCell(col, row));
   const style = col.style && s.level > 0 ? (line: string) => col.style!(row, line, s) : undefined;
   return { text, style };
@@ -248,7 +259,7 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
           await w.write(
             `${r.columns
               .filter((c) => c.only !== 'piped')
-              .map((c) => ttyCell(c, row, o, s, false).text)
+              .map((c) => ttyCell(c, row, o, s, r.jsonLines ? 'absolute' : false).text)
               .join('  ')}\n`,
           );
       } else await writeTsv(w, r.columns, batch);
