@@ -17,6 +17,8 @@ const PROCESSES = [
   'test/admin/pipes.test.ts',
   'test/admin/completion-values.test.ts',
   'test/admin/man.test.ts',
+  'test/lifecycle/processes.test.ts',
+  'test/lifecycle/emails-render.test.ts',
 ];
 
 export default defineConfig({

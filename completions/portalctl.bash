@@ -82,7 +82,7 @@ _portalctl_options() {
         'outbox send') REPLY='--include-failed -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'audit') REPLY='--user --since --limit -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
-        'events') REPLY='--since --follow --type -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'events') REPLY='--since --follow --type --retry-dead -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'store') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'store copy') REPLY='--to -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'store help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;

@@ -344,6 +344,7 @@ complete -c portalctl -n "__fish_portalctl_at 'audit'" -s h -l help -d 'show hel
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l since -x -d 'only events after this event id'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l follow -d 'keep printing new events as they happen'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l type -x -d 'only these event types (comma-separated)'
+complete -c portalctl -n "__fish_portalctl_at 'events'" -l retry-dead -d 'queue the webhook deliveries that gave up again (after fixing the receiver)'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -s h -l help -d 'show help for a command'
 
 # portalctl store

@@ -88,8 +88,12 @@ function plainCell<T>(col: Column<T>, row: T): string {
   return v === null ? '' : String(v);
 }
 
-/** A cell for a terminal: neutralised, times in the local zone (and how long ago), coloured. */
-function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact: boolean): TerminalCell {
+/**
+ * A cell for a terminal: neutralised, times in the local zone and how long ago
+ * (compact: only how long ago; absolute: only the local time, for a stream that
+ * outlives the run's "now"), coloured.
+ */
+function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact: boolean | 'absolute'): TerminalCell {
   let text: string;
   // A value's own line breaks are hostile, except in a column whose lines are ours (one field a line).
   const clean = (v: string) => (col.multiline ? v.split('\n').map(neutralize).join('\n') : neutralize(v));
@@ -97,7 +101,14 @@ function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact
   else if (col.kind === 'time') {
     const v = col.value(row);
     const relative = () => formatRelative(String(v), o.now, col.past);
-    text = v === null || v === '' ? '' : compact ? relative() : `${formatLocal(String(v), o.zone)} (${relative()})`;
+    text =
+      v === null || v === ''
+        ? ''
+        : compact === 'absolute'
+          ? formatLocal(String(v), o.zone)
+          : compact
+            ? relative()
+            : `${formatLocal(String(v), o.zone)} (${relative()})`;
   } else text = clean(plainCell(col, row));
   const style = col.style && s.level > 0 ? (line: string, paragraph: number) => col.style!(row, line, s, paragraph) : undefined;
   return { text, style, keep: col.keep };
@@ -268,7 +279,7 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
           await w.write(
             `${r.columns
               .filter((c) => c.only !== 'piped')
-              .map((c) => ttyCell(c, row, o, s, false).text)
+              .map((c) => ttyCell(c, row, o, s, r.jsonLines ? 'absolute' : false).text)
               .join('  ')}\n`,
           );
       } else await writeTsv(w, r.columns, batch);

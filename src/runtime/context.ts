@@ -38,6 +38,22 @@ export interface ContextDeps {
   onInterrupt?: (abort: (signal: string) => void) => void;
   /** The clock, for runs that last (serve, events --follow); defaults to PORTALCTL_NOW or the system clock. */
   clock?: () => Date;
+  /** Waiting between polls (events --follow): resolves after `ms`, or at once when the signal aborts. Tests step it by hand. */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** A timer that ends early, without an error, when the signal aborts. */
+function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export interface StoreNeeds {
@@ -73,6 +89,11 @@ export class Context {
   /** The clock, for what runs long (serve, events --follow). Everything else uses `now`. */
   get clock(): () => Date {
     return this.deps.clock ?? clockFromEnv(this.env);
+  }
+
+  /** Waits `ms` between polls of a long run, or less when the signal aborts. */
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    return (this.deps.wait ?? waitOrAbort)(ms, signal);
   }
 
   /** "Now" for this run: read once, so every time a command records agrees. */
