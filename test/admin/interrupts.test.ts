@@ -1,6 +1,7 @@
 // Ctrl-C during bulk work, in real processes: the message (or batch) in
 // flight finishes, the rest stay recorded and queued, the command says how
-// many went and how many wait, and exits 130. The SMTP server holds a message
+// many went and how many wait, and exits 130 — for invite, outbox send,
+// resend-registration --all-expired, remind and prune. The SMTP server holds a message
 // until the test has seen the Ctrl-C acknowledged, so nothing here races.
 
 import Database from 'better-sqlite3';
@@ -112,6 +113,24 @@ describe('Ctrl-C during a bulk send', () => {
     expect(count("SELECT count(*) AS n FROM outbox o JOIN registrations r ON r.id = o.registration_id WHERE o.state = 'queued' AND r.state = 'active'")).toBe(
       8,
     );
+  });
+});
+
+describe('Ctrl-C during remind', () => {
+  it('the reminder in flight goes, the rest stay queued, exit 130', async () => {
+    const csv = join(sb.dir, 'people.csv');
+    writeFileSync(csv, `email,first_name,last_name\n${Array.from({ length: 12 }, (_, i) => `r${i}@example.org,Rita,Person ${i}`).join('\n')}\n`);
+    expect((await sb.run(['users', 'invite', '--from-csv', csv], { now: at(-2) })).exitCode).toBe(0); // emailed two days ago
+    const run = spawn(['remind', '--yes'], { PORTALCTL_SMTP_URL: smtp.url });
+    await smtp.arrived(4);
+    run.child.kill('SIGINT');
+    await run.stderrMatches(/Stopping after the work in flight/);
+    smtp.release();
+    const r = await run.child;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toContain('Interrupted: 4 of 12 emails went out; 8 are recorded and queued');
+    expect(queued()).toBe(8);
+    expect(smtp.received).toHaveLength(4);
   });
 });
 
