@@ -12,6 +12,11 @@ const PROCESSES = [
   'test/completion/shells.test.ts',
   'test/server/**/*.test.ts',
   'test/security/mail-folder.test.ts',
+  // The administrator's week (issue 13): Ctrl-C, pipes, shells and npm pack in real processes.
+  'test/admin/interrupts.test.ts',
+  'test/admin/pipes.test.ts',
+  'test/admin/completion-values.test.ts',
+  'test/admin/man.test.ts',
   'test/lifecycle/processes.test.ts',
   'test/lifecycle/emails-render.test.ts',
 ];

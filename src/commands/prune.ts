@@ -33,7 +33,8 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     for await (const batch of prune(store, scope, stamp, true)) due += batch.length;
     if (due > 0) await confirmOrRefuse(ctx, `Remove ${plural(due, 'unlinked user')} past their removal date?`, 'prune');
   }
-  if (!o.dryRun) await recordExpiries(store, stamp);
+  // From here on Ctrl-C stops after the batch in flight (each batch is one transaction); the
+  // spinner turns before the first write, which may wait for another process's lock.
   const signal = ctx.interrupts();
   const removal = await removalStream(
     ctx,
@@ -41,6 +42,7 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     o.dryRun,
     o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…',
   );
+  if (!o.dryRun) await recordExpiries(store, stamp);
   const done = o.dryRun ? 'Would remove' : 'Removed';
   return {
     kind: 'users',

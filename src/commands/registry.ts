@@ -66,6 +66,7 @@ export const GLOBAL_OPTIONS: (OptionSpec & { hidden?: boolean })[] = [
   { flags: '-y, --yes', description: 'do not ask for confirmation (required without a terminal)' },
   { flags: '--actor <name>', description: 'who the audit trail records (default: the OS user)' },
   { flags: '--debug', description: 'show stack traces of internal errors', hidden: true },
+  { flags: '-V, --version', description: "print the versions of portalctl, Node.js and SQLite, and the store's migration level (JSON with --json)" },
 ];
 
 export const NOUNS: NounSpec[] = [

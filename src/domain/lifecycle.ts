@@ -51,7 +51,7 @@ async function recordRegistration(tx: Tx, portal: Portal, userId: number, email:
   return { userId, registrationId, outboxId };
 }
 
-function alreadyRegistered(portal: Portal, email: string, existingId: number): RefusedError {
+export function alreadyRegistered(portal: Portal, email: string, existingId: number): RefusedError {
   return new RefusedError(
     'already_registered',
     `${quote(email)} already has a profile in portal ${portal.slug} (user ${existingId}); to send them a new registration email use \`portalctl users resend-registration ${existingId}\`.`,
@@ -368,8 +368,8 @@ async function judge(
  * Where a token leads, for the Step 2 page: the target when the link can be
  * used, else the error the page explains. Records nothing.
  */
-export async function inspectLink(store: Store, token: string, stamp: Stamp): Promise<{ target?: LinkTarget; error?: RefusedError }> {
-  return store.read((tx) => judge(tx, token, undefined, stamp));
+export async function inspectLink(store: Store, token: string, stamp: Stamp, portalId?: number): Promise<{ target?: LinkTarget; error?: RefusedError }> {
+  return store.read((tx) => judge(tx, token, portalId, stamp));
 }
 
 /** A Step 2 page view (by a person or a mail scanner): recorded, never uses the link up. */

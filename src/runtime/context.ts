@@ -14,7 +14,7 @@ import type { Portal, Store } from '../store/types.js';
 import type { Mailer, MailSettings } from '../mail/transport.js';
 import { createIO, type IOStreams, type RawStreams } from './io.js';
 import { inquirerPrompter, type Prompter } from './prompter.js';
-import { spinnerProgress, type Progress } from './progress.js';
+import { spinnerProgress, type Progress, type ProgressHandle } from './progress.js';
 import { Settings } from './settings.js';
 
 export interface GlobalOptions {
@@ -76,6 +76,8 @@ export class Context {
   private storeValue?: Promise<Store>;
   private mailerValue?: Promise<Mailer>;
   private controller?: AbortController;
+  /** The spinner on screen, if any: a notice goes above it rather than through it. */
+  private spinner?: ProgressHandle;
 
   constructor(deps: ContextDeps) {
     this.deps = deps;
@@ -113,8 +115,29 @@ export class Context {
 
   /** Progress (spinners, counters): only on a terminal stderr, never with --json or --quiet. */
   get progress(): Progress {
-    this.progressFactory ??= this.deps.progress ?? spinnerProgress(this.io, !this.globals.json && !this.globals.quiet);
+    if (!this.progressFactory) {
+      const make = this.deps.progress ?? spinnerProgress(this.io, !this.globals.json && !this.globals.quiet);
+      this.progressFactory = async (text) => {
+        const handle = await make(text);
+        this.spinner = handle;
+        return {
+          update: (t) => handle.update(t),
+          note: (t) => (handle.note ? handle.note(t) : void this.io.stderr.write(`${t}\n`)),
+          stop: () => {
+            handle.stop();
+            if (this.spinner === handle) this.spinner = undefined;
+          },
+        };
+      };
+    }
     return this.progressFactory;
+  }
+
+  /** A line for the person at the terminal while work goes on (above the spinner if one turns); not with --json. */
+  notice(text: string): void {
+    if (this.globals.json) return;
+    if (this.spinner?.note) this.spinner.note(text);
+    else this.io.stderr.write(`${text}\n`);
   }
 
   /** Who the audit trail records: --actor, else the OS user. */
@@ -199,7 +222,12 @@ export class Context {
   interrupts(): AbortSignal {
     if (!this.controller) {
       const controller = (this.controller = new AbortController());
-      this.deps.onInterrupt?.((signal) => controller.abort(signal));
+      this.deps.onInterrupt?.((signal) => {
+        if (controller.signal.aborted) return;
+        controller.abort(signal);
+        // Said at once, so that nobody presses Ctrl-C again thinking it was not heard.
+        this.notice('Stopping after the work in flight; what is done is kept. Press Ctrl-C again to stop at once.');
+      });
     }
     return this.controller.signal;
   }

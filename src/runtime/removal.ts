@@ -27,6 +27,8 @@ export async function removalStream(ctx: Context, batches: AsyncIterable<UserLis
         count += batch.length;
         progress.update(`${dryRun ? 'Found' : 'Removed'} ${count}…`);
         yield batch.map((u) => toUserView(u, now));
+        // The store answers synchronously: without a turn of the event loop between batches, Ctrl-C would be heard only at the end.
+        await new Promise((resolve) => setImmediate(resolve));
         if (signal.aborted) {
           interrupted = true;
           return;

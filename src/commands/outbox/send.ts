@@ -59,6 +59,8 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
     ],
     toJson: (r: DeliveryResult) => ({ id: r.outboxId, userId: r.userId, to: r.to, kind: r.kind ?? null, state: r.state, error: r.error ?? null }),
     report: true,
+    // On a terminal: the first messages and the counts (the messages below), not a row per email.
+    summary: () => ({ lines: [] }),
     empty: 'Nothing to send: no email is queued.',
     messages: [...(sending.messages ?? []), ...(parked > 0 ? [parkedWarning(parked)] : []), ...webhooks],
     error: sending.error,
