@@ -147,8 +147,9 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 2, T0))).toBe(true);
     expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 2, T0))).toBe(false);
     expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 5, T0))).toBe(true);
+    expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 3, T0))).toBe(false); // a later reminder makes it moot
     await store.write((tx) => tx.registrations.markSent(p.registrationId, T0));
-    const c = await store.read((tx) => tx.notices.reminderCandidates(portal.id, T0, 10, 0));
+    const c = await store.read((tx) => tx.notices.reminderCandidates({ portalId: portal.id, now: T0, sentBefore: T0, afterUserId: 0, limit: 10 }));
     expect(c.map((x) => [x.user.id, x.registration.id, x.sentSteps])).toEqual([[p.userId, p.registrationId, [2, 5]]]);
   });
 
@@ -177,16 +178,23 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
       ] as const)
         await tx.events.append({ at: T0, type, portal: 'grants', userId: u, email: null, data: {} });
     });
-    expect(await store.write((tx) => tx.webhooks.enqueue('https://hook.example.org', undefined, 100, T0))).toBe(3);
-    expect(await store.write((tx) => tx.webhooks.enqueue('https://hook.example.org', undefined, 100, T0))).toBe(0);
+    expect(await store.write((tx) => tx.webhooks.lease('https://hook.example.org', 'a:1', at(1), () => false))).toBe(true);
+    expect(await store.write((tx) => tx.webhooks.lease('https://hook.example.org', 'b:2', at(1), () => false))).toBe(false);
+    expect(await store.write((tx) => tx.webhooks.enqueue('https://hook.example.org', undefined, 100, T0))).toEqual({ scanned: 3, queued: 3 });
+    expect(await store.write((tx) => tx.webhooks.enqueue('https://hook.example.org', undefined, 100, T0))).toEqual({ scanned: 0, queued: 0 });
     const due = await store.read((tx) => tx.webhooks.due('https://hook.example.org', T0, 10));
     expect(due.map((d) => [d.userId, d.event.type])).toEqual([
       [1, 'invited'],
       [2, 'invited'],
     ]);
     await store.write((tx) => tx.webhooks.markDelivered(due[0]!.id, T0));
-    await store.write((tx) => tx.webhooks.markFailed(due[1]!.id, 'HTTP 500', at(1), false));
-    expect(await store.read((tx) => tx.webhooks.pending())).toEqual([{ webhook: 'https://hook.example.org', pending: 2, dead: 0, oldest: T0 }]);
+    await store.write((tx) => tx.webhooks.markFailed(due[1]!.id, 'HTTP 500', at(1), true));
+    expect(await store.read((tx) => tx.webhooks.queues())).toMatchObject([
+      { webhook: 'https://hook.example.org', pending: 1, dead: 1, oldestPendingEventId: due[0]!.eventId + 1, lastError: 'HTTP 500', enqueuedThrough: 3 },
+    ]);
+    expect(await store.write((tx) => tx.webhooks.retryDead(undefined, T0))).toBe(1);
+    await store.write((tx) => tx.webhooks.release('https://hook.example.org', 'a:1'));
+    expect(await store.write((tx) => tx.webhooks.lease('https://hook.example.org', 'b:2', at(1), () => false))).toBe(true);
   });
 
   it('prunes in batches and never reuses an id after removal', async () => {

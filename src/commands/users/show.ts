@@ -3,12 +3,13 @@
 // outcome, every change of login account.
 
 import { serviceName } from '../../domain/services.js';
-import { iso } from '../../domain/time.js';
+import { formatRelative, iso } from '../../domain/time.js';
 import { findUser, parseUserRef, toUserView, type UserRef } from '../../domain/users.js';
 import type { OutboxMessage, Registration } from '../../store/types.js';
 import type { Column, Result } from '../../output/results.js';
 import type { Context } from '../../runtime/context.js';
 import type { RawInput } from '../command.js';
+import { neutralize } from '../../text.js';
 
 export interface ShowOptions {
   user: UserRef;
@@ -99,6 +100,28 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
     { header: 'State', value: (r) => r.state },
     { header: 'Mail', value: (r) => (r.mail ? `${r.mail.state}${r.mail.lastError ? `: ${r.mail.lastError}` : ''}` : '') },
   ];
+  const expiry = (relative: string) => (relative.startsWith('link') ? relative : `link expires ${relative}`);
+  // On a narrow terminal: the address above the state, the three times above each other.
+  const regStacked: Column<Reg>[] = [
+    { header: 'ID', value: (r) => r.id, kind: 'number' },
+    {
+      header: 'Sent to\nState, mail',
+      value: (r) => `${r.email}\n${r.state}${r.mail ? `, ${regColumns[6]!.value(r)}` : ''}`,
+      multiline: true,
+      tty: (r) => `${neutralize(r.email)}\n${neutralize(`${r.state}${r.mail ? `, ${regColumns[6]!.value(r)}` : ''}`)}`,
+    },
+    {
+      header: 'Created\nSent\nLink expires',
+      value: (r) => [r.createdAt, r.sentAt ?? '', r.expiresAt].join('\n'),
+      tty: (r, at) =>
+        [
+          `created ${formatRelative(r.createdAt, at.now)}`,
+          r.sentAt ? `sent ${formatRelative(r.sentAt, at.now)}` : 'not sent',
+          expiry(formatRelative(r.expiresAt, at.now, 'link expired')),
+        ].join('\n'),
+      multiline: true,
+    },
+  ];
   const viewColumns: Column<View>[] = [
     { header: 'Opened', value: (v) => v.at, kind: 'time' },
     { header: 'Registration', short: 'Reg.', value: (v) => v.registrationId, kind: 'number' },
@@ -124,7 +147,7 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
     },
     sections: [
       { kind: 'users', users: [doc.view] },
-      { kind: 'table', title: 'Registrations', columns: regColumns, rows: doc.registrations },
+      { kind: 'table', title: 'Registrations', columns: regColumns, rows: doc.registrations, stacked: regStacked },
       { kind: 'table', title: 'Step 2 link opened', columns: viewColumns, rows: doc.linkViews, empty: 'never (the link in the email has not been opened)' },
       { kind: 'table', title: 'Link attempts', columns: attemptColumns, rows: doc.linkAttempts },
       { kind: 'table', title: 'Login account changes', columns: changeColumns, rows: doc.accountChanges },

@@ -1243,39 +1243,50 @@ function queries(c: Conn): Tx {
         })),
     },
     notices: {
-      claim: async (registrationId, kind, step, at) =>
-        (await c.n('INSERT INTO notices (registration_id, kind, step, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
-          registrationId,
-          kind,
-          step,
-          at,
-        ])) === 1,
-      reminderCandidates: async (portalId, now, limit, afterUserId) => {
+      claim: async (registrationId, kind, step, at) => {
+        // A write to the registration row first: two claims for one registration then meet on that row
+        // (the second runs again and sees the first's notice), so a later step still makes an earlier one moot.
+        c.send('UPDATE registrations SET expiry_recorded = expiry_recorded WHERE id = $1', [registrationId]);
+        return (
+          (await c.n(
+            `INSERT INTO notices (registration_id, kind, step, created_at)
+             SELECT $1, $2, $3, $4
+             WHERE NOT EXISTS (SELECT 1 FROM notices WHERE registration_id = $1 AND kind = $2 AND step >= $3)
+             ON CONFLICT DO NOTHING`,
+            [registrationId, kind, step, at],
+          )) === 1
+        );
+      },
+      reminderCandidates: async (q) => {
         const rows = await c.q(
           `SELECT u.id AS uid, r.id AS rid,
-                    (SELECT string_agg(step::text, ',' ORDER BY step) FROM notices n WHERE n.registration_id = r.id AND n.kind = 'reminder') AS steps
-             FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
-             WHERE u.portal_id = $1 AND u.login_service IS NULL AND r.sent_at IS NOT NULL AND r.expires_at > $2 AND u.id > $3
-             ORDER BY u.id LIMIT $4`,
-          [portalId, now, afterUserId, limit],
+                  (SELECT string_agg(step::text, ',' ORDER BY step) FROM notices n WHERE n.registration_id = r.id AND n.kind = 'reminder') AS steps
+           FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
+           WHERE u.portal_id = $1 AND u.login_service IS NULL AND r.sent_at IS NOT NULL AND r.sent_at <= $2
+             AND r.expires_at > $3 AND u.id > $4
+           ORDER BY u.id LIMIT $5`,
+          [q.portalId, q.sentBefore, q.now, q.afterUserId, q.limit],
         );
         if (!rows.length) return [];
         const users = await listings(rows.map((r) => r.uid));
         const regs = await registrations(rows.map((r) => r.rid));
         return rows.map((r) => ({ user: users.get(r.uid)!, registration: regs.get(r.rid)!, sentSteps: parseDays(r.steps) }));
       },
-      warningCandidates: async (portalId, warnBefore, now, limit, afterUserId) => {
+      warningCandidates: async (q) => {
+        // prune removes at the later of the removal date and the link's expiry.
         const rows = await c.q(
-          `SELECT u.id AS uid, r.id AS rid FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
-             WHERE u.portal_id = $1 AND u.login_service IS NULL AND u.removal_due_at <= $2 AND u.removal_due_at > $3 AND u.id > $4
-               AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.registration_id = r.id AND n.kind = 'removal_warning')
-             ORDER BY u.id LIMIT $5`,
-          [portalId, warnBefore, now, afterUserId, limit],
+          `SELECT u.id AS uid, r.id AS rid, greatest(u.removal_due_at, r.expires_at) AS removal_at
+           FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
+           WHERE u.portal_id = $1 AND u.login_service IS NULL AND u.removal_due_at IS NOT NULL AND u.id > $2
+             AND greatest(u.removal_due_at, r.expires_at) > $3 AND greatest(u.removal_due_at, r.expires_at) <= $4
+             AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.registration_id = r.id AND n.kind = 'removal_warning')
+           ORDER BY u.id LIMIT $5`,
+          [q.portalId, q.afterUserId, q.now, q.removalBefore, q.limit],
         );
         if (!rows.length) return [];
         const users = await listings(rows.map((r) => r.uid));
         const regs = await registrations(rows.map((r) => r.rid));
-        return rows.map((r) => ({ user: users.get(r.uid)!, registration: regs.get(r.rid)! }));
+        return rows.map((r) => ({ user: users.get(r.uid)!, registration: regs.get(r.rid)!, removalAt: r.removal_at as string }));
       },
     },
     audit: {
@@ -1349,33 +1360,45 @@ function queries(c: Conn): Tx {
       last: async () => (await c.q('SELECT coalesce(max(id), 0) AS n FROM events'))[0]!.n as number,
     },
     webhooks: {
-      enqueue: async (webhook, types, limit, now) => {
+      lease: async (webhook, holder, until, isStale) => {
         c.send('INSERT INTO webhooks (url) VALUES ($1) ON CONFLICT DO NOTHING', [webhook]);
-        // The webhook's row, locked: two processes enqueueing for one webhook take turns.
+        // The webhook's row, locked: two processes asking for the lease take turns.
+        const r = (await c.q('SELECT leased_by, leased_until FROM webhooks WHERE url = $1 FOR UPDATE', [webhook]))[0]!;
+        const by = (r.leased_by as string | null) ?? null;
+        const held = (r.leased_until as string | null) ?? null;
+        if (by !== null && held !== null && by !== holder && !isStale(by, held)) return false;
+        c.send('UPDATE webhooks SET leased_by = $1, leased_until = $2 WHERE url = $3', [holder, until, webhook]);
+        return true;
+      },
+      release: async (webhook, holder) => {
+        c.send('UPDATE webhooks SET leased_by = NULL, leased_until = NULL WHERE url = $1 AND leased_by = $2', [webhook, holder]);
+      },
+      enqueue: async (webhook, types, limit, at) => {
+        c.send('INSERT INTO webhooks (url) VALUES ($1) ON CONFLICT DO NOTHING', [webhook]);
         const through = (await c.q('SELECT enqueued_through AS n FROM webhooks WHERE url = $1 FOR UPDATE', [webhook]))[0]!.n as number;
         const events = await c.q('SELECT id, type, user_id FROM events WHERE id > $1 ORDER BY id LIMIT $2', [through, limit]);
-        const wanted = events.filter((e) => !(types && types.length && !types.includes(e.type)));
+        const wanted = events.filter((e) => !(types && !types.includes(e.type)));
         let queued = 0;
         if (wanted.length) {
           queued = await c.n(
             `INSERT INTO webhook_deliveries (webhook, event_id, user_id, state, next_attempt_at)
-               SELECT $1, e, u, 'pending', $2 FROM unnest($3::bigint[], $4::bigint[]) AS x(e, u)
-               ON CONFLICT (webhook, event_id) DO NOTHING`,
-            [webhook, now, wanted.map((e) => e.id), wanted.map((e) => e.user_id)],
+             SELECT $1, e, u, 'pending', $2 FROM unnest($3::bigint[], $4::bigint[]) AS x(e, u)
+             ON CONFLICT (webhook, event_id) DO NOTHING`,
+            [webhook, at, wanted.map((e) => e.id), wanted.map((e) => e.user_id)],
           );
         }
         if (events.length) c.send('UPDATE webhooks SET enqueued_through = $1 WHERE url = $2', [events[events.length - 1]!.id, webhook]);
-        return queued;
+        return { scanned: events.length, queued };
       },
       due: async (webhook, now, limit) =>
         (
           await c.q(
             `SELECT d.*, e.at AS e_at, e.type AS e_type, e.portal AS e_portal, e.email AS e_email, e.data AS e_data
-               FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
-               WHERE d.webhook = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
-                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook = d.webhook AND o.state = 'pending'
-                                 AND o.user_id = d.user_id AND o.id < d.id)
-               ORDER BY d.id LIMIT $3`,
+             FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+             WHERE d.webhook = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook = d.webhook AND o.state = 'pending'
+                               AND d.user_id IS NOT NULL AND o.user_id = d.user_id AND o.id < d.id)
+             ORDER BY d.id LIMIT $3`,
             [webhook, now, limit],
           )
         ).map((r) => ({
@@ -1387,27 +1410,51 @@ function queries(c: Conn): Tx {
           attempts: r.attempts,
           nextAttemptAt: r.next_attempt_at,
           lastError: r.last_error ?? null,
+          deliveredAt: r.delivered_at ?? null,
           event: eventOf({ id: r.event_id, at: r.e_at, type: r.e_type, portal: r.e_portal, user_id: r.user_id, email: r.e_email, data: r.e_data }),
         })),
       markDelivered: async (id, at) => {
-        c.send(`UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2`, [at, id]);
+        c.send(
+          `UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2 AND state = 'pending'`,
+          [at, id],
+        );
       },
       markFailed: async (id, error, nextAttemptAt, dead) => {
-        c.send(`UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4`, [
+        c.send(`UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4 AND state = 'pending'`, [
           dead ? 'dead' : 'pending',
           error,
           nextAttemptAt,
           id,
         ]);
       },
-      pending: async () =>
+      retryDead: async (webhook, at) =>
+        c.n(`UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1 WHERE state = 'dead' AND ($2::text IS NULL OR webhook = $2)`, [
+          at,
+          webhook ?? null,
+        ]),
+      queues: async () =>
         (
           await c.q(
-            `SELECT webhook, count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'dead') AS dead,
-                      min(next_attempt_at) FILTER (WHERE state = 'pending') AS oldest
-               FROM webhook_deliveries GROUP BY webhook ORDER BY webhook`,
+            `SELECT w.url, w.enqueued_through,
+                    (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending') AS pending,
+                    (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'dead') AS dead,
+                    (SELECT min(event_id) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending') AS oldest,
+                    (SELECT min(d.next_attempt_at) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending'
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook = d.webhook AND o.state = 'pending'
+                                       AND d.user_id IS NOT NULL AND o.user_id = d.user_id AND o.id < d.id)) AS next,
+                    (SELECT last_error FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state <> 'delivered' AND d.last_error IS NOT NULL
+                     ORDER BY d.next_attempt_at DESC, d.id DESC LIMIT 1) AS last_error
+             FROM webhooks w ORDER BY w.url`,
           )
-        ).map((r) => ({ webhook: r.webhook, pending: Number(r.pending), dead: Number(r.dead), oldest: r.oldest ?? null })),
+        ).map((r) => ({
+          webhook: r.url as string,
+          pending: Number(r.pending),
+          dead: Number(r.dead),
+          oldestPendingEventId: (r.oldest as number | null) ?? null,
+          nextAttemptAt: (r.next as string | null) ?? null,
+          lastError: (r.last_error as string | null) ?? null,
+          enqueuedThrough: Number(r.enqueued_through),
+        })),
     },
   };
 }

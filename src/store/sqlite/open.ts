@@ -33,7 +33,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoreError, EXIT } from '../../errors.js';
-import { foldKey, searchKey } from '../keys.js';
+import { foldKey, nameKey, searchKey } from '../keys.js';
 import { quote } from '../../text.js';
 
 export type DB = Database.Database;
@@ -127,10 +127,6 @@ export function sqliteLibraryVersion(): string {
   } catch {
     return 'unavailable';
   }
-}
-
-export function nameKey(firstName: string, lastName: string): string {
-  return foldKey(`${lastName}\u0001${firstName}`);
 }
 
 function configure(db: DB): void {
