@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 // test/security/mail-folder.test.ts sets process.umask(), which worker threads may not.
 const PROCESSES = [
   'test/e2e/**/*.test.ts',
+  // PostgreSQL races and faults: bin/portalctl spawned, servers restarted.
+  'test/postgres/faults.test.ts',
   'test/completion/shells.test.ts',
   'test/server/**/*.test.ts',
   'test/security/mail-folder.test.ts',

@@ -29,7 +29,7 @@ export const STORES_DIR = join(ROOT, 'bench', '.stores');
 /** "now" for every benchmark run (PORTALCTL_NOW). */
 export const BENCH_NOW = '2026-06-01T12:00:00.000Z';
 /** Bump when the shape of seeded data changes, so cached stores are rebuilt. */
-const SEED_VERSION = 3;
+const SEED_VERSION = 4;
 
 const DAY = 24 * 60 * 60 * 1000;
 const FIRST = [
@@ -97,12 +97,14 @@ export function seededEmail(i) {
 
 /** Cached stores are rebuilt when the migrations change. */
 function migrationsHash() {
-  const dir = join(ROOT, 'migrations');
   const h = createHash('sha256');
-  for (const f of readdirSync(dir)
-    .filter((x) => x.endsWith('.sql'))
-    .sort())
-    h.update(f).update(readFileSync(join(dir, f)));
+  for (const sub of ['sqlite', 'postgres']) {
+    const dir = join(ROOT, 'migrations', sub);
+    for (const f of readdirSync(dir)
+      .filter((x) => x.endsWith('.sql'))
+      .sort())
+      h.update(`${sub}/${f}`).update(readFileSync(join(dir, f)));
+  }
   return h.digest('hex').slice(0, 16);
 }
 
@@ -112,12 +114,13 @@ function migrationsHash() {
  * tokens are returned and written to PATH.meta.json.
  */
 export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
-  const { openDatabase } = await import(pathToFileURL(join(ROOT, 'dist', 'store', 'db.js')).href);
+  const { openSqlite } = await import(pathToFileURL(join(ROOT, 'dist', 'store', 'sqlite', 'open.js')).href);
+  const { emailKey, accountKey, searchKey, nameKey } = await import(pathToFileURL(join(ROOT, 'dist', 'store', 'keys.js')).href);
   const { mintToken, tokenDigest } = await import(pathToFileURL(join(ROOT, 'dist', 'domain', 'tokens.js')).href);
   mkdirSync(dirname(path), { recursive: true });
   for (const suffix of ['', '-wal', '-shm', '.meta.json']) rmSync(path + suffix, { force: true });
 
-  const db = openDatabase(path);
+  const { db } = openSqlite(path, { create: true });
   const rnd = mulberry32(0x5eed ^ users);
   const nowMs = Date.parse(now);
   const at = (ms) => new Date(ms).toISOString();
@@ -130,8 +133,8 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
        VALUES ('grants', 'Grants Portal', 'https://grants.example.org', 'grants-admin@example.org', 'https://ims.example.org/register', 7, 30, 'America/New_York', ?)`,
     ),
     user: db.prepare(
-      `INSERT INTO users (id, portal_id, first_name, last_name, email, email_key, login_service, username, username_key, linked_at, removal_due_at, created_at)
-       VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO users (id, portal_id, first_name, last_name, email, email_key, login_service, username, username_key, linked_at, removal_due_at, created_at, search_key, name_key)
+       VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     reg: db.prepare(
       `INSERT INTO registrations (user_id, email, created_at, sent_at, expires_at, state, superseded_at, used_at, used_service, used_username)
@@ -139,7 +142,9 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
     ),
     token: db.prepare('INSERT INTO link_tokens (digest, registration_id, minted_at, retired_at) VALUES (?, ?, ?, ?)'),
     outbox: db.prepare(`INSERT INTO outbox (registration_id, state, attempts, created_at, updated_at, sent_at) VALUES (?, 'sent', 1, ?, ?, ?)`),
-    attempt: db.prepare('INSERT INTO link_attempts (at, user_id, registration_id, service, username, outcome, actor) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    attempt: db.prepare(
+      'INSERT INTO link_attempts (at, user_id, registration_id, service, username, outcome, actor, username_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
     audit: db.prepare('INSERT INTO audit (at, actor, action, portal, user_id, user_email, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
   };
 
@@ -183,7 +188,21 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
       } else {
         removalDue = at(nowMs - (1 + rnd() * 200) * DAY);
       }
-      ins.user.run(i, first, last, email, email.toLowerCase(), service, username, username?.toLowerCase() ?? null, linkedAt, removalDue, at(createdMs));
+      ins.user.run(
+        i,
+        first,
+        last,
+        email,
+        emailKey(email),
+        service,
+        username,
+        username === null ? null : accountKey(username),
+        linkedAt,
+        removalDue,
+        at(createdMs),
+        searchKey({ firstName: first, lastName: last, email, username }),
+        nameKey(first, last),
+      );
       ins.audit.run(
         at(createdMs),
         'admin',
@@ -223,7 +242,7 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
       ins.token.run(tokenDigestValue, regId, at(sentMs), null);
       if (kind === 'pending' || kind === 'pendingOverdue') pendingIds.push(i);
       if (kind === 'linked') {
-        ins.attempt.run(linkedAt, i, regId, service, username, 'linked', 'web');
+        ins.attempt.run(linkedAt, i, regId, service, username, 'linked', 'web', accountKey(username));
         ins.audit.run(
           linkedAt,
           'web',
@@ -235,7 +254,7 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
           JSON.stringify({ loginService: service, username, registrationId: regId }),
         );
       } else if ((kind === 'expired' || kind === 'due') && rnd() < 0.05) {
-        ins.attempt.run(at(sentMs + 8 * DAY), i, regId, 'ims', `user${i}`, 'link_expired', 'web');
+        ins.attempt.run(at(sentMs + 8 * DAY), i, regId, 'ims', `user${i}`, 'link_expired', 'web', `user${i}`);
       }
     }
   })();
@@ -263,6 +282,24 @@ export async function seedStore({ path, users, now = BENCH_NOW, tokens = 64 }) {
   };
   writeFileSync(`${path}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
   return { path, ...meta };
+}
+
+/**
+ * The same store on PostgreSQL: the seeded SQLite store copied through the
+ * store layer (what `portalctl store copy --to URL` does) into the empty
+ * database at `url`. `password` as a passwordFile would give it.
+ */
+export async function seedPostgres(sqliteMeta, url, password) {
+  const { openStore } = await import(pathToFileURL(join(ROOT, 'dist', 'store', 'open.js')).href);
+  const from = await openStore({ value: sqliteMeta.path, explicit: true }, { create: false, readOnly: true, env: process.env });
+  const to = await openStore({ value: url, explicit: true }, { create: true, password, env: process.env });
+  try {
+    const counts = await from.dump((d) => to.load(d));
+    return { ...sqliteMeta, path: url, counts: sqliteMeta.counts, copied: counts };
+  } finally {
+    await from.close();
+    await to.close();
+  }
 }
 
 /** The cached store of N users (built when missing or stale). */

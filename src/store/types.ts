@@ -7,6 +7,10 @@
 // case-insensitive look-ups (email, account, name search) are computed by the
 // store from the values given (store/keys.ts), never by callers.
 
+import type { StoreDump, TableCounts, TableName } from './tables.js';
+
+export type { StoreDump, TableCounts, TableName, TableRow } from './tables.js';
+
 export type StoreKind = 'sqlite' | 'postgres';
 
 export interface Portal {
@@ -399,9 +403,10 @@ export interface Store extends AsyncDisposable {
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * One transaction: all of fn's writes or none. Read-then-write is safe
-   * against other processes (SQLite: BEGIN IMMEDIATE; PostgreSQL:
-   * SERIALIZABLE). fn may run more than once when PostgreSQL reports a
-   * serialization conflict, so it must not have effects outside the store.
+   * against other processes (SQLite: BEGIN IMMEDIATE; PostgreSQL: a
+   * snapshot whose conflicting writes are retried). fn may run more than once
+   * when PostgreSQL reports a conflict, so it must not have effects outside
+   * the store.
    */
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** The users of a portal matching the query, in batches, streamed. */
@@ -411,6 +416,15 @@ export interface Store extends AsyncDisposable {
   listEvents(q: { since: number; portal?: string; types?: readonly string[] }): AsyncIterable<LifecycleEvent[]>;
   /** Undelivered messages: queued first (oldest first), then failed. */
   listPending(q: { portalId?: number }): AsyncIterable<PendingMessage[]>;
+  /** `store copy`, the source: fn reads every table from one consistent snapshot. */
+  dump<T>(fn: (d: StoreDump) => Promise<T>): Promise<T>;
+  /**
+   * `store copy`, the target: in one transaction, refuses a store that holds
+   * any row (store_not_empty), inserts every row of `from` with its id, sets
+   * the id sequences past every id the source ever handed out, and checks
+   * each table's count against the source before committing.
+   */
+  load(from: StoreDump, onTable?: (table: TableName, rows: number) => void): Promise<TableCounts>;
   info(): Promise<StoreInfo>;
   /** What doctor reports about the store beyond its version: permissions, integrity, round-trip latency. */
   checks(): Promise<StoreCheck[]>;

@@ -8,6 +8,9 @@
 import type { Statement } from 'better-sqlite3';
 import { lstatSync } from 'node:fs';
 import { emailKey, accountKey, foldKey, nameKey, searchKey } from '../keys.js';
+import { StoreError } from '../../errors.js';
+import { quote } from '../../text.js';
+import { TABLES, type StoreDump, type TableCounts, type TableName, type TableRow } from '../tables.js';
 import type {
   AuditQuery,
   AuditRecord,
@@ -355,6 +358,94 @@ export class SqliteStore implements Store {
       q.portalId === undefined ? {} : { portal: q.portalId },
       (r) => ({ ...messageOf(r), userId: r.user_id as number, to: r.recipient as string, portal: r.portal as string }),
     );
+  }
+
+  // ---------------------------------------------------------------- store copy
+
+  /** Every table read in one read transaction: WAL gives it one snapshot while other processes write. */
+  async dump<T>(fn: (d: StoreDump) => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      try {
+        this.db.exec('BEGIN');
+        // A deferred transaction takes its snapshot at the first read.
+        this.db.prepare('SELECT count(*) FROM portals').get();
+      } catch (err) {
+        throw sqliteError(err, this.location);
+      }
+      try {
+        const spec = (table: TableName) => TABLES.find((t) => t.name === table)!;
+        const dump: StoreDump = {
+          rows: (table) => {
+            const t = spec(table);
+            const cols = t.columns.map(([c]) => `"${c}"`).join(', ');
+            return this.batches(`SELECT ${cols} FROM ${t.name} ORDER BY ${t.key.map((k) => `"${k}"`).join(', ')}`, {}, (r) => r as TableRow);
+          },
+          count: async (table) => this.get(`SELECT count(*) AS n FROM ${spec(table).name}`)!.n as number,
+          highWater: async () => {
+            const out: Partial<Record<TableName, number>> = {};
+            const seqs = new Map(this.all('SELECT name, seq FROM sqlite_sequence').map((r) => [r.name as string, Number(r.seq)]));
+            for (const t of TABLES.filter((x) => x.identity)) {
+              const max = this.get(`SELECT coalesce(max(id), 0) AS n FROM ${t.name}`)!.n as number;
+              out[t.name] = Math.max(max, seqs.get(t.name) ?? 0);
+            }
+            return out;
+          },
+        };
+        return await fn(dump);
+      } catch (err) {
+        throw sqliteError(err, this.location);
+      } finally {
+        if (this.db.inTransaction) this.db.exec('COMMIT');
+      }
+    });
+  }
+
+  async load(from: StoreDump, onTable?: (table: TableName, rows: number) => void): Promise<TableCounts> {
+    return this.write(async () => {
+      const held: string[] = [];
+      for (const t of TABLES) {
+        const n = this.get(`SELECT count(*) AS n FROM ${t.name}`)!.n as number;
+        if (n > 0) held.push(`${n} ${t.name}`);
+      }
+      if (held.length) {
+        throw new StoreError(
+          'store_not_empty',
+          `The target store ${quote(this.location, 200)} is not empty (it holds ${held.join(', ')}); copy only into a new, empty store. Nothing was copied.`,
+        );
+      }
+      const counts = {} as TableCounts;
+      for (const t of TABLES) {
+        const insert = this.db.prepare(
+          `INSERT INTO ${t.name} (${t.columns.map(([c]) => `"${c}"`).join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`,
+        );
+        let n = 0;
+        for await (const batch of from.rows(t.name)) {
+          for (const r of batch) {
+            insert.run(...t.columns.map(([c, kind]) => (kind === 'bool' ? (r[c] ? 1 : 0) : (r[c] ?? null))));
+          }
+          n += batch.length;
+        }
+        counts[t.name] = n;
+        onTable?.(t.name, n);
+      }
+      for (const t of TABLES) {
+        const expected = await from.count(t.name);
+        const got = this.get(`SELECT count(*) AS n FROM ${t.name}`)!.n as number;
+        if (got !== expected || counts[t.name] !== expected) {
+          throw new StoreError('store_copy_mismatch', `The copy of ${t.name} holds ${got} rows where the source has ${expected}; nothing was copied.`);
+        }
+      }
+      // Ids are never reused: each sequence continues past every id the source handed out.
+      const high = await from.highWater();
+      const sequenced = new Set(this.all(`SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'`).map((r) => r.name as string));
+      for (const t of TABLES.filter((x) => x.identity && sequenced.has(x.name))) {
+        const max = this.get(`SELECT coalesce(max(id), 0) AS n FROM ${t.name}`)!.n as number;
+        const next = Math.max(max, high[t.name] ?? 0);
+        this.run('DELETE FROM sqlite_sequence WHERE name = ?', t.name);
+        if (next > 0) this.run('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', t.name, next);
+      }
+      return counts;
+    });
   }
 
   async info(): Promise<StoreInfo> {
