@@ -7,7 +7,21 @@ import { defineConfig } from 'vitest/config';
 //    races, killed processes), real shells, a real browser — slower, so they
 //    start first and get generous timeouts.
 // test/security/mail-folder.test.ts sets process.umask(), which worker threads may not.
-const PROCESSES = ['test/e2e/**/*.test.ts', 'test/completion/shells.test.ts', 'test/server/**/*.test.ts', 'test/security/mail-folder.test.ts'];
+const PROCESSES = [
+  'test/e2e/**/*.test.ts',
+  // PostgreSQL races and faults: bin/portalctl spawned, servers restarted.
+  'test/postgres/faults.test.ts',
+  'test/completion/shells.test.ts',
+  'test/server/**/*.test.ts',
+  'test/security/mail-folder.test.ts',
+  // The administrator's week (issue 13): Ctrl-C, pipes, shells and npm pack in real processes.
+  'test/admin/interrupts.test.ts',
+  'test/admin/pipes.test.ts',
+  'test/admin/completion-values.test.ts',
+  'test/admin/man.test.ts',
+  'test/lifecycle/processes.test.ts',
+  'test/lifecycle/emails-render.test.ts',
+];
 
 export default defineConfig({
   test: {

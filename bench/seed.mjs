@@ -98,7 +98,7 @@ export function seededEmail(i) {
 /** Cached stores are rebuilt when the migrations change. */
 function migrationsHash() {
   const h = createHash('sha256');
-  for (const sub of ['sqlite', 'postgres'].filter((s) => existsSync(join(ROOT, 'migrations', s)))) {
+  for (const sub of ['sqlite', 'postgres']) {
     const dir = join(ROOT, 'migrations', sub);
     for (const f of readdirSync(dir)
       .filter((x) => x.endsWith('.sql'))

@@ -57,7 +57,7 @@ _portalctl_subcommands() {
 # _portalctl_options PATH: REPLY is the options at PATH, the global ones included.
 _portalctl_options() {
     case $1 in
-        '') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor -h --help' ;;
+        '') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor -V --version -h --help' ;;
         'users') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users list') REPLY='--status --search --sort --limit --csv -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'users invite') REPLY='--email --first-name --last-name --from-csv -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
@@ -82,7 +82,7 @@ _portalctl_options() {
         'outbox send') REPLY='--include-failed -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'audit') REPLY='--user --since --limit -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
-        'events') REPLY='--since --follow --type -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'events') REPLY='--since --follow --type --retry-dead -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'store') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'store copy') REPLY='--to -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'store help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
@@ -99,7 +99,7 @@ _portalctl_options() {
 _portalctl_value() {
     case "$1|$2" in
         '|--db') return 2 ;;
-        '|--portal') REPLY=''; return 0 ;;
+        '|--portal') _portalctl_dynamic portals; return 0 ;;
         '|--actor') REPLY=''; return 0 ;;
         'users list|--status') REPLY='linked pending expired unlinked'; return 0 ;;
         'users list|--search') REPLY=''; return 0 ;;
@@ -135,26 +135,60 @@ _portalctl_value() {
         'portals set|--remind-days') REPLY=''; return 0 ;;
         'portals set|--warn-days') REPLY=''; return 0 ;;
         'portals set|--time-zone') REPLY=''; return 0 ;;
-        'audit|--user') REPLY=''; return 0 ;;
+        'audit|--user') _portalctl_dynamic users; return 0 ;;
         'audit|--since') REPLY=''; return 0 ;;
         'audit|--limit') REPLY=''; return 0 ;;
         'events|--since') REPLY=''; return 0 ;;
         'events|--type') REPLY=''; return 0 ;;
         'store copy|--to') REPLY=''; return 0 ;;
         *'|--db') return 2 ;;
-        *'|--portal') REPLY=''; return 0 ;;
+        *'|--portal') _portalctl_dynamic portals; return 0 ;;
         *'|--actor') REPLY=''; return 0 ;;
         *) return 1 ;;
     esac
 }
 
 # _portalctl_arg PATH INDEX: values for the positional argument INDEX (from 0) at a
-# leaf: 0 with REPLY, 2 for file names, 1 when there is nothing in particular.
+# leaf: 0 with REPLY, 2 for file names, 3 for an argument with nothing to
+# offer, 1 when no argument goes there.
 _portalctl_arg() {
     case $1 in
+        'users resend-registration')
+            case $2 in
+            *) _portalctl_dynamic users; return 0 ;;
+            esac ;;
+        'users set-removal-days')
+            case $2 in
+            0) _portalctl_dynamic users; return 0 ;;
+            1) return 3 ;;
+            esac ;;
+        'users remove')
+            case $2 in
+            *) _portalctl_dynamic users; return 0 ;;
+            esac ;;
+        'users show')
+            case $2 in
+            0) _portalctl_dynamic users; return 0 ;;
+            esac ;;
+        'users whoami-login')
+            case $2 in
+            0) _portalctl_dynamic users; return 0 ;;
+            esac ;;
         'users help')
             case $2 in
             0) REPLY='list invite resend-registration set-removal-days remove show whoami-login access-check'; return 0 ;;
+            esac ;;
+        'link')
+            case $2 in
+            0) return 3 ;;
+            esac ;;
+        'portals add')
+            case $2 in
+            0) return 3 ;;
+            esac ;;
+        'portals set')
+            case $2 in
+            0) _portalctl_dynamic portals; return 0 ;;
             esac ;;
         'portals help')
             case $2 in
@@ -178,6 +212,22 @@ _portalctl_arg() {
             esac ;;
     esac
     return 1
+}
+
+# _portalctl_dynamic SOURCE: REPLY is the values the store holds (portals, users)
+# that start with $cur, from `portalctl __complete` (read-only, quick, silent),
+# for the store and portal this command line names.
+_portalctl_dynamic() {
+    local i w
+    local -a scope=()
+    for ((i = 1; i < ${#words[@]}; i++)); do
+        w=${words[i]}
+        case $w in
+            --db | --portal) ((i + 1 < cword)) && scope+=("$w" "${words[i + 1]}") ;;
+            --db=* | --portal=*) scope+=("${w%%=*}" "${w#*=}") ;;
+        esac
+    done
+    REPLY=$(command "${words[0]}" __complete "$1" "${scope[@]}" -- "$cur" 2>/dev/null | cut -f1)
 }
 
 # Without bash-completion: words with --option=value kept together, like
@@ -280,8 +330,10 @@ _portalctl() {
     fi
     _portalctl_arg "$path" "$nargs"
     local code=$?
+    # An argument with nothing to offer: offer nothing.
+    ((code == 3)) && return 0
     if ((code == 1)); then
-        # Nothing in particular for this argument: offer the options.
+        # No argument goes here: offer the options.
         ((dd)) && return 0
         _portalctl_options "$path"
         code=0

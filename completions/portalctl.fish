@@ -143,6 +143,24 @@ function __fish_portalctl_state
     echo "$nargs $path"
 end
 
+# __fish_portalctl_dynamic SOURCE: the values the store holds (portals, users), each with
+# its description, from `portalctl __complete` (read-only, quick, silent), for
+# the store and portal this command line names.
+function __fish_portalctl_dynamic
+    set -l words (commandline -opc)
+    set -l scope
+    for i in (seq 2 (count $words))
+        switch $words[$i]
+            case --db --portal
+                set -l next (math $i + 1)
+                set -q words[$next]; and set scope $scope $words[$i] $words[$next]
+            case '--db=*' '--portal=*'
+                set scope $scope (string split -m 1 = -- $words[$i])
+        end
+    end
+    command $words[1] __complete $argv[1] $scope -- (commandline -ct) 2>/dev/null
+end
+
 # __fish_portalctl_at PATH [N | N+]: is the cursor at PATH (after exactly N, or at least N, arguments)?
 function __fish_portalctl_at
     set -l state (string split -m 1 ' ' -- (__fish_portalctl_state))
@@ -159,7 +177,7 @@ complete -c portalctl -f
 
 # Global options, after any subcommand too.
 complete -c portalctl -l db -r -F -d 'the store: a SQLite file or postgres://… URL; default $PORTALCTL_DB or $XDG_DATA_HOME/portalctl/portalctl.db'
-complete -c portalctl -l portal -x -d 'the portal to work on; default $PORTALCTL_PORTAL or the only portal'
+complete -c portalctl -l portal -x -a '(__fish_portalctl_dynamic portals)' -d 'the portal to work on; default $PORTALCTL_PORTAL or the only portal'
 complete -c portalctl -l json -d 'print one JSON document on stdout'
 complete -c portalctl -l no-color -d 'no colour (also NO_COLOR=1)'
 complete -c portalctl -s q -l quiet -d 'print nothing but errors on success'
@@ -181,6 +199,7 @@ complete -c portalctl -n "__fish_portalctl_at '' 0" -a 'doctor' -d 'check the st
 complete -c portalctl -n "__fish_portalctl_at '' 0" -a 'config' -d 'show the effective settings and where each came from'
 complete -c portalctl -n "__fish_portalctl_at '' 0" -a 'completion' -d 'print a shell completion script (bash, zsh or fish)'
 complete -c portalctl -n "__fish_portalctl_at '' 0" -a 'help' -d 'display help for command'
+complete -c portalctl -n "__fish_portalctl_at ''" -s V -l version -d 'print the versions of portalctl, Node.js and SQLite, and the store\'s migration level (JSON with --json)'
 complete -c portalctl -n "__fish_portalctl_at ''" -s h -l help -d 'show help for a command'
 
 # portalctl users
@@ -214,24 +233,29 @@ complete -c portalctl -n "__fish_portalctl_at 'users invite'" -s h -l help -d 's
 complete -c portalctl -n "__fish_portalctl_at 'users resend-registration'" -l email -x -d 'send to this address instead, and make it the user\'s address'
 complete -c portalctl -n "__fish_portalctl_at 'users resend-registration'" -l all-expired -d 'every unlinked user whose link has expired'
 complete -c portalctl -n "__fish_portalctl_at 'users resend-registration'" -s h -l help -d 'show help for a command'
+complete -c portalctl -n "__fish_portalctl_at 'users resend-registration' 0+" -a '(__fish_portalctl_dynamic users)' -d 'user ids or email addresses'
 
 # portalctl users set-removal-days
 complete -c portalctl -n "__fish_portalctl_at 'users set-removal-days'" -s h -l help -d 'show help for a command'
+complete -c portalctl -n "__fish_portalctl_at 'users set-removal-days' 0" -a '(__fish_portalctl_dynamic users)' -d 'user id or email address'
 
 # portalctl users remove
 complete -c portalctl -n "__fish_portalctl_at 'users remove'" -l status -x -a 'linked pending expired unlinked' -d 'every user with this status: pending, expired or unlinked (linked with --include-linked)'
 complete -c portalctl -n "__fish_portalctl_at 'users remove'" -l include-linked -d 'also remove users who have linked an account'
 complete -c portalctl -n "__fish_portalctl_at 'users remove'" -l dry-run -d 'show who would be removed, change nothing'
 complete -c portalctl -n "__fish_portalctl_at 'users remove'" -s h -l help -d 'show help for a command'
+complete -c portalctl -n "__fish_portalctl_at 'users remove' 0+" -a '(__fish_portalctl_dynamic users)' -d 'user ids or email addresses'
 
 # portalctl users show
 complete -c portalctl -n "__fish_portalctl_at 'users show'" -s h -l help -d 'show help for a command'
+complete -c portalctl -n "__fish_portalctl_at 'users show' 0" -a '(__fish_portalctl_dynamic users)' -d 'user id or email address'
 
 # portalctl users whoami-login
 complete -c portalctl -n "__fish_portalctl_at 'users whoami-login'" -s h -l help -d 'show help for a command'
+complete -c portalctl -n "__fish_portalctl_at 'users whoami-login' 0" -a '(__fish_portalctl_dynamic users)' -d 'user id, email address or name'
 
 # portalctl users access-check
-complete -c portalctl -n "__fish_portalctl_at 'users access-check'" -l service -x -a 'nih ims-employee ims' -d 'login service the person signed in with: nih, ims-employee, ims'
+complete -c portalctl -n "__fish_portalctl_at 'users access-check'" -l service -x -a '(printf "%s\\t%s\\n" "nih" "NIH Network Login" "ims-employee" "IMS Employee Login" "ims" "IMS Login Service")' -d 'login service the person signed in with: nih, ims-employee, ims'
 complete -c portalctl -n "__fish_portalctl_at 'users access-check'" -l account -x -d 'the username they signed in with'
 complete -c portalctl -n "__fish_portalctl_at 'users access-check'" -l email -x -d 'the person\'s email address, to find their profile'
 complete -c portalctl -n "__fish_portalctl_at 'users access-check'" -s h -l help -d 'show help for a command'
@@ -240,7 +264,7 @@ complete -c portalctl -n "__fish_portalctl_at 'users access-check'" -s h -l help
 complete -c portalctl -n "__fish_portalctl_at 'users help' 0" -a 'list invite resend-registration set-removal-days remove show whoami-login access-check'
 
 # portalctl link
-complete -c portalctl -n "__fish_portalctl_at 'link'" -l service -x -a 'nih ims-employee ims' -d 'login service: nih, ims-employee, ims'
+complete -c portalctl -n "__fish_portalctl_at 'link'" -l service -x -a '(printf "%s\\t%s\\n" "nih" "NIH Network Login" "ims-employee" "IMS Employee Login" "ims" "IMS Login Service")' -d 'login service: nih, ims-employee, ims'
 complete -c portalctl -n "__fish_portalctl_at 'link'" -l account -x -d 'the username at that login service'
 complete -c portalctl -n "__fish_portalctl_at 'link'" -s h -l help -d 'show help for a command'
 
@@ -286,6 +310,7 @@ complete -c portalctl -n "__fish_portalctl_at 'portals set'" -l remind-days -x -
 complete -c portalctl -n "__fish_portalctl_at 'portals set'" -l warn-days -x -d 'days before removal to send a removal warning (0 for none)'
 complete -c portalctl -n "__fish_portalctl_at 'portals set'" -l time-zone -x -d 'IANA zone the emails state times in (default: this machine\'s; "" to unset)'
 complete -c portalctl -n "__fish_portalctl_at 'portals set'" -s h -l help -d 'show help for a command'
+complete -c portalctl -n "__fish_portalctl_at 'portals set' 0" -a '(__fish_portalctl_dynamic portals)' -d 'the portal'
 
 # portalctl portals list
 complete -c portalctl -n "__fish_portalctl_at 'portals list'" -s h -l help -d 'show help for a command'
@@ -310,7 +335,7 @@ complete -c portalctl -n "__fish_portalctl_at 'outbox send'" -s h -l help -d 'sh
 complete -c portalctl -n "__fish_portalctl_at 'outbox help' 0" -a 'list send'
 
 # portalctl audit
-complete -c portalctl -n "__fish_portalctl_at 'audit'" -l user -x -d 'only this user (id or email address; also works for removed users)'
+complete -c portalctl -n "__fish_portalctl_at 'audit'" -l user -x -a '(__fish_portalctl_dynamic users)' -d 'only this user (id or email address; also works for removed users)'
 complete -c portalctl -n "__fish_portalctl_at 'audit'" -l since -x -d 'only changes since then: 2026-11-01, yesterday, 7d, 12h'
 complete -c portalctl -n "__fish_portalctl_at 'audit'" -l limit -x -d 'at most N records'
 complete -c portalctl -n "__fish_portalctl_at 'audit'" -s h -l help -d 'show help for a command'
@@ -319,6 +344,7 @@ complete -c portalctl -n "__fish_portalctl_at 'audit'" -s h -l help -d 'show hel
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l since -x -d 'only events after this event id'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l follow -d 'keep printing new events as they happen'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l type -x -d 'only these event types (comma-separated)'
+complete -c portalctl -n "__fish_portalctl_at 'events'" -l retry-dead -d 'queue the webhook deliveries that gave up again (after fixing the receiver)'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -s h -l help -d 'show help for a command'
 
 # portalctl store

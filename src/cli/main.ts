@@ -12,7 +12,7 @@ import type { Result } from '../output/results.js';
 import { Context, type ContextDeps } from '../runtime/context.js';
 import { processStreams } from '../runtime/io.js';
 import { applyGlobals, buildProgram } from './program.js';
-import { COMMANDS, NOUNS } from '../commands/registry.js';
+import { COMMANDS, GLOBAL_OPTIONS, NOUNS } from '../commands/registry.js';
 
 /** What main needs from the process: its streams, environment and signals. */
 export function processDeps(): ContextDeps {
@@ -116,9 +116,39 @@ export async function reportError(ctx: Context, err: unknown, argv: readonly str
   return exitCode;
 }
 
+/**
+ * `portalctl help users list` as `portalctl users list --help`: commander's
+ * help command takes one word, so it showed the help of `users`.
+ */
+export function helpAsFlag(argv: readonly string[]): string[] {
+  const takesValue = new Set(GLOBAL_OPTIONS.filter((o) => o.flags.includes('<')).flatMap((o) => o.flags.split(/[ ,]+/).filter((f) => f.startsWith('-'))));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...argv];
+    if (a.startsWith('-')) {
+      if (takesValue.has(a)) i++;
+      continue;
+    }
+    // One word is commander's own business (`help users`, and its error for `help bogus`).
+    const path = argv.slice(i + 1).join(' ');
+    if (a !== 'help' || !COMMANDS.some((c) => c.path.length > 1 && c.path.join(' ') === path)) return [...argv];
+    return [...argv.slice(0, i), ...argv.slice(i + 1), '--help'];
+  }
+  return [...argv];
+}
+
 /** Runs portalctl with argv (without "node portalctl") and returns the exit code. */
-export async function main(argv: string[], deps: ContextDeps = processDeps()): Promise<number> {
+export async function main(argvGiven: string[], deps: ContextDeps = processDeps()): Promise<number> {
+  const argv = helpAsFlag(argvGiven);
   const ctx = new Context(deps);
+  const head = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (head.includes('--version') || head.includes('-V')) {
+    // bin/portalctl answers a bare --version without loading this module; here it comes with other options (--db, --json).
+    const at = head.findIndex((a) => a === '--db' || a.startsWith('--db='));
+    const db = at < 0 ? undefined : head[at]!.startsWith('--db=') ? head[at]!.slice(5) : head[at + 1];
+    const { main: version } = await import('./version.js');
+    return version(head.includes('--json') ? ['--json'] : [], db === undefined ? deps.env : { ...deps.env, PORTALCTL_DB: db }, ctx.io.stdout);
+  }
   let result: Result | undefined;
   const program = buildProgram(ctx, (r) => (result = r));
   try {

@@ -5,7 +5,8 @@ import { parseSince } from '../domain/time.js';
 import { findUser, parseUserRef } from '../domain/users.js';
 import { parseWholeNumber } from '../domain/validate.js';
 import type { AuditRecord } from '../store/types.js';
-import type { Column, Result } from '../output/results.js';
+import type { Result } from '../output/results.js';
+import { AUDIT_COLUMNS, AUDIT_STACKED } from '../output/audit.js';
 import type { Context } from '../runtime/context.js';
 import { str, type RawInput } from './command.js';
 import { quote } from '../text.js';
@@ -22,40 +23,6 @@ export function parse(raw: RawInput): AuditOptions {
   if (user !== undefined) parseUserRef(user);
   return { user, since: str(raw, 'since'), limit: limit === undefined ? undefined : parseWholeNumber(limit, '--limit', 1, 100_000_000) };
 }
-
-const show = (v: unknown): string => (v === null || v === undefined ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
-
-/** Before and after in words: "email: old@x → new@y; registrationId: 4 → 5". */
-export function changeWords(before: unknown, after: unknown): string {
-  const b = (before && typeof before === 'object' ? before : {}) as Record<string, unknown>;
-  const a = (after && typeof after === 'object' ? after : {}) as Record<string, unknown>;
-  if (!before && after)
-    return Object.entries(a)
-      .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k, v]) => `${k}: ${show(v)}`)
-      .join('; ');
-  if (before && !after)
-    return `was ${Object.entries(b)
-      .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k, v]) => `${k}: ${show(v)}`)
-      .join('; ')}`;
-  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];
-  return keys
-    .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))
-    .map((k) => `${k}: ${show(b[k])} → ${show(a[k])}`)
-    .join('; ');
-}
-
-const columns: Column<AuditRecord>[] = [
-  { header: 'When', value: (r) => r.at, kind: 'time' },
-  { header: 'Who', value: (r) => r.actor },
-  { header: 'Action', value: (r) => r.action },
-  { header: 'Portal', value: (r) => r.portal ?? '' },
-  { header: 'User', value: (r) => (r.userId === null ? '' : `${r.userId} ${r.userEmail ?? ''}`.trim()) },
-  { header: 'Before', value: (r) => (r.before === null ? '' : JSON.stringify(r.before)), only: 'piped' },
-  { header: 'After', value: (r) => (r.after === null ? '' : JSON.stringify(r.after)), only: 'piped' },
-  { header: 'Change', value: (r) => changeWords(r.before, r.after), only: 'terminal' },
-];
 
 export async function run(ctx: Context, o: AuditOptions): Promise<Result> {
   const since = o.since === undefined ? undefined : parseSince(o.since, ctx.now, ctx.zone).toISOString();
@@ -83,7 +50,8 @@ export async function run(ctx: Context, o: AuditOptions): Promise<Result> {
     kind: 'table',
     jsonKey: 'audit',
     rows: store.listAudit({ portal: scope?.slug, userIds, since, limit: o.limit }),
-    columns,
+    columns: AUDIT_COLUMNS,
+    stacked: AUDIT_STACKED,
     toJson: (r: AuditRecord) => r,
     empty: 'No audit records match.',
   };

@@ -10,6 +10,7 @@ import { parseEmail } from '../domain/validate.js';
 import { openStore } from '../store/open.js';
 import type { Portal, Store } from '../store/types.js';
 import { checkMailDir, createMailer } from '../mail/transport.js';
+import { displayUrl } from '../webhooks/deliver.js';
 import { info, type Check, type Result } from '../output/results.js';
 import type { Context } from '../runtime/context.js';
 import { readSecretFile } from '../runtime/settings.js';
@@ -195,6 +196,34 @@ async function checkQueue(store: Store, checks: Check[]): Promise<void> {
   checks.push((failed > 0 ? fail : warn)('mail queue', parts.join('; ')));
 }
 
+/** Each configured webhook: its secret file, its transport, and its queue (pending and dead deliveries). */
+async function checkWebhooks(ctx: Context, store: Store | undefined, checks: Check[]): Promise<void> {
+  const hooks = ctx.settings.file.webhooks ?? [];
+  if (hooks.length === 0) return;
+  const queues = store ? await store.read((tx) => tx.webhooks.queues()) : [];
+  for (const w of hooks) {
+    const name = `webhook ${displayUrl(w.url)}`;
+    try {
+      readSecretFile(w.secretFile, 'its secret file');
+    } catch (err) {
+      checks.push(fail(name, message(err)));
+      continue;
+    }
+    const problems: string[] = [];
+    const host = new URL(w.url).hostname;
+    if (w.url.startsWith('http:') && !['localhost', '127.0.0.1', '[::1]'].includes(host))
+      problems.push('it is http://, so events (names, addresses) travel unencrypted; use https://');
+    const q = queues.find((x) => x.webhook === w.url);
+    if (q?.dead)
+      problems.push(
+        `${plural(q.dead, 'delivery', 'deliveries')} DEAD after every attempt failed (${q.lastError ?? 'no answer'}); fix the receiver, then \`portalctl events --retry-dead\``,
+      );
+    if (q?.pending) problems.push(`${plural(q.pending, 'delivery', 'deliveries')} pending${q.lastError ? ` (last error: ${q.lastError})` : ''}`);
+    const types = w.types ? w.types.join(', ') : 'every event';
+    checks.push(problems.length ? warn(name, problems.join('; ')) : ok(name, `${types}; nothing waiting`));
+  }
+}
+
 /** Short API tokens can be guessed; the token file is the only lock on /api/v1/access. */
 const MIN_API_TOKEN = 32;
 
@@ -289,6 +318,7 @@ export async function run(ctx: Context): Promise<Result> {
       for (const [name, fn] of [
         ['portals', (s: Store) => checkPortals(ctx, s, checks)],
         ['mail queue', (s: Store) => checkQueue(s, checks)],
+        ['webhooks', (s: Store) => checkWebhooks(ctx, s, checks)],
       ] as const) {
         try {
           await fn(store);

@@ -2,7 +2,7 @@
 
 import { UsageError } from '../errors.js';
 import { neutralize } from '../text.js';
-import { isPortalLinkUrl, parseLinkInput, redeemLink, type LinkInput } from '../domain/lifecycle.js';
+import { inspectLink, isPortalLinkUrl, parseLinkInput, redeemLink, type LinkInput } from '../domain/lifecycle.js';
 import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
 import { iso } from '../domain/time.js';
 import { toUserView } from '../domain/users.js';
@@ -60,6 +60,12 @@ export async function run(ctx: Context, o: LinkOptions): Promise<Result> {
       `That is not a Step 2 link of portal ${portal.slug}: its links start with ${portal.baseUrl}/register/link. Copy the link from the registration email again${ctx.globals.portal === undefined ? ', or name the portal with --portal' : ''}.`,
       'invalid_link',
     );
+  }
+  if ((o.service === undefined || o.account === undefined) && ctx.io.canPrompt) {
+    // A link that cannot be used is said before anyone is asked which login service they use
+    // (a used one only after: the account that used it may redeem it again, changing nothing).
+    const { error } = await inspectLink(await ctx.store(), link.token, ctx.stamp(), portal.id);
+    if (error && error.code !== 'link_used') throw error;
   }
   const service: ServiceKey = await choiceOrPrompt(
     ctx,

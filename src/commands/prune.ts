@@ -3,10 +3,10 @@
 import { InterruptedError, UsageError } from '../errors.js';
 import { plural } from '../text.js';
 import { prune, recordExpiries } from '../domain/lifecycle.js';
-import { iso } from '../domain/time.js';
-import { toUserView, type UserView } from '../domain/users.js';
 import { info, type Result } from '../output/results.js';
 import { confirmOrRefuse } from '../runtime/ask.js';
+import { removalStream } from '../runtime/removal.js';
+import { deliverConfigured, webhookTargets } from '../runtime/webhooks.js';
 import type { Context } from '../runtime/context.js';
 import { flag, type RawInput } from './command.js';
 
@@ -25,6 +25,7 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     throw new UsageError('prune needs --yes when not run from a terminal; nothing was removed.', 'confirmation_required');
   const portal = await ctx.portalScope();
   const store = await ctx.store();
+  const targets = o.dryRun ? [] : webhookTargets(ctx.settings);
   const stamp = ctx.stamp();
   const scope = { portalId: portal?.id };
   if (!o.dryRun && !ctx.globals.yes) {
@@ -32,39 +33,29 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     for await (const batch of prune(store, scope, stamp, true)) due += batch.length;
     if (due > 0) await confirmOrRefuse(ctx, `Remove ${plural(due, 'unlinked user')} past their removal date?`, 'prune');
   }
-  if (!o.dryRun) await recordExpiries(store, stamp);
+  // From here on Ctrl-C stops after the batch in flight (each batch is one transaction); the
+  // spinner turns before the first write, which may wait for another process's lock.
   const signal = ctx.interrupts();
-  const progress = await ctx.progress(o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…');
-  const now = iso(ctx.now);
-  let count = 0;
-  let interrupted = false;
-  const users = (async function* (): AsyncIterable<UserView[]> {
-    try {
-      for await (const batch of prune(store, scope, stamp, o.dryRun)) {
-        count += batch.length;
-        progress.update(`${o.dryRun ? 'Found' : 'Removed'} ${count}…`);
-        yield batch.map((u) => toUserView(u, now));
-        if (signal.aborted) {
-          interrupted = true;
-          return;
-        }
-      }
-    } finally {
-      progress.stop();
-    }
-  })();
+  const removal = await removalStream(
+    ctx,
+    prune(store, scope, stamp, o.dryRun),
+    o.dryRun,
+    o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…',
+  );
+  if (!o.dryRun) await recordExpiries(store, stamp);
   const done = o.dryRun ? 'Would remove' : 'Removed';
   return {
     kind: 'users',
-    users,
+    users: removal.users,
     jsonKey: 'removed',
-    jsonExtra: () => ({ dryRun: o.dryRun, ...(interrupted ? { interrupted: true } : {}) }),
+    jsonExtra: () => ({ dryRun: o.dryRun, ...(removal.interrupted() ? { interrupted: true } : {}) }),
     report: !o.dryRun,
     sideEffects: true,
     summary: () => ({ lines: [], seeAll: o.dryRun ? 'portalctl prune --dry-run --json' : 'portalctl audit --since 1h' }),
     empty: 'No unlinked users are past their removal date.',
-    finish: () => {
-      if (interrupted) {
+    finish: async () => {
+      const count = removal.count();
+      if (removal.interrupted()) {
         return {
           error: new InterruptedError(
             `Interrupted: removed ${plural(count, 'user')}; the others due for removal are still there — run \`portalctl prune\` again to finish.`,
@@ -72,7 +63,9 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
           ),
         };
       }
-      return count === 0 ? {} : { messages: [info(`${done} ${plural(count, 'user')}${o.dryRun ? ' (dry run; nothing changed)' : ''}.`)] };
+      // The nightly prune is also a webhook delivery run (its removals and the expiries it recorded among them).
+      const webhooks = await deliverConfigured(store, targets, stamp.now, signal);
+      return { messages: [...(count === 0 ? [] : [info(`${done} ${plural(count, 'user')}${o.dryRun ? ' (dry run; nothing changed)' : ''}.`)]), ...webhooks] };
     },
   };
 }

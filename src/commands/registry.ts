@@ -66,6 +66,7 @@ export const GLOBAL_OPTIONS: (OptionSpec & { hidden?: boolean })[] = [
   { flags: '-y, --yes', description: 'do not ask for confirmation (required without a terminal)' },
   { flags: '--actor <name>', description: 'who the audit trail records (default: the OS user)' },
   { flags: '--debug', description: 'show stack traces of internal errors', hidden: true },
+  { flags: '-V, --version', description: "print the versions of portalctl, Node.js and SQLite, and the store's migration level (JSON with --json)" },
 ];
 
 export const NOUNS: NounSpec[] = [
@@ -339,14 +340,15 @@ export const COMMANDS: CommandSpec[] = [
     path: ['events'],
     summary: 'the lifecycle event log, oldest first',
     description:
-      'Every lifecycle event (invited, email_sent, email_failed, reminded, removal_warned, link_viewed, linked, relinked, link_failed, expired, removed) with its id, the cursor for --since. --follow keeps printing new ones until Ctrl-C. Also shows webhook deliveries still pending.',
+      'Every lifecycle event (invited, email_sent, email_failed, reminded, removal_warned, link_viewed, linked, relinked, link_failed, expired, removed) with its id, the cursor for --since, oldest first. --follow keeps printing new ones (one JSON object per line with --json) until Ctrl-C. Also shows the webhook deliveries still pending or dead.',
     options: [
       { flags: '--since <cursor>', description: 'only events after this event id' },
       { flags: '--follow', description: 'keep printing new events as they happen' },
       { flags: '--type <types>', description: 'only these event types (comma-separated)' },
+      { flags: '--retry-dead', description: 'queue the webhook deliveries that gave up again (after fixing the receiver)' },
     ],
     group: 'Administration:',
-    examples: ['portalctl events --since 1200 --json', 'portalctl events --follow --json | jq .type'],
+    examples: ['portalctl events --since 1200 --json', 'portalctl events --follow --json | jq .type', 'portalctl events --type linked,removed'],
     load: () => import('./events.js'),
   },
   {

@@ -13,6 +13,7 @@ import { info, type Result } from '../output/results.js';
 import { writeMessages } from '../output/render.js';
 import type { Context } from '../runtime/context.js';
 import { readSecretFile } from '../runtime/settings.js';
+import { webhookTargets } from '../runtime/webhooks.js';
 import type { LoginServiceSettings } from '../server/app.js';
 import { proxyMatcher } from '../server/proxies.js';
 import { str, type RawInput } from './command.js';
@@ -88,6 +89,7 @@ export async function run(ctx: Context, o: ServeOptions): Promise<Result> {
   const publicUrl = conf.publicUrl ? parseHttpUrl(conf.publicUrl, `serve.publicUrl in ${ctx.settings.configFile}`, { base: true }) : undefined;
   const services = loginServices(ctx);
   const tokens = apiTokens(ctx);
+  const webhooks = webhookTargets(ctx.settings);
   const { buildServer, closeServer, listenUrl } = await import('../server/app.js');
   const store = await ctx.store();
   const interrupted = ctx.interrupts();
@@ -100,6 +102,7 @@ export async function run(ctx: Context, o: ServeOptions): Promise<Result> {
     apiTokens: tokens,
     publicUrl,
     log: ctx.io.stdout,
+    webhooks,
   });
   try {
     await app.listen({ host: listen.host, port: listen.port });
@@ -121,7 +124,11 @@ export async function run(ctx: Context, o: ServeOptions): Promise<Result> {
     .map((k) => `${k} (${serviceName(k)}, ${services[k as ServiceKey]!.type === 'oidc' ? 'OpenID Connect' : 'trusted header'})`)
     .join(', ');
   await writeMessages(
-    [info(`portalctl serve: listening on ${url}; login services: ${names}; access API ${tokens.length ? 'on' : 'off (no serve.apiTokenFile)'}.`)],
+    [
+      info(
+        `portalctl serve: listening on ${url}; login services: ${names}; access API ${tokens.length ? 'on' : 'off (no serve.apiTokenFile)'}; ${webhooks.length ? `delivering events to ${webhooks.length} webhook${webhooks.length === 1 ? '' : 's'}` : 'no webhooks'}.`,
+      ),
+    ],
     {
       stderr: ctx.io.stderr,
       json: ctx.globals.json,

@@ -12,9 +12,10 @@ function sq(s: string): string {
 }
 
 /** `return` code and REPLY for a value: 0 with REPLY words (maybe none), 2 for file names. */
-function valueArm(v: ValueSpec): string {
+function valueArm(v: ValueSpec, fn: string): string {
   if (v.kind === 'file') return 'return 2';
   if (v.kind === 'choices') return `REPLY=${sq(v.choices.join(' '))}; return 0`;
+  if (v.kind === 'dynamic') return `${fn}_dynamic ${v.source}; return 0`;
   return "REPLY=''; return 0";
 }
 
@@ -40,23 +41,23 @@ export function bashScript(model: CompletionModel): string {
     optionArms.push(`        ${sq(k)}) REPLY=${sq(optionsAt(model, c).flatMap(flagsOf).join(' '))} ;;`);
     for (const o of c.options) {
       for (const flag of flagsOf(o)) {
-        if (o.takesValue) valueArms.push(`        ${sq(`${k}|${flag}`)}) ${valueArm(o.value)} ;;`);
+        if (o.takesValue) valueArms.push(`        ${sq(`${k}|${flag}`)}) ${valueArm(o.value, fn)} ;;`);
         // A command's own flag that hides a global option taking a value.
         else if (c !== model.root && globalFlags.has(flag)) valueArms.push(`        ${sq(`${k}|${flag}`)}) return 1 ;;`);
       }
     }
     if (c.subcommands.length === 0) {
       const inner: string[] = [];
+      // An argument with nothing to offer is still an argument: no options (and no "-" inserted) in its place.
       c.args.forEach((a, i) => {
-        if (a.value.kind === 'none') return;
-        inner.push(`            ${a.variadic ? '*' : String(i)}) ${valueArm(a.value)} ;;`);
+        inner.push(`            ${a.variadic ? '*' : String(i)}) ${a.value.kind === 'none' ? 'return 3' : valueArm(a.value, fn)} ;;`);
       });
       if (inner.length > 0) argArms.push(`        ${sq(k)})\n            case $2 in\n${inner.join('\n')}\n            esac ;;`);
     }
   }
   for (const o of model.globals) {
     if (!o.takesValue) continue;
-    for (const flag of flagsOf(o)) valueArms.push(`        *${sq(`|${flag}`)}) ${valueArm(o.value)} ;;`);
+    for (const flag of flagsOf(o)) valueArms.push(`        *${sq(`|${flag}`)}) ${valueArm(o.value, fn)} ;;`);
   }
 
   return `${header(model, 'bash', '#')}
@@ -97,12 +98,29 @@ ${valueArms.join('\n')}
 }
 
 # ${fn}_arg PATH INDEX: values for the positional argument INDEX (from 0) at a
-# leaf: 0 with REPLY, 2 for file names, 1 when there is nothing in particular.
+# leaf: 0 with REPLY, 2 for file names, 3 for an argument with nothing to
+# offer, 1 when no argument goes there.
 ${fn}_arg() {
     case $1 in
 ${argArms.join('\n')}
     esac
     return 1
+}
+
+# ${fn}_dynamic SOURCE: REPLY is the values the store holds (portals, users)
+# that start with $cur, from \`portalctl __complete\` (read-only, quick, silent),
+# for the store and portal this command line names.
+${fn}_dynamic() {
+    local i w
+    local -a scope=()
+    for ((i = 1; i < \${#words[@]}; i++)); do
+        w=\${words[i]}
+        case $w in
+            --db | --portal) ((i + 1 < cword)) && scope+=("$w" "\${words[i + 1]}") ;;
+            --db=* | --portal=*) scope+=("\${w%%=*}" "\${w#*=}") ;;
+        esac
+    done
+    REPLY=$(command "\${words[0]}" __complete "$1" "\${scope[@]}" -- "$cur" 2>/dev/null | cut -f1)
 }
 
 # Without bash-completion: words with --option=value kept together, like
@@ -205,8 +223,10 @@ ${fn}() {
     fi
     ${fn}_arg "$path" "$nargs"
     local code=$?
+    # An argument with nothing to offer: offer nothing.
+    ((code == 3)) && return 0
     if ((code == 1)); then
-        # Nothing in particular for this argument: offer the options.
+        # No argument goes here: offer the options.
         ((dd)) && return 0
         ${fn}_options "$path"
         code=0

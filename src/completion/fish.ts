@@ -9,10 +9,24 @@ function sq(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-function valueFlags(v: ValueSpec): string {
+/** fish double-quoted text (for printf's arguments). */
+const dq = (s: string) => `"${s.replace(/[\\"$]/g, '\\$&')}"`;
+
+/** The -a of a value: the choices (each with its description when it has one), or the store's values at TAB. */
+function candidates(v: ValueSpec, fn: string): string {
+  if (v.kind === 'choices') {
+    if (!v.descriptions) return ` -a ${sq(v.choices.join(' '))}`;
+    // "value<TAB>description" lines: fish shows each value's own description.
+    const pairs = v.choices.map((c, i) => `${dq(c)} ${dq(v.descriptions![i] ?? '')}`).join(' ');
+    return ` -a ${sq(`(printf "%s\\t%s\\n" ${pairs})`)}`;
+  }
+  if (v.kind === 'dynamic') return ` -a ${sq(`(${fn}_dynamic ${v.source})`)}`;
+  return '';
+}
+
+function valueFlags(v: ValueSpec, fn: string): string {
   if (v.kind === 'file') return ' -r -F';
-  if (v.kind === 'choices') return ` -x -a ${sq(v.choices.join(' '))}`;
-  return ' -x';
+  return ` -x${candidates(v, fn)}`;
 }
 
 export function fishScript(model: CompletionModel): string {
@@ -54,7 +68,7 @@ export function fishScript(model: CompletionModel): string {
   const rules: string[] = [`complete -c ${bin} -f`];
   const optionRule = (o: OptionSpec, guard: string) => {
     const flags = `${o.short ? ` -s ${o.short.slice(1)}` : ''}${o.long ? ` -l ${o.long.slice(2)}` : ''}`;
-    const value = o.takesValue ? valueFlags(o.value) : '';
+    const value = o.takesValue ? valueFlags(o.value, fn) : '';
     return `complete -c ${bin}${guard}${flags}${value}${o.description ? ` -d ${sq(o.description)}` : ''}`;
   };
   rules.push('', '# Global options, after any subcommand too.');
@@ -70,7 +84,7 @@ export function fishScript(model: CompletionModel): string {
       c.args.forEach((a, i) => {
         if (a.value.kind === 'none') return;
         const guard = at(c.path, a.variadic ? `${i}+` : String(i));
-        const what = a.value.kind === 'file' ? ' -F' : ` -a ${sq(a.value.choices.join(' '))}`;
+        const what = a.value.kind === 'file' ? ' -F' : candidates(a.value, fn);
         rules.push(`complete -c ${bin} ${guard}${what}${a.description ? ` -d ${sq(a.description)}` : ''}`);
       });
     }
@@ -128,6 +142,24 @@ function ${fn}_state
         set nargs (math $nargs + 1)
     end
     echo "$nargs $path"
+end
+
+# ${fn}_dynamic SOURCE: the values the store holds (portals, users), each with
+# its description, from \`${bin} __complete\` (read-only, quick, silent), for
+# the store and portal this command line names.
+function ${fn}_dynamic
+    set -l words (commandline -opc)
+    set -l scope
+    for i in (seq 2 (count $words))
+        switch $words[$i]
+            case --db --portal
+                set -l next (math $i + 1)
+                set -q words[$next]; and set scope $scope $words[$i] $words[$next]
+            case '--db=*' '--portal=*'
+                set scope $scope (string split -m 1 = -- $words[$i])
+        end
+    end
+    command $words[1] __complete $argv[1] $scope -- (commandline -ct) 2>/dev/null
 end
 
 # ${fn}_at PATH [N | N+]: is the cursor at PATH (after exactly N, or at least N, arguments)?

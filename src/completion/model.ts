@@ -5,14 +5,22 @@
 // same model into static scripts, so TAB never calls back into node.
 
 import type { Argument, Command, Option } from 'commander';
-import { SERVICE_KEYS } from '../domain/services.js';
+import { LOGIN_SERVICES } from '../domain/services.js';
 import { STATUS_FILTERS } from '../domain/users.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-/** What to offer for a value: nothing (free text), a fixed list, or file names. */
-export type ValueSpec = { kind: 'none' } | { kind: 'choices'; choices: string[] } | { kind: 'file' };
+/** Values read from the store at TAB by `portalctl __complete SOURCE` (src/cli/complete.ts). */
+export type DynamicSource = 'portals' | 'users';
+
+/**
+ * What to offer for a value: nothing (free text), a fixed list (with a
+ * description per value where the shell can show one), file names, or values
+ * from the store.
+ */
+export type ValueSpec =
+  { kind: 'none' } | { kind: 'choices'; choices: string[]; descriptions?: string[] } | { kind: 'file' } | { kind: 'dynamic'; source: DynamicSource };
 
 export interface OptionSpec {
   /** '-q', or undefined. */
@@ -56,7 +64,9 @@ export interface CompletionModel {
 
 /** Value completions for options, by long flag, whichever command they belong to. */
 const OPTION_VALUES: Record<string, ValueSpec> = {
-  '--service': { kind: 'choices', choices: [...SERVICE_KEYS] },
+  '--service': { kind: 'choices', choices: LOGIN_SERVICES.map((s) => s.key), descriptions: LOGIN_SERVICES.map((s) => s.name) },
+  '--portal': { kind: 'dynamic', source: 'portals' },
+  '--user': { kind: 'dynamic', source: 'users' },
   '--status': { kind: 'choices', choices: [...STATUS_FILTERS] },
   '--from-csv': { kind: 'file' },
   '--db': { kind: 'file' },
@@ -65,6 +75,12 @@ const OPTION_VALUES: Record<string, ValueSpec> = {
 /** Value completions for positional arguments, by "command path:argument name". */
 const ARGUMENT_VALUES: Record<string, ValueSpec> = {
   'completion:shell': { kind: 'choices', choices: [...SHELLS] },
+  'users show:user': { kind: 'dynamic', source: 'users' },
+  'users whoami-login:user': { kind: 'dynamic', source: 'users' },
+  'users set-removal-days:user': { kind: 'dynamic', source: 'users' },
+  'users resend-registration:users': { kind: 'dynamic', source: 'users' },
+  'users remove:users': { kind: 'dynamic', source: 'users' },
+  'portals set:slug': { kind: 'dynamic', source: 'portals' },
 };
 
 /** Names that end up as shell words in the scripts: keep them to a safe alphabet. */

@@ -24,18 +24,25 @@ function field(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 }
 
-function action(v: ValueSpec): string {
+/** A word inside an _arguments ((value\\:description …)) list: spaces, colons and quotes escaped. */
+const listWord = (s: string) => s.replace(/[\\ :'"()]/g, '\\$&');
+
+function action(v: ValueSpec, fn: string): string {
   if (v.kind === 'file') return '_files';
-  if (v.kind === 'choices') return `(${v.choices.join(' ')})`;
+  if (v.kind === 'choices') {
+    if (v.descriptions) return `((${v.choices.map((c, i) => `${listWord(c)}\\:${listWord(v.descriptions![i] ?? '')}`).join(' ')}))`;
+    return `(${v.choices.join(' ')})`;
+  }
+  if (v.kind === 'dynamic') return `{${fn}_dynamic ${v.source}}`;
   return ' ';
 }
 
-function optionSpecs(o: OptionSpec): string[] {
+function optionSpecs(o: OptionSpec, fn: string): string[] {
   const flags = [o.short, o.long].filter((f): f is string => f !== undefined);
   const exclusive = flags.length > 1 ? `(${flags.join(' ')})` : '';
   return flags.map((flag) => {
     const suffix = o.takesValue ? (flag.startsWith('--') ? '=' : '+') : '';
-    const value = o.takesValue ? `:${field(o.valueName)}:${action(o.value)}` : '';
+    const value = o.takesValue ? `:${field(o.valueName)}:${action(o.value, fn)}` : '';
     return sq(`${exclusive}${flag}${suffix}[${explanation(o.description)}]${value}`);
   });
 }
@@ -51,7 +58,7 @@ export function zshScript(model: CompletionModel): string {
 
   for (const c of allCommands(model)) {
     const name = funcName(fn, c);
-    const specs = optionsAt(model, c).flatMap(optionSpecs);
+    const specs = optionsAt(model, c).flatMap((o) => optionSpecs(o, fn));
     const body: string[] = [];
     if (c.subcommands.length > 0) {
       specs.push(sq(`1: :${name}_commands`), sq('*:: :->args'));
@@ -81,14 +88,43 @@ export function zshScript(model: CompletionModel): string {
       c.args.forEach((a, i) => {
         const pos = a.variadic ? '*' : String(i + 1);
         const optional = !a.required && !a.variadic ? ':' : '';
-        specs.push(sq(`${pos}${optional}:${field(a.name)}:${action(a.value)}`));
+        specs.push(sq(`${pos}${optional}:${field(a.name)}:${action(a.value, fn)}`));
       });
       body.push(`    _arguments -s -S${specs.length ? ` \\\n        ${specs.join(' \\\n        ')}` : ''}`);
     }
     // The program's own function is always (re)defined: autoloaded, this file
-    // is its first body, which defines the real one and calls it.
-    out.push(...(c === model.root ? [] : [`(( $+functions[${name}] )) ||`]), `${name}() {`, ...body, `}`, '');
+    // is its first body, which defines the real one and calls it. It notes the
+    // command as typed and the store and portal the line names, before the
+    // subcommands' functions see only their part of the line.
+    const context =
+      c === model.root
+        ? [
+            `    local ${fn}_cmd=$words[1] i`,
+            `    local -a ${fn}_scope`,
+            `    for ((i = 2; i < CURRENT; i++)); do`,
+            `        case $words[i] in`,
+            `            (--db|--portal) (( i + 1 < CURRENT )) && ${fn}_scope+=($words[i] $words[i+1]) ;;`,
+            `            (--db=*|--portal=*) ${fn}_scope+=(\${words[i]%%=*} \${words[i]#*=}) ;;`,
+            `        esac`,
+            `    done`,
+          ]
+        : [];
+    out.push(...(c === model.root ? [] : [`(( $+functions[${name}] )) ||`]), `${name}() {`, ...context, ...body, `}`, '');
   }
+
+  out.push(
+    `# ${fn}_dynamic SOURCE: the values the store holds (portals, users), from`,
+    `# \`${bin} __complete\` (read-only, quick, silent), with their descriptions.`,
+    `(( $+functions[${fn}_dynamic] )) ||`,
+    `${fn}_dynamic() {`,
+    `    local -a lines described`,
+    `    local l`,
+    `    lines=(\${(f)"$(command \${${fn}_cmd:-${bin}} __complete $1 \${${fn}_scope[@]} -- $PREFIX 2>/dev/null)"})`,
+    `    for l in $lines; do described+=("\${\${l%%$'\\t'*}//:/\\\\:}:\${l#*$'\\t'}"); done`,
+    `    _describe -t $1 $1 described`,
+    `}`,
+    '',
+  );
 
   return `#compdef ${bin}
 ${header(model, 'zsh', '#')}

@@ -12,13 +12,14 @@
 // registration links, and a message accepted once is never sent again.
 //
 // A bulk send does steps 1 and 3 for many messages in one transaction
-// (claimMany, settle): what the server accepted while the last transaction
+// (settleAndClaim): what the server accepted while the last transaction
 // ran is recorded together with the claims of the messages that take their
 // place. A transaction per message cost more than composing the email.
 
 import { hostname } from 'node:os';
 import type { OutboxMessage, Portal, Registration, Store, Tx, UserListing } from '../store/types.js';
 import { emit, type Stamp } from './lifecycle.js';
+import { removalDate } from './reminders.js';
 import { addDays, iso } from './time.js';
 import { mintToken, tokenDigest } from './tokens.js';
 
@@ -29,6 +30,22 @@ export const CLAIM_LIFETIME_MS = 15 * 60 * 1000;
 export const CLAIMANT = `${hostname()}:${process.pid}`;
 
 /**
+ * Whether the process that wrote a claim or lease ("host:pid") is gone: true
+ * when it ran on this host and no longer exists; false when it is alive or ran
+ * on another host (which cannot be checked).
+ */
+export function processIsGone(holder: string): boolean {
+  const cut = holder.lastIndexOf(':');
+  if (holder.slice(0, cut) !== hostname()) return false;
+  try {
+    process.kill(Number(holder.slice(cut + 1)), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
  * A claim may be taken over when its process is gone (same host) or it has
  * outlived CLAIM_LIFETIME_MS. Claims are about real processes, so they use the
  * real clock, never PORTALCTL_NOW.
@@ -36,14 +53,7 @@ export const CLAIMANT = `${hostname()}:${process.pid}`;
 export function claimIsStale(claimedBy: string, claimedAt: string): boolean {
   if (claimedBy === CLAIMANT) return true;
   if (Date.now() - Date.parse(claimedAt) > CLAIM_LIFETIME_MS) return true;
-  const cut = claimedBy.lastIndexOf(':');
-  if (claimedBy.slice(0, cut) !== hostname()) return false;
-  try {
-    process.kill(Number(claimedBy.slice(cut + 1)), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return processIsGone(claimedBy);
 }
 
 /** A message taken for delivery, with everything its email needs. */
@@ -67,9 +77,15 @@ async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp, portals: Map<nu
   if (typeof claimed === 'string') return claimed;
   const registration = (await tx.registrations.get(claimed.registrationId))!;
   const user = (await tx.users.listing(registration.userId))!;
-  const stale = registration.state !== 'active' || (claimed.kind !== 'registration' && user.loginService !== null);
+  // A newer registration replaced this one, or the person linked, before the
+  // email went out; a reminder whose link has expired or a warning whose
+  // removal date has passed meanwhile would say what is no longer true.
+  const stale =
+    registration.state !== 'active' ||
+    (claimed.kind !== 'registration' && user.loginService !== null) ||
+    (claimed.kind === 'reminder' && registration.expiresAt <= at) ||
+    (claimed.kind === 'removal_warning' && (removalDate(user, registration) ?? at) <= at);
   if (stale) {
-    // A newer registration replaced this one, or the person linked, before the email went out.
     await tx.outbox.remove(outboxId);
     return 'gone';
   }

@@ -5,12 +5,12 @@
 
 import { RefusedError, UsageError } from '../errors.js';
 import { quote } from '../text.js';
-import type { NewEvent, Portal, Registration, Store, Tx, UserListing } from '../store/types.js';
+import type { NewEvent, Portal, Registration, StatusFilter, Store, Tx, UserListing } from '../store/types.js';
 import { accountKey, emailKey } from '../store/keys.js';
 import { serviceName, type ServiceKey } from './services.js';
 import { addDays, formatLocal, iso } from './time.js';
 import { isWellFormedToken, LINK_PATH, tokenDigest } from './tokens.js';
-import { auditSnapshot } from './users.js';
+import { auditSnapshot, userStatus } from './users.js';
 
 /** When a change happens, who makes it, and the zone times are told in when the portal names none. */
 export interface Stamp {
@@ -51,7 +51,7 @@ async function recordRegistration(tx: Tx, portal: Portal, userId: number, email:
   return { userId, registrationId, outboxId };
 }
 
-function alreadyRegistered(portal: Portal, email: string, existingId: number): RefusedError {
+export function alreadyRegistered(portal: Portal, email: string, existingId: number): RefusedError {
   return new RefusedError(
     'already_registered',
     `${quote(email)} already has a profile in portal ${portal.slug} (user ${existingId}); to send them a new registration email use \`portalctl users resend-registration ${existingId}\`.`,
@@ -368,8 +368,8 @@ async function judge(
  * Where a token leads, for the Step 2 page: the target when the link can be
  * used, else the error the page explains. Records nothing.
  */
-export async function inspectLink(store: Store, token: string, stamp: Stamp): Promise<{ target?: LinkTarget; error?: RefusedError }> {
-  return store.read((tx) => judge(tx, token, undefined, stamp));
+export async function inspectLink(store: Store, token: string, stamp: Stamp, portalId?: number): Promise<{ target?: LinkTarget; error?: RefusedError }> {
+  return store.read((tx) => judge(tx, token, portalId, stamp));
 }
 
 /** A Step 2 page view (by a person or a mail scanner): recorded, never uses the link up. */
@@ -509,15 +509,18 @@ export async function* prune(store: Store, scope: { portalId?: number }, stamp: 
 
 /**
  * Removal by hand ("users remove"): the profiles go at once and every link of
- * theirs stops working. Linked users only when `includeLinked`.
+ * theirs stops working. Linked users only when `includeLinked`; with `status`
+ * (users chosen by their status) each user is judged again inside the
+ * transaction, so one who linked or got a new link meanwhile is kept.
  */
 export async function* removeUsers(
   store: Store,
   portal: Portal,
   userIds: number[],
   stamp: Stamp,
-  opts: { includeLinked: boolean; dryRun: boolean },
+  opts: { includeLinked: boolean; dryRun: boolean; status?: StatusFilter },
 ): AsyncIterable<UserListing[]> {
+  const now = iso(stamp.now);
   for (let i = 0; i < userIds.length; i += REMOVAL_BATCH) {
     const ids = userIds.slice(i, i + REMOVAL_BATCH);
     const run = async (tx: Tx) => {
@@ -526,6 +529,7 @@ export async function* removeUsers(
         const u = await tx.users.listing(id);
         if (!u || u.portalId !== portal.id) continue; // removed meanwhile
         if (u.loginService && !opts.includeLinked) continue;
+        if (opts.status && !hasStatus(u, opts.status, now)) continue;
         users.push(u);
       }
       if (!opts.dryRun && users.length) await removeInTx(tx, users, stamp, 'remove');
@@ -534,6 +538,11 @@ export async function* removeUsers(
     const batch = opts.dryRun ? await store.read(run) : await store.write(run);
     if (batch.length) yield batch;
   }
+}
+
+/** Whether the user has the status of a --status filter at `now`. */
+export function hasStatus(u: UserListing, status: StatusFilter, now: string): boolean {
+  return status === 'unlinked' ? u.loginService === null : userStatus(u, now) === status;
 }
 
 /**

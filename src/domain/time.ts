@@ -159,8 +159,8 @@ export function formatDate(isoTime: string, timeZone: string): string {
   return `${p.month} ${p.day}, ${p.year}`;
 }
 
-/** "in 6 days", "2 hours ago" — beside the absolute time on a terminal. */
-export function formatRelative(isoTime: string, now: Date): string {
+/** "in 6 days", "2 hours ago" — beside the absolute time on a terminal; with `past` = "expired": "expired 2 days ago". */
+export function formatRelative(isoTime: string, now: Date, past?: string): string {
   const ms = new Date(isoTime).getTime() - now.getTime();
   const abs = Math.abs(ms);
   const [n, unit] =
@@ -173,9 +173,9 @@ export function formatRelative(isoTime: string, now: Date): string {
           : abs < 60 * DAY_MS
             ? [Math.round(abs / DAY_MS), 'day']
             : [Math.round(abs / (30 * DAY_MS)), 'month'];
-  if (unit === 'now') return 'just now';
+  if (unit === 'now') return past && ms < 0 ? `${past} just now` : 'just now';
   const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
-  return ms >= 0 ? `in ${text}` : `${text} ago`;
+  return ms >= 0 ? `in ${text}` : `${past ? `${past} ` : ''}${text} ago`;
 }
 
 export function isValidTimeZone(tz: string): boolean {

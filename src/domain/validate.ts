@@ -53,6 +53,7 @@ export function parseSender(raw: string, what: string): Sender {
       'invalid_sender',
     );
   if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) throw bad('it contains control characters');
+  if (/[,;]/.test(value.replace(/"(?:[^"\\]|\\.)*"/g, ''))) throw bad('it holds more than one address; give exactly one');
   const address = (text: string) => {
     try {
       return parseEmail(text, what);

@@ -18,6 +18,7 @@ import { linkUrl } from '../domain/tokens.js';
 import type { MessageKind } from '../store/types.js';
 import type { Store } from '../store/types.js';
 import { composeRegistrationEmail, composeReminderEmail, composeRemovalWarningEmail, type ComposedEmail } from './compose.js';
+import { removalDate } from '../domain/reminders.js';
 import { serviceName } from '../domain/services.js';
 import { DeliveryError, type Mailer } from './transport.js';
 
@@ -73,7 +74,7 @@ export function composeFor(c: ClaimedMessage, zone: string): ComposedEmail {
       mail = composeReminderEmail({ ...person, registerUrl: p.registerUrl, linkUrl: linkUrl(p.baseUrl, c.token!), expiresAt: c.expiresAt, removalAt });
       break;
     case 'removal_warning':
-      mail = composeRemovalWarningEmail({ ...person, removalAt: c.user.removalDueAt! });
+      mail = composeRemovalWarningEmail({ ...person, removalAt: removalDate(c.user, c.registration)! });
       break;
     default:
       mail = composeRegistrationEmail({

@@ -13,8 +13,8 @@ import { csvLine } from './csv.js';
 import { ChunkWriter, toJson } from './json.js';
 import type { Column, DocumentResult, Message, Result, Rows, Section, TableResult, UsersResult } from './results.js';
 import { stylesFor, type ColorLevel, type Styles } from './styles.js';
-import { displayWidth, drawRecords, drawTable, fitWidths, type TerminalCell, type TerminalTable } from './terminal.js';
-import { USER_CSV_COLUMNS, userColumns } from './users.js';
+import { displayWidth, drawRecords, drawTable, fitWidths, recordsCost, wrapText, type TerminalCell, type TerminalTable } from './terminal.js';
+import { stackedUserColumns, USER_CSV_COLUMNS, userColumns } from './users.js';
 
 export interface RenderOptions {
   stdout: Writable;
@@ -88,38 +88,68 @@ function plainCell<T>(col: Column<T>, row: T): string {
   return v === null ? '' : String(v);
 }
 
-/** A cell for a terminal: neutralised, times in the local zone (and how long ago), coloured. */
-function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact: boolean): TerminalCell {
+/**
+ * A cell for a terminal: neutralised, times in the local zone and how long ago
+ * (compact: only how long ago; absolute: only the local time, for a stream that
+ * outlives the run's "now"), coloured.
+ */
+function ttyCell<T>(col: Column<T>, row: T, o: RenderOptions, s: Styles, compact: boolean | 'absolute'): TerminalCell {
   let text: string;
-  if (col.tty) text = neutralize(col.tty(row));
+  // A value's own line breaks are hostile, except in a column whose lines are ours (one field a line).
+  const clean = (v: string) => (col.multiline ? v.split('\n').map(neutralize).join('\n') : neutralize(v));
+  if (col.tty) text = clean(col.tty(row, { now: o.now, zone: o.zone }));
   else if (col.kind === 'time') {
     const v = col.value(row);
-    text = v === null || v === '' ? '' : compact ? formatRelative(String(v), o.now) : `${formatLocal(String(v), o.zone)} (${formatRelative(String(v), o.now)})`;
-  } else text = neutralize(plainCell(col, row));
-  const style = col.style && s.level > 0 ? (line: string) => col.style!(row, line, s) : undefined;
-  return { text, style };
+    const relative = () => formatRelative(String(v), o.now, col.past);
+    text =
+      v === null || v === ''
+        ? ''
+        : compact === 'absolute'
+          ? formatLocal(String(v), o.zone)
+          : compact
+            ? relative()
+            : `${formatLocal(String(v), o.zone)} (${relative()})`;
+  } else text = clean(plainCell(col, row));
+  const style = col.style && s.level > 0 ? (line: string, paragraph: number) => col.style!(row, line, s, paragraph) : undefined;
+  return { text, style, keep: col.keep };
 }
 
 type TableCtor = Parameters<typeof drawTable>[0];
 
 /**
- * A table for the terminal: the full form if it fits; else compact (short
- * headers, relative times, no empty columns) fitted with wrapping; else one
- * record per row.
+ * A table for the terminal, the best that fits the window:
+ *   full     — every column, SPEC's headers, local time and how long ago;
+ *   compact  — short headers, relative times, no empty columns;
+ *   stacked  — (when the result offers it) fewer, taller columns;
+ * each fitted first with whole words, then breaking only the words that must
+ * be (one long address should not turn the whole list into records). Of the
+ * layouts that fit, the one with the fewest lines wins, the wider forms on
+ * near-ties. When nothing fits, each row becomes a record sized to its values.
  */
-async function drawForTerminal<T>(all: Column<T>[], rows: readonly T[], o: RenderOptions, s: Styles): Promise<string> {
+async function drawForTerminal<T>(all: Column<T>[], rows: readonly T[], o: RenderOptions, s: Styles, stacked?: Column<T>[]): Promise<string> {
   const columns = all.filter((c) => c.only !== 'piped');
   const { default: Table } = (await import('cli-table3')) as unknown as { default: TableCtor };
   const width = o.columns ?? 200;
   const full: TerminalTable = { headers: columns.map((c) => c.header), rows: rows.map((r) => columns.map((c) => ttyCell(c, r, o, s, false))) };
-  const natural = fitWidths(full, Number.MAX_SAFE_INTEGER)!;
-  if (natural.reduce((a, b) => a + b, 0) + 3 * columns.length + 1 <= width) return drawTable(Table, full, natural, s);
   const keep = columns.map((c, i) => c.header === 'ID' || full.rows.some((cells) => cells[i]!.text !== ''));
   const shown = columns.filter((_, i) => keep[i]);
   const compact: TerminalTable = { headers: shown.map((c) => c.short ?? c.header), rows: rows.map((r) => shown.map((c) => ttyCell(c, r, o, s, true))) };
-  const widths = fitWidths(compact, width);
-  if (widths) return drawTable(Table, compact, widths, s);
-  return drawRecords(Table, full, width, s);
+  const layouts = [full, compact];
+  if (stacked) layouts.push({ headers: stacked.map((c) => c.header), rows: rows.map((r) => stacked.map((c) => ttyCell(c, r, o, s, true))) });
+  const fitted = layouts.flatMap((table) => {
+    const fit = fitWidths(table, width);
+    return fit ? [{ table, ...fit }] : [];
+  });
+  // The cheapest, or a wider form that costs hardly more and breaks no more words; records when they read better than any table.
+  const cheapest = fitted.length ? fitted.reduce((a, b) => (b.cost < a.cost ? b : a)) : undefined;
+  // Records label their fields with the short headers: the labels take room from every value.
+  const records: TerminalTable = { headers: columns.map((c) => c.short ?? c.header), rows: full.rows };
+  if (!cheapest || recordsCost(records, width).cost < cheapest.cost) return drawRecords(Table, records, width, s);
+  const best = fitted.find((f) => f.cost <= cheapest.cost * 1.15 && f.broken <= cheapest.broken)!;
+  // A short header only where the full one does not fit its column.
+  const headers =
+    best.table === compact ? shown.map((c, i) => (displayWidth(c.header) <= best.widths[i]! ? c.header : compact.headers[i]!)) : best.table.headers;
+  return drawTable(Table, { ...best.table, headers }, best.widths, s);
 }
 
 const piped = <T>(columns: Column<T>[]) => columns.filter((c) => c.only !== 'terminal');
@@ -189,12 +219,13 @@ async function renderUsers(r: UsersResult, mode: Mode, o: RenderOptions, s: Styl
   for await (const batch of batches(r.users)) {
     total += batch.length;
     for (const u of batch) if (shown.length < cap) shown.push(u);
-    if (!sideEffects && shown.length >= cap && total > cap) break;
+    // A summary counts every row; a listing stops reading once the terminal's share is shown.
+    if (!sideEffects && !r.summary && shown.length >= cap && total > cap) break;
   }
   if (shown.length === 0) {
     if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
   } else if (!(o.quiet && quietHides)) {
-    o.stdout.write(`${await drawForTerminal(columns, shown, o, s)}\n`);
+    o.stdout.write(`${await drawForTerminal(columns, shown, o, s, stackedUserColumns(o.now))}\n`);
   }
   if (r.summary) {
     const summary = r.summary();
@@ -248,7 +279,7 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
           await w.write(
             `${r.columns
               .filter((c) => c.only !== 'piped')
-              .map((c) => ttyCell(c, row, o, s, false).text)
+              .map((c) => ttyCell(c, row, o, s, r.jsonLines ? 'absolute' : false).text)
               .join('  ')}\n`,
           );
       } else await writeTsv(w, r.columns, batch);
@@ -259,19 +290,29 @@ async function renderTable<T>(r: TableResult<T>, mode: Mode, o: RenderOptions, s
     await w.flush();
     return;
   }
+  // Bulk work shows its first rows and a summary; a listing shows up to TERMINAL_ROWS.
+  const cap = r.summary ? SUMMARY_ROWS : TERMINAL_ROWS;
   const shown: T[] = [];
   let total = 0;
   for await (const batch of batches(r.rows)) {
     total += batch.length;
-    for (const row of batch) if (shown.length < TERMINAL_ROWS) shown.push(row);
-    if (total > TERMINAL_ROWS && !r.sideEffects) break;
+    for (const row of batch) if (shown.length < cap) shown.push(row);
+    if (total > cap && !r.sideEffects && !r.summary) break;
   }
   if (shown.length === 0) {
     if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
     return;
   }
-  o.stdout.write(`${await drawForTerminal(r.columns, shown, o, s)}\n`);
-  if (total > shown.length && !o.quiet) o.stderr.write(`Showing the first ${shown.length}; pipe the output or use --json for all of them.\n`);
+  o.stdout.write(`${await drawForTerminal(r.columns, shown, o, s, r.stacked)}\n`);
+  if (o.quiet) return;
+  if (r.summary) {
+    const summary = r.summary();
+    for (const line of summary.lines) o.stderr.write(`${line}\n`);
+    if (total > shown.length)
+      o.stderr.write(
+        `Showing the first ${shown.length} of ${total}; ${summary.seeAll ? `\`${summary.seeAll}\` shows them all (or use --json).` : '--json lists them all.'}\n`,
+      );
+  } else if (total > shown.length) o.stderr.write(`Showing the first ${shown.length}; pipe the output or use --json for all of them.\n`);
 }
 
 async function renderDocument(r: DocumentResult, mode: Mode, o: RenderOptions, s: Styles): Promise<void> {
@@ -293,7 +334,7 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
   switch (section.kind) {
     case 'users': {
       const columns = userColumns(o.now);
-      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(columns, section.users, o, s)}\n`);
+      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(columns, section.users, o, s, stackedUserColumns(o.now))}\n`);
       else {
         await w.write(`${columns.map((c) => c.header).join('\t')}\n`);
         await writeTsv(w, columns, section.users);
@@ -305,7 +346,7 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
         o.stdout.write(`${section.empty ?? 'none'}\n`);
         break;
       }
-      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(section.columns, section.rows, o, s)}\n`);
+      if (mode === 'tty') o.stdout.write(`${await drawForTerminal(section.columns, section.rows, o, s, section.stacked)}\n`);
       else {
         await w.write(
           `${piped(section.columns)
@@ -325,11 +366,15 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
       for (const c of section.checks) {
         if (o.quiet && c.status === 'ok') continue;
         const status = paint[c.status](c.status.padEnd(4));
-        await w.write(
-          mode === 'tty'
-            ? `${status}  ${s.bold(neutralize(c.name).padEnd(pad))}  ${neutralize(c.detail)}\n`
-            : `${c.status}\t${neutralize(c.name)}\t${neutralize(c.detail)}\n`,
-        );
+        if (mode !== 'tty') {
+          await w.write(`${c.status}\t${neutralize(c.name)}\t${neutralize(c.detail)}\n`);
+          continue;
+        }
+        // The detail wrapped under itself, not under the status, when the window leaves it room.
+        const indent = 4 + 2 + pad + 2;
+        const room = (o.columns ?? 200) - indent;
+        const detail = room >= 30 ? wrapText(neutralize(c.detail), room).join(`\n${' '.repeat(indent)}`) : neutralize(c.detail);
+        await w.write(`${status}  ${s.bold(neutralize(c.name).padEnd(pad))}  ${detail}\n`);
       }
       break;
     }

@@ -28,10 +28,16 @@ export interface Column<T> {
   /** The plain value: text (untrusted; the printer neutralises it), an ISO time for `time`, a number. */
   value: (row: T) => string | number | null;
   kind?: CellKind;
-  /** Colour on a terminal, given the neutralised text. */
-  style?: (row: T, text: string, s: Styles) => string;
-  /** On a terminal, the text if it differs from the plain value (e.g. words instead of JSON). */
-  tty?: (row: T) => string;
+  /** Colour on a terminal, given the neutralised text (one line of it; `paragraph`: which line of the value). */
+  style?: (row: T, text: string, s: Styles, paragraph: number) => string;
+  /** On a terminal, the text if it differs from the plain value (e.g. words instead of JSON, times in the local zone). */
+  tty?: (row: T, at: { now: Date; zone: string }) => string;
+  /** The value's line breaks are ours (one field a line): each line is neutralised, the breaks kept. */
+  multiline?: boolean;
+  /** On a terminal, keep these lines of the value (0: the first) on one line when the table can: a phrase that reads as one. */
+  keep?: number[];
+  /** For a `time` column on a terminal: the word before a time past ("expired 2 days ago"). */
+  past?: string;
   /** Shown only on a terminal, or only in tab-separated output. */
   only?: 'terminal' | 'piped';
 }
@@ -76,6 +82,13 @@ export interface UsersResult extends Outcome {
   empty?: string;
 }
 
+/**
+ * On a narrow terminal, a table with fewer, taller columns: each cell's text
+ * may hold several lines (a name above its address), and so may the header
+ * (one line per line of the cells).
+ */
+export type StackedColumns<T> = Column<T>[];
+
 /** Any other list: portals, outbox, audit, events, settings, removal plans. */
 export interface TableResult<T> extends Outcome {
   kind: 'table';
@@ -87,6 +100,10 @@ export interface TableResult<T> extends Outcome {
   empty?: string;
   /** Print the JSON list as newline-delimited objects (events --follow). */
   jsonLines?: boolean;
+  /** Bulk work on a terminal: the first rows, then this summary (like UsersResult.summary). */
+  summary?: () => Summary;
+  /** On a narrow terminal, these fewer, taller columns when they read better. */
+  stacked?: StackedColumns<T>;
 }
 
 /** A document made of sections (users show, access-check, config, doctor, store copy). */
@@ -98,7 +115,7 @@ export interface DocumentResult extends Outcome {
 
 export type Section =
   | { kind: 'users'; title?: string; users: UserView[] }
-  | { kind: 'table'; title?: string; columns: Column<any>[]; rows: readonly unknown[]; empty?: string }
+  | { kind: 'table'; title?: string; columns: Column<any>[]; rows: readonly unknown[]; empty?: string; stacked?: StackedColumns<any> }
   | { kind: 'text'; title?: string; lines: string[] }
   | { kind: 'checks'; checks: Check[] };
 

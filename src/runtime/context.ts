@@ -14,7 +14,7 @@ import type { Portal, Store } from '../store/types.js';
 import type { Mailer, MailSettings } from '../mail/transport.js';
 import { createIO, type IOStreams, type RawStreams } from './io.js';
 import { inquirerPrompter, type Prompter } from './prompter.js';
-import { spinnerProgress, type Progress } from './progress.js';
+import { spinnerProgress, type Progress, type ProgressHandle } from './progress.js';
 import { Settings } from './settings.js';
 
 export interface GlobalOptions {
@@ -38,6 +38,22 @@ export interface ContextDeps {
   onInterrupt?: (abort: (signal: string) => void) => void;
   /** The clock, for runs that last (serve, events --follow); defaults to PORTALCTL_NOW or the system clock. */
   clock?: () => Date;
+  /** Waiting between polls (events --follow): resolves after `ms`, or at once when the signal aborts. Tests step it by hand. */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** A timer that ends early, without an error, when the signal aborts. */
+function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export interface StoreNeeds {
@@ -60,6 +76,8 @@ export class Context {
   private storeValue?: Promise<Store>;
   private mailerValue?: Promise<Mailer>;
   private controller?: AbortController;
+  /** The spinner on screen, if any: a notice goes above it rather than through it. */
+  private spinner?: ProgressHandle;
 
   constructor(deps: ContextDeps) {
     this.deps = deps;
@@ -71,6 +89,11 @@ export class Context {
   /** The clock, for what runs long (serve, events --follow). Everything else uses `now`. */
   get clock(): () => Date {
     return this.deps.clock ?? clockFromEnv(this.env);
+  }
+
+  /** Waits `ms` between polls of a long run, or less when the signal aborts. */
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    return (this.deps.wait ?? waitOrAbort)(ms, signal);
   }
 
   /** "Now" for this run: read once, so every time a command records agrees. */
@@ -92,8 +115,29 @@ export class Context {
 
   /** Progress (spinners, counters): only on a terminal stderr, never with --json or --quiet. */
   get progress(): Progress {
-    this.progressFactory ??= this.deps.progress ?? spinnerProgress(this.io, !this.globals.json && !this.globals.quiet);
+    if (!this.progressFactory) {
+      const make = this.deps.progress ?? spinnerProgress(this.io, !this.globals.json && !this.globals.quiet);
+      this.progressFactory = async (text) => {
+        const handle = await make(text);
+        this.spinner = handle;
+        return {
+          update: (t) => handle.update(t),
+          note: (t) => (handle.note ? handle.note(t) : void this.io.stderr.write(`${t}\n`)),
+          stop: () => {
+            handle.stop();
+            if (this.spinner === handle) this.spinner = undefined;
+          },
+        };
+      };
+    }
     return this.progressFactory;
+  }
+
+  /** A line for the person at the terminal while work goes on (above the spinner if one turns); not with --json. */
+  notice(text: string): void {
+    if (this.globals.json) return;
+    if (this.spinner?.note) this.spinner.note(text);
+    else this.io.stderr.write(`${text}\n`);
   }
 
   /** Who the audit trail records: --actor, else the OS user. */
@@ -191,7 +235,12 @@ export class Context {
   interrupts(): AbortSignal {
     if (!this.controller) {
       const controller = (this.controller = new AbortController());
-      this.deps.onInterrupt?.((signal) => controller.abort(signal));
+      this.deps.onInterrupt?.((signal) => {
+        if (controller.signal.aborted) return;
+        controller.abort(signal);
+        // Said at once, so that nobody presses Ctrl-C again thinking it was not heard.
+        this.notice('Stopping after the work in flight; what is done is kept. Press Ctrl-C again to stop at once.');
+      });
     }
     return this.controller.signal;
   }

@@ -7,14 +7,16 @@ import type { IOStreams } from './io.js';
 
 export interface ProgressHandle {
   update(text: string): void;
+  /** A line of its own above the spinner (the spinner goes on); without it, notices are plain lines on stderr. */
+  note?(text: string): void;
   stop(): void;
 }
 
 export type Progress = (text: string) => Promise<ProgressHandle>;
 
-const silent: ProgressHandle = { update() {}, stop() {} };
-
 export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
+  // No spinner: a note is a plain line on stderr.
+  const silent: ProgressHandle = { update() {}, note: (t) => void io.stderr.write(`${t}\n`), stop() {} };
   return async (text) => {
     if (!enabled || !io.stderrIsTTY) return silent;
     const { default: ora } = await import('ora');
@@ -28,6 +30,11 @@ export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
         last = now;
         spinner.text = t;
       },
+      note(t) {
+        spinner.clear();
+        io.stderr.write(`${t}\n`);
+        spinner.render();
+      },
       stop: () => spinner.stop(),
     };
   };
@@ -37,6 +44,6 @@ export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
 export function recordingProgress(log: string[]): Progress {
   return async (text) => {
     log.push(text);
-    return { update: (t) => log.push(t), stop: () => log.push('(stopped)') };
+    return { update: (t) => log.push(t), note: (t) => log.push(`(note) ${t}`), stop: () => log.push('(stopped)') };
   };
 }

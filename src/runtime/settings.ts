@@ -193,6 +193,7 @@ function parseServices(path: string, v: unknown): Record<string, ServiceConfig> 
 
 function parseWebhooks(path: string, v: unknown): WebhookConfig[] {
   if (!Array.isArray(v)) throw fail(path, '"webhooks" must be a list of {"url", "secretFile", "types"}.');
+  const seen = new Set<string>();
   return v.map((w, i) => {
     const where = `webhooks[${i}]`;
     if (typeof w !== 'object' || w === null) throw fail(path, `${where} must be an object.`);
@@ -202,10 +203,13 @@ function parseWebhooks(path: string, v: unknown): WebhookConfig[] {
     if (typeof o.url !== 'string') throw fail(path, `${where}.url must be a string.`);
     if (typeof o.secretFile !== 'string' || o.secretFile === '') throw fail(path, `${where}.secretFile must name the file holding the signing secret.`);
     const url = parseHttpUrl(o.url, `${where}.url`);
+    // The store keeps each webhook's queue by its URL: two entries for one URL would share it.
+    if (seen.has(url)) throw fail(path, `${where}.url is listed twice; give each webhook one entry (with all its types).`);
+    seen.add(url);
     let types: string[] | undefined;
     if (o.types !== undefined) {
-      if (!Array.isArray(o.types) || !o.types.every((t) => typeof t === 'string' && (EVENT_TYPES as readonly string[]).includes(t))) {
-        throw fail(path, `${where}.types must list event types: ${EVENT_TYPES.join(', ')}.`);
+      if (!Array.isArray(o.types) || o.types.length === 0 || !o.types.every((t) => typeof t === 'string' && (EVENT_TYPES as readonly string[]).includes(t))) {
+        throw fail(path, `${where}.types must list event types (or be left out for all): ${EVENT_TYPES.join(', ')}.`);
       }
       types = o.types as string[];
     }

@@ -22,6 +22,7 @@ import rateLimit from '@fastify/rate-limit';
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PortalctlError, RefusedError, StoreError } from '../errors.js';
 import { diagnoseAccess } from '../domain/access.js';
+import { deliverWebhooks, displayUrl, type WebhookTarget } from '../webhooks/deliver.js';
 import { inspectLink, parseLinkInput, recordExpiries, recordLinkView, redeemLink, type LinkTarget, type Stamp } from '../domain/lifecycle.js';
 import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
 import { formatForEmail } from '../domain/time.js';
@@ -66,6 +67,10 @@ export interface ServerDeps {
   expirySweepMs?: number;
   /** How long a pending sign-in may take. Default 10 minutes. */
   signInMinutes?: number;
+  /** The configured webhooks (secrets read): a running serve delivers their events continuously. */
+  webhooks?: readonly WebhookTarget[];
+  /** How often to deliver webhook events. Default 15 s. */
+  webhookMs?: number;
 }
 
 declare module 'fastify' {
@@ -186,6 +191,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ip: req.ip,
       ...req.logExtra,
     });
+    // A page view or a link records an event: hand it to the webhooks now, not at the next tick.
+    if (req.url.startsWith('/register/') && req.method !== 'HEAD') void deliverEvents();
   });
 
   await app.register(helmet, {
@@ -290,6 +297,25 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         sweeping = undefined;
       });
     return sweeping;
+  }
+
+  // Webhooks: a running serve delivers them continuously (SPEC), one run at a time.
+  const stopping = new AbortController();
+  let delivering: Promise<void> | undefined;
+  function deliverEvents(): Promise<void> {
+    if (!deps.webhooks?.length || stopping.signal.aborted) return Promise.resolve();
+    delivering ??= deliverWebhooks(store, deps.webhooks, deps.clock(), { signal: stopping.signal })
+      .then((reports) => {
+        for (const r of reports) {
+          if (r.delivered || r.failed || r.dead)
+            log.write({ msg: 'webhook deliveries', url: displayUrl(r.url), delivered: r.delivered, failed: r.failed, dead: r.dead });
+        }
+      })
+      .catch((err: unknown) => log.write({ msg: 'webhook delivery failed', error: describeError(err) }))
+      .finally(() => {
+        delivering = undefined;
+      });
+    return delivering;
   }
 
   function serviceChoices() {
@@ -561,6 +587,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // ------------------------------------------------------------ background
 
   let timer: NodeJS.Timeout | undefined;
+  let webhookTimer: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     // Discover each OpenID Connect provider now, so the first person does not wait; a failure is retried on use.
     for (const [key, login] of oidc) {
@@ -580,13 +607,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       timer = setInterval(() => void sweepExpiries(), every);
       timer.unref();
     }
+    const webhookEvery = deps.webhookMs ?? 15_000;
+    if (deps.webhooks?.length && webhookEvery > 0) {
+      void deliverEvents();
+      webhookTimer = setInterval(() => void deliverEvents(), webhookEvery);
+      webhookTimer.unref();
+    }
   });
   app.addHook('onListen', async () => {
     log.write({ msg: 'listening', url: listenUrl(app), services: Object.keys(deps.services).join(' '), api: apiDigests.length > 0 });
   });
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
-    await sweeping;
+    if (webhookTimer) clearInterval(webhookTimer);
+    stopping.abort();
+    await Promise.all([sweeping, delivering]);
   });
 
   return app;

@@ -19,7 +19,11 @@ export function searchKey(u: { firstName: string; lastName: string; email: strin
   return foldKey(`${u.firstName} ${u.lastName}\u0001${u.email}\u0001${u.username ?? ''}`);
 }
 
-/** What `users list --sort name` orders by: the last name, then the first. */
+/**
+ * What `users list --sort name` orders by: "last, first", folded, and without
+ * accents, so that Éclair sorts among the Es as a reader expects (code point
+ * order would put every accented initial after Z).
+ */
 export function nameKey(firstName: string, lastName: string): string {
-  return foldKey(`${lastName}\u0001${firstName}`);
+  return foldKey(`${lastName}\u0001${firstName}`).normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
 }

@@ -17,7 +17,7 @@ export interface StoreOpenOptions {
   readOnly?: boolean;
   /** Look, change nothing: no migration, no change of file modes (doctor). */
   inspectOnly?: boolean;
-  /** PostgreSQL password from the config file's passwordFile (PGPASSWORD and ~/.pgpass are the driver's). */
+  /** PostgreSQL password from the config file's passwordFile (used after the URL and PGPASSWORD, before ~/.pgpass). */
   password?: string;
   env?: NodeJS.ProcessEnv;
   /** How long a SQLite store waits for another process's write lock (PORTALCTL_BUSY_TIMEOUT_MS). */

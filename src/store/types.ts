@@ -7,6 +7,10 @@
 // case-insensitive look-ups (email, account, name search) are computed by the
 // store from the values given (store/keys.ts), never by callers.
 
+import type { StoreDump, TableCounts, TableName } from './tables.js';
+
+export type { StoreDump, TableCounts, TableName, TableRow } from './tables.js';
+
 export type StoreKind = 'sqlite' | 'postgres';
 
 export interface Portal {
@@ -184,16 +188,40 @@ export interface AuditQuery {
   limit?: number;
 }
 
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead';
+
+/** One event queued for one webhook (by URL). */
 export interface WebhookDelivery {
   id: number;
   webhook: string;
   eventId: number;
   userId: number | null;
-  state: 'pending' | 'delivered' | 'dead';
+  state: WebhookDeliveryState;
+  /** Attempts made so far. */
   attempts: number;
+  /** A pending delivery is not tried before this time (backoff). */
   nextAttemptAt: string;
   lastError: string | null;
+  deliveredAt: string | null;
 }
+
+/** A webhook's queue at a glance, for `events` and `doctor`. */
+export interface WebhookQueue {
+  webhook: string;
+  pending: number;
+  dead: number;
+  /** The id of the oldest event still waiting for delivery. */
+  oldestPendingEventId: number | null;
+  /** When the next delivery may be tried (a later event of a user waits for the user's earlier one). */
+  nextAttemptAt: string | null;
+  /** The error of the most recent failed attempt still pending or dead. */
+  lastError: string | null;
+  /** How far events have been queued for the webhook (an event id). */
+  enqueuedThrough: number;
+}
+
+/** Who sends which notice: a reminder (step = the day after the registration email) or a removal warning (step 0). */
+export type NoticeKind = 'reminder' | 'removal_warning';
 
 /** What `doctor` and `--version` report about a store. */
 export interface StoreInfo {
@@ -282,21 +310,40 @@ export interface Tx {
     ofUser(userId: number): Promise<LinkView[]>;
   };
   notices: {
-    /** Records that a reminder or warning `step` of a registration is being sent; false if it already was. */
-    claim(registrationId: number, kind: 'reminder' | 'removal_warning', step: number, at: string): Promise<boolean>;
-    reminderCandidates(
-      portalId: number,
-      now: string,
-      limit: number,
-      afterUserId: number,
-    ): Promise<{ user: UserListing; registration: Registration; sentSteps: number[] }[]>;
-    warningCandidates(
-      portalId: number,
-      warnBefore: string,
-      now: string,
-      limit: number,
-      afterUserId: number,
-    ): Promise<{ user: UserListing; registration: Registration }[]>;
+    /**
+     * Records that notice `step` of `kind` is sent for the registration, unless
+     * one of the same kind with this step or a later one is recorded already
+     * (a later reminder makes an earlier one moot). False when it was. Inside a
+     * write transaction this is what makes each notice happen once, whatever
+     * else runs at the same time.
+     */
+    claim(registrationId: number, kind: NoticeKind, step: number, at: string): Promise<boolean>;
+    /**
+     * Unlinked users of the portal whose active registration's email went out
+     * at or before `sentBefore` and whose link is still valid at `now`, with
+     * the reminder steps recorded for that registration; user id > afterUserId,
+     * in id order.
+     */
+    reminderCandidates(q: {
+      portalId: number;
+      now: string;
+      sentBefore: string;
+      afterUserId: number;
+      limit: number;
+    }): Promise<{ user: UserListing; registration: Registration; sentSteps: number[] }[]>;
+    /**
+     * Unlinked users of the portal whose removal date — the later of their
+     * removal date and their active link's expiry, as prune judges it — falls
+     * after `now` and at or before `removalBefore`, and whose active
+     * registration has no removal warning yet; user id > afterUserId, in id order.
+     */
+    warningCandidates(q: {
+      portalId: number;
+      now: string;
+      removalBefore: string;
+      afterUserId: number;
+      limit: number;
+    }): Promise<{ user: UserListing; registration: Registration; removalAt: string }[]>;
   };
   audit: {
     append(e: AuditEntry): Promise<void>;
@@ -310,13 +357,34 @@ export interface Tx {
     last(): Promise<number>;
   };
   webhooks: {
-    /** Creates delivery rows for events after the webhook's cursor that match its types; returns how many. */
-    enqueue(webhook: string, types: readonly string[] | undefined, limit: number, now: string): Promise<number>;
-    /** Deliveries due now, at most one per user (the oldest undelivered), oldest first. */
+    /**
+     * Takes the delivery lease of the webhook for `holder` until `until` (real
+     * time), unless another holder has it and `isStale` says it is still held.
+     * One process at a time delivers a webhook, which keeps events in order per
+     * user. Creates the webhook's record on first use (its queue then starts at
+     * the first event of the log).
+     */
+    lease(webhook: string, holder: string, until: string, isStale: (holder: string, until: string) => boolean): Promise<boolean>;
+    /** Gives the lease up (if `holder` has it). */
+    release(webhook: string, holder: string): Promise<void>;
+    /**
+     * Queues the events after the webhook's cursor whose type is in `types`
+     * (all when undefined), due at `at`, and moves the cursor past at most
+     * `limit` events; `scanned` < `limit` means it has caught up.
+     */
+    enqueue(webhook: string, types: readonly string[] | undefined, limit: number, at: string): Promise<{ scanned: number; queued: number }>;
+    /**
+     * Pending deliveries due at `now`, each the oldest pending one of its user
+     * (a later event of a user waits for the earlier one), oldest first.
+     */
     due(webhook: string, now: string, limit: number): Promise<(WebhookDelivery & { event: LifecycleEvent })[]>;
     markDelivered(id: number, at: string): Promise<void>;
+    /** Counts an attempt that failed: pending again from `nextAttemptAt`, or dead (no more attempts). */
     markFailed(id: number, error: string, nextAttemptAt: string, dead: boolean): Promise<void>;
-    pending(): Promise<{ webhook: string; pending: number; dead: number; oldest: string | null }[]>;
+    /** Dead deliveries of the webhook (of every webhook when undefined) become pending again, due at `at`, attempts from 0; returns how many. */
+    retryDead(webhook: string | undefined, at: string): Promise<number>;
+    /** Every webhook the store has queued for, with its pending and dead deliveries. */
+    queues(): Promise<WebhookQueue[]>;
   };
 }
 
@@ -335,9 +403,10 @@ export interface Store extends AsyncDisposable {
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * One transaction: all of fn's writes or none. Read-then-write is safe
-   * against other processes (SQLite: BEGIN IMMEDIATE; PostgreSQL:
-   * SERIALIZABLE). fn may run more than once when PostgreSQL reports a
-   * serialization conflict, so it must not have effects outside the store.
+   * against other processes (SQLite: BEGIN IMMEDIATE; PostgreSQL: a
+   * snapshot whose conflicting writes are retried). fn may run more than once
+   * when PostgreSQL reports a conflict, so it must not have effects outside
+   * the store.
    */
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** The users of a portal matching the query, in batches, streamed. */
@@ -347,6 +416,15 @@ export interface Store extends AsyncDisposable {
   listEvents(q: { since: number; portal?: string; types?: readonly string[] }): AsyncIterable<LifecycleEvent[]>;
   /** Undelivered messages: queued first (oldest first), then failed. */
   listPending(q: { portalId?: number }): AsyncIterable<PendingMessage[]>;
+  /** `store copy`, the source: fn reads every table from one consistent snapshot. */
+  dump<T>(fn: (d: StoreDump) => Promise<T>): Promise<T>;
+  /**
+   * `store copy`, the target: in one transaction, refuses a store that holds
+   * any row (store_not_empty), inserts every row of `from` with its id, sets
+   * the id sequences past every id the source ever handed out, and checks
+   * each table's count against the source before committing.
+   */
+  load(from: StoreDump, onTable?: (table: TableName, rows: number) => void): Promise<TableCounts>;
   info(): Promise<StoreInfo>;
   /** What doctor reports about the store beyond its version: permissions, integrity, round-trip latency. */
   checks(): Promise<StoreCheck[]>;

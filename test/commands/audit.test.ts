@@ -1,7 +1,8 @@
 // `audit`: every change, newest first, with who and the values before and after.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, changeWords } from '../../src/commands/audit.js';
+import { parse } from '../../src/commands/audit.js';
+import { changeWords } from '../../src/output/audit.js';
 import { at, boxLines, emlLinkFor, GRANTS, rawInput, strip, thrown, tsv, world, type World } from '../helpers/run.js';
 
 describe('parse', () => {
@@ -21,9 +22,8 @@ describe('parse', () => {
 
 describe('change words', () => {
   it('says what changed, from what to what', () => {
-    expect(changeWords({ email: 'a@x.org', registrationId: 4 }, { email: 'b@x.org', registrationId: 5 })).toBe(
-      'email: a@x.org → b@x.org; registrationId: 4 → 5',
-    );
+    // One changed field a line, in an administrator's words (issue 13).
+    expect(changeWords({ email: 'a@x.org', registrationId: 4 }, { email: 'b@x.org', registrationId: 5 })).toBe('email: a@x.org → b@x.org\nregistration: 4 → 5');
     expect(changeWords(null, { email: 'a@x.org', loginService: null })).toBe('email: a@x.org');
     expect(changeWords({ email: 'a@x.org' }, null)).toBe('was email: a@x.org');
   });

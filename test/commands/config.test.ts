@@ -93,6 +93,17 @@ describe('configuration', () => {
     ],
     ['a header service without proxies', { services: { nih: { type: 'header', header: 'X-User' } } }, 'services.nih.trustedProxies'],
     ['a webhook of an unknown event type', { webhooks: [{ url: 'https://hooks.example.org', secretFile: 's', types: ['nope'] }] }, 'webhooks[0].types'],
+    ['a webhook of no event type', { webhooks: [{ url: 'https://hooks.example.org', secretFile: 's', types: [] }] }, 'webhooks[0].types'],
+    [
+      'one webhook URL twice',
+      {
+        webhooks: [
+          { url: 'https://hooks.example.org/a', secretFile: 's', types: ['linked'] },
+          { url: 'https://hooks.example.org/a', secretFile: 't' },
+        ],
+      },
+      'webhooks[1].url is listed twice',
+    ],
   ])('%s is a clear usage error, for every command', async (_why, doc, words) => {
     write(doc);
     for (const argv of [['users', 'list'], ['config']]) {

@@ -30,6 +30,8 @@ export interface RunOptions {
   interrupt?: InterruptHandle;
   /** Called with each progress update (tty runs): a test can press Ctrl-C at a chosen moment. */
   onProgress?: (text: string) => void;
+  /** Waiting between polls (events --follow); see ticker(). */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface InterruptHandle {
@@ -51,6 +53,49 @@ export function interruptHandle(): InterruptHandle {
     },
   };
   return h;
+}
+
+/**
+ * A hand-stepped wait for polling commands: each wait resolves when the test
+ * calls tick() (or when the run is interrupted), so a poll happens exactly
+ * when the test says — no sleeping, no busy loop.
+ */
+export interface Ticker {
+  wait: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Lets the waiting poll go on; resolves once the command waits again (or has ended). */
+  tick(): Promise<void>;
+  /** Resolves when the command is waiting. */
+  waiting(): Promise<void>;
+  /** How many times the command has waited. */
+  waits: number;
+}
+
+export function ticker(): Ticker {
+  let release: (() => void) | undefined;
+  let onWait: (() => void)[] = [];
+  const t: Ticker = {
+    waits: 0,
+    wait: (_ms, signal) =>
+      new Promise<void>((resolve) => {
+        t.waits += 1;
+        const done = () => {
+          release = undefined;
+          resolve();
+        };
+        release = done;
+        signal.addEventListener('abort', done, { once: true });
+        for (const w of onWait) w();
+        onWait = [];
+      }),
+    waiting: () => (release ? Promise.resolve() : new Promise<void>((r) => onWait.push(r))),
+    async tick() {
+      const before = t.waits;
+      release?.();
+      // The poll runs, then the command waits again.
+      while (t.waits === before) await new Promise<void>((r) => onWait.push(r));
+    },
+  };
+  return t;
 }
 
 export interface RunResult {
@@ -115,6 +160,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     prompter: scriptedPrompter([...(o.answers ?? [])], asked),
     progress: tty ? watchedProgress(recordingProgress(progress), o.onProgress) : undefined,
     onInterrupt: (abort) => (o.interrupt as unknown as { attach?(a: (s: string) => void): void })?.attach?.(abort),
+    wait: o.wait,
   });
   return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), asked, progress };
 }

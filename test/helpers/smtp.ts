@@ -11,7 +11,9 @@ export type Fault =
   | { kind: 'data'; code: number; message: string }
   | { kind: 'drop-after-data' }
   | { kind: 'greeting'; code: number }
-  | { kind: 'slow'; gate: Promise<void> };
+  | { kind: 'slow'; gate: Promise<void> }
+  /** From the `after`-th message in all on, take the message but never answer: the client waits (until it is killed). */
+  | { kind: 'hang'; after: number; onHang?: () => void };
 
 export interface TestSmtp {
   url: string;
@@ -79,6 +81,7 @@ export async function startSmtp(opts: Partial<SMTPServerOptions> = {}): Promise<
           return;
         }
         if (f.kind === 'data') return cb(err(f.code, f.message));
+        if (f.kind === 'hang' && messages.length >= f.after) return f.onHang?.();
         if (f.kind === 'slow') await f.gate;
         messages.push(await simpleParser(Buffer.concat(chunks)));
         cb();

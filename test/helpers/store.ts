@@ -12,7 +12,7 @@ import { DAY_MS } from '../../src/domain/time.js';
 import { deliver, type DeliveryResult } from '../../src/mail/deliver.js';
 import { createMailer, type Mailer } from '../../src/mail/transport.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import { nameKey } from '../../src/store/sqlite/open.js';
+import { nameKey } from '../../src/store/keys.js';
 import { emailKey, searchKey } from '../../src/store/keys.js';
 import type { Portal } from '../../src/store/types.js';
 import { tempDir } from './tmp.js';

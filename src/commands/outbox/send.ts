@@ -6,6 +6,7 @@ import { parkedWarning } from '../../output/delivery.js';
 import type { DeliveryResult } from '../../mail/deliver.js';
 import type { Context } from '../../runtime/context.js';
 import { sendQueued } from '../../runtime/send.js';
+import { deliverConfigured, webhookTargets } from '../../runtime/webhooks.js';
 import { flag, type RawInput } from '../command.js';
 
 export interface OutboxSendOptions {
@@ -19,6 +20,7 @@ export function parse(raw: RawInput): OutboxSendOptions {
 export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
   const portal = await ctx.portalScope();
   const settings = ctx.mailSettings();
+  const targets = webhookTargets(ctx.settings);
   const store = await ctx.store();
   const ids: number[] = [];
   const failed: number[] = [];
@@ -39,7 +41,10 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
   }
   if (failed.length) await store.write((tx) => tx.outbox.requeueFailed(failed, ctx.now.toISOString()));
   const all = [...ids, ...failed].sort((a, b) => a - b);
+  const signal = ctx.interrupts();
   const sending = await sendQueued(ctx, all, { label: 'Sending queued emails', noun: 'email' });
+  // Every outbox run is also a webhook delivery run (a cron job of it is enough; no extra daemon).
+  const webhooks = signal.aborted ? [] : await deliverConfigured(store, targets, ctx.now, signal);
   return {
     kind: 'table',
     jsonKey: 'messages',
@@ -54,8 +59,10 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
     ],
     toJson: (r: DeliveryResult) => ({ id: r.outboxId, userId: r.userId, to: r.to, kind: r.kind ?? null, state: r.state, error: r.error ?? null }),
     report: true,
+    // On a terminal: the first messages and the counts (the messages below), not a row per email.
+    summary: () => ({ lines: [] }),
     empty: 'Nothing to send: no email is queued.',
-    messages: [...(sending.messages ?? []), ...(parked > 0 ? [parkedWarning(parked)] : [])],
+    messages: [...(sending.messages ?? []), ...(parked > 0 ? [parkedWarning(parked)] : []), ...webhooks],
     error: sending.error,
   };
 }

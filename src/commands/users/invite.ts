@@ -3,7 +3,7 @@
 import { UsageError, withOutcome } from '../../errors.js';
 import { plural, quote } from '../../text.js';
 import { readInviteCsv } from '../../domain/csv.js';
-import { invite, inviteMany } from '../../domain/lifecycle.js';
+import { alreadyRegistered, invite, inviteMany } from '../../domain/lifecycle.js';
 import { iso } from '../../domain/time.js';
 import { toUserView } from '../../domain/users.js';
 import { parseEmail, parseName } from '../../domain/validate.js';
@@ -38,9 +38,12 @@ export async function run(ctx: Context, o: InviteOptions): Promise<Result> {
   ctx.mailSettings();
   if ('fromCsv' in o) return inviteFromCsv(ctx, o.fromCsv);
   const email = parseEmail(await valueOrPrompt(ctx, o.email, '--email', 'Email address:', (v) => parseEmail(v)));
+  // An address that already has a profile is refused before the names are asked for.
+  const store = await ctx.store();
+  const existing = await store.read((tx) => tx.users.byEmail(portal.id, email));
+  if (existing) throw alreadyRegistered(portal, email, existing.id);
   const firstName = parseName(await valueOrPrompt(ctx, o.firstName, '--first-name', 'First name:', (v) => parseName(v, 'first name')), 'first name');
   const lastName = parseName(await valueOrPrompt(ctx, o.lastName, '--last-name', 'Last name:', (v) => parseName(v, 'last name')), 'last name');
-  const store = await ctx.store();
   const recorded = await invite(store, portal, { email, firstName, lastName }, ctx.stamp()).catch((err) => {
     throw withOutcome(err, `nothing was changed: ${quote(email)} was not invited. Try again.`);
   });

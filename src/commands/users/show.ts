@@ -3,12 +3,13 @@
 // outcome, every change of login account.
 
 import { serviceName } from '../../domain/services.js';
-import { iso } from '../../domain/time.js';
+import { formatRelative, iso } from '../../domain/time.js';
 import { findUser, parseUserRef, toUserView, type UserRef } from '../../domain/users.js';
 import type { OutboxMessage, Registration } from '../../store/types.js';
 import type { Column, Result } from '../../output/results.js';
 import type { Context } from '../../runtime/context.js';
 import type { RawInput } from '../command.js';
+import { neutralize } from '../../text.js';
 
 export interface ShowOptions {
   user: UserRef;
@@ -32,9 +33,16 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
   const now = iso(ctx.now);
   const doc = await store.read(async (tx) => {
     const user = await findUser(tx, portal, o.user);
-    const messages = await tx.outbox.ofUser(user.id);
+    // Asked at once: on PostgreSQL the five questions share one round trip.
+    const [messages, registrationRows, viewRows, attemptRows, changeRows] = await Promise.all([
+      tx.outbox.ofUser(user.id),
+      tx.registrations.ofUser(user.id),
+      tx.linkViews.ofUser(user.id),
+      tx.linkAttempts.ofUser(user.id),
+      tx.audit.accountChanges(user.id),
+    ]);
     const registrationMail = (id: number) => [...messages].reverse().find((m) => m.registrationId === id && m.kind === 'registration');
-    const registrations = (await tx.registrations.ofUser(user.id)).map((r) => {
+    const registrations = registrationRows.map((r) => {
       const mail = registrationMail(r.id);
       return {
         id: r.id,
@@ -51,13 +59,13 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
           .map((m) => ({ id: m.id, kind: m.kind, state: m.state, sentAt: m.sentAt, lastError: m.lastError })),
       };
     });
-    const linkViews = (await tx.linkViews.ofUser(user.id)).map((v) => ({
+    const linkViews = viewRows.map((v) => ({
       at: v.at,
       registrationId: v.registrationId,
       clientAddress: v.clientAddress,
       userAgent: v.userAgent,
     }));
-    const linkAttempts = (await tx.linkAttempts.ofUser(user.id)).map((a) => ({
+    const linkAttempts = attemptRows.map((a) => ({
       at: a.at,
       registrationId: a.registrationId,
       loginService: a.service,
@@ -65,7 +73,7 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
       outcome: a.outcome,
       actor: a.actor,
     }));
-    const accountChanges = (await tx.audit.accountChanges(user.id)).map((c) => {
+    const accountChanges = changeRows.map((c) => {
       const before = c.before as { loginService: string | null; username: string | null } | null;
       const after = c.after as { loginService: string | null; username: string | null } | null;
       return {
@@ -92,6 +100,28 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
     { header: 'State', value: (r) => r.state },
     { header: 'Mail', value: (r) => (r.mail ? `${r.mail.state}${r.mail.lastError ? `: ${r.mail.lastError}` : ''}` : '') },
   ];
+  const expiry = (relative: string) => (relative.startsWith('link') ? relative : `link expires ${relative}`);
+  // On a narrow terminal: the address above the state, the three times above each other.
+  const regStacked: Column<Reg>[] = [
+    { header: 'ID', value: (r) => r.id, kind: 'number' },
+    {
+      header: 'Sent to\nState, mail',
+      value: (r) => `${r.email}\n${r.state}${r.mail ? `, ${regColumns[6]!.value(r)}` : ''}`,
+      multiline: true,
+      tty: (r) => `${neutralize(r.email)}\n${neutralize(`${r.state}${r.mail ? `, ${regColumns[6]!.value(r)}` : ''}`)}`,
+    },
+    {
+      header: 'Created\nSent\nLink expires',
+      value: (r) => [r.createdAt, r.sentAt ?? '', r.expiresAt].join('\n'),
+      tty: (r, at) =>
+        [
+          `created ${formatRelative(r.createdAt, at.now)}`,
+          r.sentAt ? `sent ${formatRelative(r.sentAt, at.now)}` : 'not sent',
+          expiry(formatRelative(r.expiresAt, at.now, 'link expired')),
+        ].join('\n'),
+      multiline: true,
+    },
+  ];
   const viewColumns: Column<View>[] = [
     { header: 'Opened', value: (v) => v.at, kind: 'time' },
     { header: 'Registration', short: 'Reg.', value: (v) => v.registrationId, kind: 'number' },
@@ -117,7 +147,7 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
     },
     sections: [
       { kind: 'users', users: [doc.view] },
-      { kind: 'table', title: 'Registrations', columns: regColumns, rows: doc.registrations },
+      { kind: 'table', title: 'Registrations', columns: regColumns, rows: doc.registrations, stacked: regStacked },
       { kind: 'table', title: 'Step 2 link opened', columns: viewColumns, rows: doc.linkViews, empty: 'never (the link in the email has not been opened)' },
       { kind: 'table', title: 'Link attempts', columns: attemptColumns, rows: doc.linkAttempts },
       { kind: 'table', title: 'Login account changes', columns: changeColumns, rows: doc.accountChanges },

@@ -33,12 +33,11 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoreError, EXIT } from '../../errors.js';
-import { foldKey, searchKey } from '../keys.js';
+import { foldKey, nameKey, searchKey } from '../keys.js';
 import { quote } from '../../text.js';
+import { APPLICATION_ID, LATEST_SQLITE_VERSION } from './facts.js';
 
 export type DB = Database.Database;
-
-import { APPLICATION_ID, LATEST_SQLITE_VERSION } from './facts.js';
 
 export { APPLICATION_ID, LATEST_SQLITE_VERSION };
 export const BUSY_TIMEOUT_MS = 5000;
@@ -143,10 +142,6 @@ export function sqliteLibraryVersion(): string {
   } catch {
     return 'unavailable';
   }
-}
-
-export function nameKey(firstName: string, lastName: string): string {
-  return foldKey(`${lastName}\u0001${firstName}`);
 }
 
 function configure(db: DB): void {

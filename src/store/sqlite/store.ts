@@ -7,7 +7,10 @@
 
 import type { Statement } from 'better-sqlite3';
 import { lstatSync } from 'node:fs';
-import { emailKey, accountKey, foldKey, searchKey } from '../keys.js';
+import { emailKey, accountKey, foldKey, nameKey, searchKey } from '../keys.js';
+import { StoreError } from '../../errors.js';
+import { quote } from '../../text.js';
+import { TABLES, type StoreDump, type TableCounts, type TableName, type TableRow } from '../tables.js';
 import type {
   AuditQuery,
   AuditRecord,
@@ -29,7 +32,7 @@ import type {
   UserQuery,
   WebhookDelivery,
 } from '../types.js';
-import { LATEST_SQLITE_VERSION, nameKey, openSqlite, schemaVersion, sqliteError, type DB, type OpenOptions } from './open.js';
+import { LATEST_SQLITE_VERSION, openSqlite, schemaVersion, sqliteError, type DB, type OpenOptions } from './open.js';
 
 type Row = Record<string, unknown>;
 
@@ -114,6 +117,18 @@ const auditOf = (r: Row): AuditRecord => ({
   userEmail: (r.user_email as string | null) ?? null,
   before: json(r.before),
   after: json(r.after),
+});
+
+const deliveryOf = (r: Row): WebhookDelivery => ({
+  id: r.id as number,
+  webhook: r.webhook as string,
+  eventId: r.event_id as number,
+  userId: (r.user_id as number | null) ?? null,
+  state: r.state as WebhookDelivery['state'],
+  attempts: r.attempts as number,
+  nextAttemptAt: r.next_attempt_at as string,
+  lastError: (r.last_error as string | null) ?? null,
+  deliveredAt: (r.delivered_at as string | null) ?? null,
 });
 
 const eventOf = (r: Row): LifecycleEvent => ({
@@ -343,6 +358,94 @@ export class SqliteStore implements Store {
       q.portalId === undefined ? {} : { portal: q.portalId },
       (r) => ({ ...messageOf(r), userId: r.user_id as number, to: r.recipient as string, portal: r.portal as string }),
     );
+  }
+
+  // ---------------------------------------------------------------- store copy
+
+  /** Every table read in one read transaction: WAL gives it one snapshot while other processes write. */
+  async dump<T>(fn: (d: StoreDump) => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      try {
+        this.db.exec('BEGIN');
+        // A deferred transaction takes its snapshot at the first read.
+        this.db.prepare('SELECT count(*) FROM portals').get();
+      } catch (err) {
+        throw sqliteError(err, this.location);
+      }
+      try {
+        const spec = (table: TableName) => TABLES.find((t) => t.name === table)!;
+        const dump: StoreDump = {
+          rows: (table) => {
+            const t = spec(table);
+            const cols = t.columns.map(([c]) => `"${c}"`).join(', ');
+            return this.batches(`SELECT ${cols} FROM ${t.name} ORDER BY ${t.key.map((k) => `"${k}"`).join(', ')}`, {}, (r) => r as TableRow);
+          },
+          count: async (table) => this.get(`SELECT count(*) AS n FROM ${spec(table).name}`)!.n as number,
+          highWater: async () => {
+            const out: Partial<Record<TableName, number>> = {};
+            const seqs = new Map(this.all('SELECT name, seq FROM sqlite_sequence').map((r) => [r.name as string, Number(r.seq)]));
+            for (const t of TABLES.filter((x) => x.identity)) {
+              const max = this.get(`SELECT coalesce(max(id), 0) AS n FROM ${t.name}`)!.n as number;
+              out[t.name] = Math.max(max, seqs.get(t.name) ?? 0);
+            }
+            return out;
+          },
+        };
+        return await fn(dump);
+      } catch (err) {
+        throw sqliteError(err, this.location);
+      } finally {
+        if (this.db.inTransaction) this.db.exec('COMMIT');
+      }
+    });
+  }
+
+  async load(from: StoreDump, onTable?: (table: TableName, rows: number) => void): Promise<TableCounts> {
+    return this.write(async () => {
+      const held: string[] = [];
+      for (const t of TABLES) {
+        const n = this.get(`SELECT count(*) AS n FROM ${t.name}`)!.n as number;
+        if (n > 0) held.push(`${n} ${t.name}`);
+      }
+      if (held.length) {
+        throw new StoreError(
+          'store_not_empty',
+          `The target store ${quote(this.location, 200)} is not empty (it holds ${held.join(', ')}); copy only into a new, empty store. Nothing was copied.`,
+        );
+      }
+      const counts = {} as TableCounts;
+      for (const t of TABLES) {
+        const insert = this.db.prepare(
+          `INSERT INTO ${t.name} (${t.columns.map(([c]) => `"${c}"`).join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`,
+        );
+        let n = 0;
+        for await (const batch of from.rows(t.name)) {
+          for (const r of batch) {
+            insert.run(...t.columns.map(([c, kind]) => (kind === 'bool' ? (r[c] ? 1 : 0) : (r[c] ?? null))));
+          }
+          n += batch.length;
+        }
+        counts[t.name] = n;
+        onTable?.(t.name, n);
+      }
+      for (const t of TABLES) {
+        const expected = await from.count(t.name);
+        const got = this.get(`SELECT count(*) AS n FROM ${t.name}`)!.n as number;
+        if (got !== expected || counts[t.name] !== expected) {
+          throw new StoreError('store_copy_mismatch', `The copy of ${t.name} holds ${got} rows where the source has ${expected}; nothing was copied.`);
+        }
+      }
+      // Ids are never reused: each sequence continues past every id the source handed out.
+      const high = await from.highWater();
+      const sequenced = new Set(this.all(`SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'`).map((r) => r.name as string));
+      for (const t of TABLES.filter((x) => x.identity && sequenced.has(x.name))) {
+        const max = this.get(`SELECT coalesce(max(id), 0) AS n FROM ${t.name}`)!.n as number;
+        const next = Math.max(max, high[t.name] ?? 0);
+        this.run('DELETE FROM sqlite_sequence WHERE name = ?', t.name);
+        if (next > 0) this.run('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', t.name, next);
+      }
+      return counts;
+    });
   }
 
   async info(): Promise<StoreInfo> {
@@ -697,34 +800,42 @@ export class SqliteStore implements Store {
       },
       notices: {
         claim: async (registrationId, kind, step, at) =>
-          run('INSERT OR IGNORE INTO notices (registration_id, kind, step, created_at) VALUES (?, ?, ?, ?)', registrationId, kind, step, at).changes === 1,
-        reminderCandidates: async (portalId, now, limit, afterUserId) =>
+          run(
+            `INSERT INTO notices (registration_id, kind, step, created_at)
+             SELECT :reg, :kind, :step, :at
+             WHERE NOT EXISTS (SELECT 1 FROM notices WHERE registration_id = :reg AND kind = :kind AND step >= :step)
+             ON CONFLICT DO NOTHING`,
+            { reg: registrationId, kind, step, at },
+          ).changes === 1,
+        reminderCandidates: async (q) =>
           all(
-            `SELECT u.id AS uid, r.id AS rid, (SELECT group_concat(step) FROM notices n WHERE n.registration_id = r.id AND n.kind = 'reminder') AS steps
+            `SELECT u.id AS uid, r.id AS rid,
+                    (SELECT group_concat(step) FROM notices n WHERE n.registration_id = r.id AND n.kind = 'reminder') AS steps
              FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
-             WHERE u.portal_id = ? AND u.login_service IS NULL AND r.sent_at IS NOT NULL AND r.expires_at > ? AND u.id > ?
-             ORDER BY u.id LIMIT ?`,
-            portalId,
-            now,
-            afterUserId,
-            limit,
+             WHERE u.portal_id = :portal AND u.login_service IS NULL AND r.sent_at IS NOT NULL AND r.sent_at <= :sentBefore
+               AND r.expires_at > :now AND u.id > :after
+             ORDER BY u.id LIMIT :limit`,
+            { portal: q.portalId, sentBefore: q.sentBefore, now: q.now, after: q.afterUserId, limit: q.limit },
           ).map((row) => ({
             user: listing(row.uid as number)!,
             registration: registrationOf(get('SELECT * FROM registrations WHERE id = ?', row.rid)!),
             sentSteps: parseDays(row.steps as string | null),
           })),
-        warningCandidates: async (portalId, warnBefore, now, limit, afterUserId) =>
+        warningCandidates: async (q) =>
           all(
-            `SELECT u.id AS uid, r.id AS rid FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
-             WHERE u.portal_id = ? AND u.login_service IS NULL AND u.removal_due_at <= ? AND u.removal_due_at > ? AND u.id > ?
+            // max(a, b) of two ISO 8601 UTC strings: the later time. prune removes at the later of the removal date and the link's expiry.
+            `SELECT u.id AS uid, r.id AS rid, max(u.removal_due_at, r.expires_at) AS removal_at
+             FROM users u JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
+             WHERE u.portal_id = :portal AND u.login_service IS NULL AND u.removal_due_at IS NOT NULL AND u.id > :after
+               AND max(u.removal_due_at, r.expires_at) > :now AND max(u.removal_due_at, r.expires_at) <= :before
                AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.registration_id = r.id AND n.kind = 'removal_warning')
-             ORDER BY u.id LIMIT ?`,
-            portalId,
-            warnBefore,
-            now,
-            afterUserId,
-            limit,
-          ).map((row) => ({ user: listing(row.uid as number)!, registration: registrationOf(get('SELECT * FROM registrations WHERE id = ?', row.rid)!) })),
+             ORDER BY u.id LIMIT :limit`,
+            { portal: q.portalId, now: q.now, before: q.removalBefore, after: q.afterUserId, limit: q.limit },
+          ).map((row) => ({
+            user: listing(row.uid as number)!,
+            registration: registrationOf(get('SELECT * FROM registrations WHERE id = ?', row.rid)!),
+            removalAt: row.removal_at as string,
+          })),
       },
       audit: {
         append: async (e) => {
@@ -779,63 +890,88 @@ export class SqliteStore implements Store {
         last: async () => get('SELECT coalesce(max(id), 0) AS n FROM events')!.n as number,
       },
       webhooks: {
-        enqueue: async (webhook, types, limit, now) => {
+        lease: async (webhook, holder, until, isStale) => {
+          run('INSERT OR IGNORE INTO webhooks (url) VALUES (?)', webhook);
+          const r = get('SELECT leased_by, leased_until FROM webhooks WHERE url = ?', webhook)!;
+          const by = r.leased_by as string | null;
+          const held = r.leased_until as string | null;
+          if (by !== null && held !== null && by !== holder && !isStale(by, held)) return false;
+          run('UPDATE webhooks SET leased_by = ?, leased_until = ? WHERE url = ?', holder, until, webhook);
+          return true;
+        },
+        release: async (webhook, holder) => {
+          run('UPDATE webhooks SET leased_by = NULL, leased_until = NULL WHERE url = ? AND leased_by = ?', webhook, holder);
+        },
+        enqueue: async (webhook, types, limit, at) => {
           run('INSERT OR IGNORE INTO webhooks (url) VALUES (?)', webhook);
           const through = get('SELECT enqueued_through AS n FROM webhooks WHERE url = ?', webhook)!.n as number;
           const events = all('SELECT id, type, user_id FROM events WHERE id > ? ORDER BY id LIMIT ?', through, limit);
+          const insert = this.stmt(
+            `INSERT OR IGNORE INTO webhook_deliveries (webhook, event_id, user_id, state, next_attempt_at) VALUES (?, ?, ?, 'pending', ?)`,
+          );
           let queued = 0;
           for (const e of events) {
-            if (types && types.length && !types.includes(e.type as string)) continue;
-            queued += run(
-              `INSERT OR IGNORE INTO webhook_deliveries (webhook, event_id, user_id, state, next_attempt_at) VALUES (?, ?, ?, 'pending', ?)`,
-              webhook,
-              e.id,
-              e.user_id,
-              now,
-            ).changes;
+            if (types && !types.includes(e.type as string)) continue;
+            queued += insert.run(webhook, e.id, e.user_id, at).changes;
           }
           if (events.length) run('UPDATE webhooks SET enqueued_through = ? WHERE url = ?', events[events.length - 1]!.id, webhook);
-          return queued;
+          return { scanned: events.length, queued };
         },
         due: async (webhook, now, limit) =>
           all(
             `SELECT d.*, e.at AS e_at, e.type AS e_type, e.portal AS e_portal, e.email AS e_email, e.data AS e_data
              FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
-             WHERE d.webhook = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook = d.webhook AND o.state = 'pending'
-                               AND o.user_id IS d.user_id AND d.user_id IS NOT NULL AND o.id < d.id)
-             ORDER BY d.id LIMIT ?`,
-            webhook,
-            now,
-            limit,
+             WHERE d.webhook = :webhook AND d.state = 'pending' AND d.next_attempt_at <= :now
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o
+                               WHERE o.webhook = d.webhook AND o.state = 'pending' AND d.user_id IS NOT NULL AND o.user_id = d.user_id AND o.id < d.id)
+             ORDER BY d.id LIMIT :limit`,
+            { webhook, now, limit },
           ).map((r) => ({
-            id: r.id as number,
-            webhook: r.webhook as string,
-            eventId: r.event_id as number,
-            userId: (r.user_id as number | null) ?? null,
-            state: r.state as WebhookDelivery['state'],
-            attempts: r.attempts as number,
-            nextAttemptAt: r.next_attempt_at as string,
-            lastError: (r.last_error as string | null) ?? null,
+            ...deliveryOf(r),
             event: eventOf({ id: r.event_id, at: r.e_at, type: r.e_type, portal: r.e_portal, user_id: r.user_id, email: r.e_email, data: r.e_data }),
           })),
         markDelivered: async (id, at) => {
-          run(`UPDATE webhook_deliveries SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?`, at, id);
+          run(
+            `UPDATE webhook_deliveries SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ? AND state = 'pending'`,
+            at,
+            id,
+          );
         },
         markFailed: async (id, error, nextAttemptAt, dead) => {
           run(
-            `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+            `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'pending'`,
             dead ? 'dead' : 'pending',
             error,
             nextAttemptAt,
             id,
           );
         },
-        pending: async () =>
+        retryDead: async (webhook, at) =>
+          run(
+            `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = :at WHERE state = 'dead' AND (:webhook IS NULL OR webhook = :webhook)`,
+            { at, webhook: webhook ?? null },
+          ).changes,
+        queues: async () =>
           all(
-            `SELECT webhook, sum(state = 'pending') AS pending, sum(state = 'dead') AS dead, min(CASE WHEN state = 'pending' THEN next_attempt_at END) AS oldest
-             FROM webhook_deliveries GROUP BY webhook ORDER BY webhook`,
-          ).map((r) => ({ webhook: r.webhook as string, pending: Number(r.pending), dead: Number(r.dead), oldest: (r.oldest as string | null) ?? null })),
+            `SELECT w.url, w.enqueued_through,
+                    (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending') AS pending,
+                    (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'dead') AS dead,
+                    (SELECT min(event_id) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending') AS oldest,
+                    (SELECT min(d.next_attempt_at) FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state = 'pending'
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook = d.webhook AND o.state = 'pending'
+                                       AND d.user_id IS NOT NULL AND o.user_id = d.user_id AND o.id < d.id)) AS next,
+                    (SELECT last_error FROM webhook_deliveries d WHERE d.webhook = w.url AND d.state <> 'delivered' AND d.last_error IS NOT NULL
+                     ORDER BY d.next_attempt_at DESC, d.id DESC LIMIT 1) AS last_error
+             FROM webhooks w ORDER BY w.url`,
+          ).map((r) => ({
+            webhook: r.url as string,
+            pending: Number(r.pending),
+            dead: Number(r.dead),
+            oldestPendingEventId: (r.oldest as number | null) ?? null,
+            nextAttemptAt: (r.next as string | null) ?? null,
+            lastError: (r.last_error as string | null) ?? null,
+            enqueuedThrough: r.enqueued_through as number,
+          })),
       },
     };
   }

@@ -1,0 +1,314 @@
+// The Store contract (src/store/types.ts), run against both keepers of it:
+// the same operations, the same answers, on SQLite and on PostgreSQL.
+
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TABLE_NAMES } from '../../src/store/tables.js';
+import type { Portal, PortalFields, Store, Tx } from '../../src/store/types.js';
+import { newStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
+
+const T0 = '2026-11-28T14:00:00.000Z';
+const at = (days: number) => new Date(Date.parse(T0) + days * 86_400_000).toISOString();
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+const GRANTS: PortalFields = {
+  slug: 'grants',
+  name: 'Grants Portal',
+  baseUrl: 'https://grants.example.org',
+  adminEmail: 'admin@example.org',
+  registerUrl: 'https://grants.example.org/register',
+  linkDays: 7,
+  removalDays: 30,
+  timeZone: null,
+  remindDays: [2, 5],
+  warnDays: 7,
+};
+
+async function person(tx: Tx, portal: Portal, email: string, first = 'Pat', last = 'Smith', due = at(30)) {
+  const userId = await tx.users.insert({ portalId: portal.id, firstName: first, lastName: last, email, removalDueAt: due, createdAt: T0 });
+  const registrationId = await tx.registrations.insert({ userId, email, createdAt: T0, expiresAt: at(7) });
+  const outboxId = await tx.outbox.enqueue(registrationId, 'registration', T0);
+  return { userId, registrationId, outboxId };
+}
+
+async function all<T>(it: AsyncIterable<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const b of it) out.push(...b);
+  return out;
+}
+
+describe.each(STORE_KINDS)('the %s store', (kind) => {
+  let ts: TestStore;
+  let store: Store;
+  let portal: Portal;
+  const extra: TestStore[] = [];
+
+  beforeEach(async () => {
+    ts = await newStore(kind);
+    store = await ts.open(true);
+    portal = await store.write((tx) => tx.portals.insert(GRANTS, T0));
+  }, 60_000);
+  afterEach(async () => {
+    await store.close();
+    await ts.cleanup();
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of extra) await s.cleanup();
+  }, 60_000);
+
+  it('keeps portals with every field', async () => {
+    expect(portal).toMatchObject({ ...GRANTS, createdAt: T0 });
+    expect(typeof portal.id).toBe('number');
+    const updated = await store.write((tx) => tx.portals.update(portal.id, { remindDays: [], warnDays: 0, timeZone: 'Europe/Berlin' }));
+    expect(updated).toMatchObject({ remindDays: [], warnDays: 0, timeZone: 'Europe/Berlin' });
+    expect(await store.read((tx) => tx.portals.bySlug('grants'))).toEqual(updated);
+    expect(await store.read((tx) => tx.portals.all())).toEqual([updated]);
+  });
+
+  it('finds users by address and account under the Unicode key rule (MÜLLER finds Müller)', async () => {
+    const { userId } = await store.write((tx) => person(tx, portal, 'Jörg.Müller@Example.org', 'Jörg', 'Müller'));
+    const found = await store.read((tx) => tx.users.byEmail(portal.id, 'JÖRG.MÜLLER@example.ORG'));
+    expect(found).toMatchObject({ id: userId, email: 'Jörg.Müller@Example.org', portal: 'grants', registrationExpiresAt: at(7), loginService: null });
+    const listed = await all(store.listUsers({ portalId: portal.id, now: T0, search: 'MÜLLER' }));
+    expect(listed.map((u) => u.id)).toEqual([userId]);
+    expect(await store.countUsers({ portalId: portal.id, now: T0, search: 'müller' })).toBe(1);
+    await store.write((tx) => tx.users.link(userId, 'ims', 'Ölaf', at(1)));
+    expect((await store.read((tx) => tx.users.byAccount(portal.id, 'ims', 'ölaf')))?.id).toBe(userId);
+    expect((await all(store.listUsers({ portalId: portal.id, now: T0, search: 'ÖLAF' }))).map((u) => u.id)).toEqual([userId]);
+    await store.write((tx) =>
+      tx.linkAttempts.record({ at: T0, userId, registrationId: null, service: 'nih', username: 'Ölaf', outcome: 'link_expired', actor: 'web' }),
+    );
+    expect((await store.read((tx) => tx.users.triedAccount(portal.id, 'nih', 'ölaf'))).map((u) => u.id)).toEqual([userId]);
+  });
+
+  it('refuses a second profile for the same address, whatever its case', async () => {
+    await store.write((tx) => person(tx, portal, 'dup@example.org'));
+    const err = await store.write((tx) => person(tx, portal, 'DUP@example.org')).catch((e) => e);
+    expect(err.code).toBe('store_conflict');
+    expect(await store.countUsers({ portalId: portal.id, now: T0 })).toBe(1);
+  });
+
+  it('rolls back the whole transaction when fn throws', async () => {
+    const err = await store
+      .write(async (tx) => {
+        await person(tx, portal, 'gone@example.org');
+        throw new Error('changed my mind');
+      })
+      .catch((e) => e);
+    expect(err.message).toBe('changed my mind');
+    expect(await store.read((tx) => tx.users.byEmail(portal.id, 'gone@example.org'))).toBeUndefined();
+  });
+
+  it('lists, filters and sorts users in batches', async () => {
+    await store.write(async (tx) => {
+      for (let i = 0; i < 1203; i++) await person(tx, portal, `u${i}@example.org`, `F${i}`, `L${1202 - i}`);
+    });
+    const ids = (await all(store.listUsers({ portalId: portal.id, now: T0 }))).map((u) => u.id);
+    expect(ids).toHaveLength(1203);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    let batches = 0;
+    for await (const b of store.listUsers({ portalId: portal.id, now: T0 })) {
+      batches++;
+      expect(b.length).toBeLessThanOrEqual(1000);
+    }
+    expect(batches).toBe(2);
+    const byName = await all(store.listUsers({ portalId: portal.id, now: T0, sort: 'name', limit: 3 }));
+    expect(byName.map((u) => u.lastName)).toEqual(['L0', 'L1', 'L10']);
+    expect(await store.countUsers({ portalId: portal.id, now: T0, status: 'pending' })).toBe(1203);
+    expect(await store.countUsers({ portalId: portal.id, now: at(8), status: 'expired' })).toBe(1203);
+    expect(await store.countUsers({ portalId: portal.id, now: T0, status: 'linked' })).toBe(0);
+  });
+
+  it('supersedes a registration: its tokens retire and its unsent email goes', async () => {
+    const p = await store.write((tx) => person(tx, portal, 'a@example.org'));
+    await store.write((tx) => tx.tokens.insert(digest('t1'), p.registrationId, T0));
+    const old = await store.write((tx) => tx.registrations.supersedeActive(p.userId, at(1)));
+    expect(old?.id).toBe(p.registrationId);
+    expect(await store.read((tx) => tx.tokens.byDigest(digest('t1')))).toEqual({ registrationId: p.registrationId, mintedAt: T0, retiredAt: at(1) });
+    expect(await store.read((tx) => tx.outbox.get(p.outboxId))).toBeUndefined();
+    expect((await store.read((tx) => tx.registrations.get(p.registrationId)))?.state).toBe('superseded');
+    expect(await store.read((tx) => tx.registrations.active(p.userId))).toBeUndefined();
+  });
+
+  it('claims an outbox message once: sent, gone, busy', async () => {
+    const p = await store.write((tx) => person(tx, portal, 'o@example.org'));
+    const live = () => false;
+    const first = await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:1', T0, T0, live));
+    expect(first).toMatchObject({ id: p.outboxId, attempts: 1, claimedBy: 'host:1' });
+    expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('busy');
+    await store.write((tx) => tx.outbox.markSent(p.outboxId, T0));
+    expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('sent');
+    expect(await store.write((tx) => tx.outbox.claim(999_999, 'host:2', T0, T0, live))).toBe('gone');
+    expect(await all(store.listPending({}))).toEqual([]);
+  });
+
+  it('claims a notice exactly once', async () => {
+    const p = await store.write((tx) => person(tx, portal, 'n@example.org'));
+    expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 2, T0))).toBe(true);
+    expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 2, T0))).toBe(false);
+    expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 5, T0))).toBe(true);
+    expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 3, T0))).toBe(false); // a later reminder makes it moot
+    await store.write((tx) => tx.registrations.markSent(p.registrationId, T0));
+    const c = await store.read((tx) => tx.notices.reminderCandidates({ portalId: portal.id, now: T0, sentBefore: T0, afterUserId: 0, limit: 10 }));
+    expect(c.map((x) => [x.user.id, x.registration.id, x.sentSteps])).toEqual([[p.userId, p.registrationId, [2, 5]]]);
+  });
+
+  it('appends events with increasing ids and reads them by cursor and type', async () => {
+    const ids = await store.write(async (tx) => [
+      await tx.events.append({ at: T0, type: 'invited', portal: 'grants', userId: 1, email: 'e@example.org', data: { b: 1, a: [2] } }),
+      await tx.events.append({ at: T0, type: 'email_sent', portal: 'grants', userId: 1, email: 'e@example.org', data: {} }),
+    ]);
+    expect(ids[1]).toBeGreaterThan(ids[0]!);
+    const more = await store.write((tx) => tx.events.append({ at: at(1), type: 'linked', portal: 'grants', userId: 1, email: null, data: {} }));
+    expect(more).toBeGreaterThan(ids[1]!);
+    const since = await store.read((tx) => tx.events.since(0, 10));
+    expect(since.map((e) => e.type)).toEqual(['invited', 'email_sent', 'linked']);
+    expect(JSON.stringify(since[0]!.data)).toBe('{"b":1,"a":[2]}');
+    expect((await store.read((tx) => tx.events.since(ids[0]!, 10, { types: ['linked'] }))).map((e) => e.id)).toEqual([more]);
+    expect(await store.read((tx) => tx.events.last())).toBe(more);
+    expect((await all(store.listEvents({ since: 0, types: ['invited'] }))).map((e) => e.id)).toEqual([ids[0]]);
+  });
+
+  it('queues webhook deliveries in order, one per user at a time', async () => {
+    await store.write(async (tx) => {
+      for (const [u, type] of [
+        [1, 'invited'],
+        [1, 'email_sent'],
+        [2, 'invited'],
+      ] as const)
+        await tx.events.append({ at: T0, type, portal: 'grants', userId: u, email: null, data: {} });
+    });
+    expect(await store.write((tx) => tx.webhooks.lease('https://hook.example.org', 'a:1', at(1), () => false))).toBe(true);
+    expect(await store.write((tx) => tx.webhooks.lease('https://hook.example.org', 'b:2', at(1), () => false))).toBe(false);
+    expect(await store.write((tx) => tx.webhooks.enqueue('https://hook.example.org', undefined, 100, T0))).toEqual({ scanned: 3, queued: 3 });
+    expect(await store.write((tx) => tx.webhooks.enqueue('https://hook.example.org', undefined, 100, T0))).toEqual({ scanned: 0, queued: 0 });
+    const due = await store.read((tx) => tx.webhooks.due('https://hook.example.org', T0, 10));
+    expect(due.map((d) => [d.userId, d.event.type])).toEqual([
+      [1, 'invited'],
+      [2, 'invited'],
+    ]);
+    await store.write((tx) => tx.webhooks.markDelivered(due[0]!.id, T0));
+    await store.write((tx) => tx.webhooks.markFailed(due[1]!.id, 'HTTP 500', at(1), true));
+    expect(await store.read((tx) => tx.webhooks.queues())).toMatchObject([
+      { webhook: 'https://hook.example.org', pending: 1, dead: 1, oldestPendingEventId: due[0]!.eventId + 1, lastError: 'HTTP 500', enqueuedThrough: 3 },
+    ]);
+    expect(await store.write((tx) => tx.webhooks.retryDead(undefined, T0))).toBe(1);
+    await store.write((tx) => tx.webhooks.release('https://hook.example.org', 'a:1'));
+    expect(await store.write((tx) => tx.webhooks.lease('https://hook.example.org', 'b:2', at(1), () => false))).toBe(true);
+  });
+
+  it('prunes in batches and never reuses an id after removal', async () => {
+    const made = await store.write(async (tx) => {
+      const out = [];
+      for (let i = 0; i < 5; i++) out.push(await person(tx, portal, `p${i}@example.org`, 'P', `${i}`, at(-1)));
+      return out;
+    });
+    // Links expire at +7 days; at +8 every one is prunable.
+    const due = await store.read((tx) => tx.users.prunable({ portalId: portal.id }, at(8), 3));
+    expect(due.map((u) => u.id)).toEqual(made.slice(0, 3).map((m) => m.userId));
+    const rest = await store.read((tx) => tx.users.prunable({ afterId: due[2]!.id }, at(8), 3));
+    expect(rest.map((u) => u.id)).toEqual(made.slice(3).map((m) => m.userId));
+    expect(await store.read((tx) => tx.users.prunable({}, T0, 10))).toEqual([]); // live links defer removal
+    await store.write((tx) => tx.users.remove(made.map((m) => m.userId)));
+    expect(await store.countUsers({ portalId: portal.id, now: T0 })).toBe(0);
+    expect(await store.read((tx) => tx.registrations.get(made[0]!.registrationId))).toBeUndefined();
+    const again = await store.write((tx) => person(tx, portal, 'next@example.org'));
+    expect(again.userId).toBeGreaterThan(made[4]!.userId);
+    expect(again.registrationId).toBeGreaterThan(made[4]!.registrationId);
+    expect(again.outboxId).toBeGreaterThan(made[4]!.outboxId);
+  });
+
+  it('keeps the audit trail and finds removed users in it by address, any case', async () => {
+    const p = await store.write((tx) => person(tx, portal, 'Zoë@Example.org'));
+    await store.write((tx) =>
+      tx.audit.append({ at: T0, actor: 'me', action: 'invite', portal: 'grants', userId: p.userId, userEmail: 'Zoë@Example.org', after: { x: 1 } }),
+    );
+    await store.write((tx) => tx.users.remove([p.userId]));
+    expect(await store.read((tx) => tx.audit.userIdsFor('ZOË@example.org'))).toEqual([p.userId]);
+    expect(await store.read((tx) => tx.audit.userIdsFor(String(p.userId)))).toEqual([p.userId]);
+    const trail = await all(store.listAudit({ userIds: [p.userId] }));
+    expect(trail).toMatchObject([{ action: 'invite', userEmail: 'Zoë@Example.org', before: null, after: { x: 1 }, at: T0 }]);
+  });
+
+  it('reports what it is for doctor', async () => {
+    const info = await store.info();
+    expect(info).toMatchObject({ kind, schemaVersion: info.latestSchemaVersion });
+    expect(info.serverVersion).toMatch(kind === 'sqlite' ? /^SQLite \d/ : /^PostgreSQL \d/);
+    const checks = await store.checks();
+    expect(checks.length).toBeGreaterThan(0);
+    for (const c of checks) expect(['ok', 'warn']).toContain(c.status);
+  });
+
+  it('refuses a named store that does not exist (store_missing, exit 2)', async () => {
+    const other = await newStore(kind, { bare: true });
+    extra.push(other);
+    const err = await other.open(false).catch((e) => e);
+    expect([err.code, err.exitCode]).toEqual(['store_missing', 2]);
+  });
+
+  describe.each(STORE_KINDS)('copied to a %s store', (toKind) => {
+    it('moves every table, keeps ids, continues the sequences and refuses a non-empty target', async () => {
+      const made = await store.write(async (tx) => {
+        const a = await person(tx, portal, 'keep@example.org');
+        const b = await person(tx, portal, 'drop@example.org');
+        await tx.tokens.insert(digest('keep'), a.registrationId, T0);
+        await tx.notices.claim(a.registrationId, 'reminder', 2, T0);
+        await tx.audit.append({ at: T0, actor: 'me', action: 'invite', portal: 'grants', userId: a.userId, userEmail: 'keep@example.org', after: { k: 'v' } });
+        await tx.events.append({ at: T0, type: 'invited', portal: 'grants', userId: a.userId, email: 'keep@example.org', data: { z: 1, a: 2 } });
+        await tx.linkViews.record({ at: T0, userId: a.userId, registrationId: a.registrationId, clientAddress: '::1', userAgent: 'test' });
+        await tx.linkAttempts.record({ at: T0, userId: a.userId, registrationId: a.registrationId, service: 'ims', username: 'k', outcome: 'ok', actor: 'me' });
+        return { a, b };
+      });
+      await store.write((tx) => tx.webhooks.enqueue('https://hook.example.org', undefined, 10, T0));
+      await store.write((tx) => tx.users.remove([made.b.userId])); // the highest ids are gone from the source
+      const target = await newStore(toKind, { bare: true });
+      extra.push(target);
+      const to = await target.open(true);
+      try {
+        const counts = await store.dump((d) => to.load(d));
+        expect(Object.keys(counts).sort()).toEqual([...TABLE_NAMES].sort());
+        expect(counts).toMatchObject({ portals: 1, users: 1, registrations: 1, link_tokens: 1, outbox: 1, notices: 1, audit: 1, events: 1, webhooks: 1 });
+        expect(await to.read((tx) => tx.users.byEmail(portal.id, 'KEEP@example.org'))).toEqual(
+          await store.read((tx) => tx.users.byEmail(portal.id, 'keep@example.org')),
+        );
+        expect(await to.read((tx) => tx.tokens.byDigest(digest('keep')))).toMatchObject({ registrationId: made.a.registrationId, retiredAt: null });
+        expect(await to.read((tx) => tx.events.since(0, 10))).toEqual(await store.read((tx) => tx.events.since(0, 10)));
+        expect(await all(to.listAudit({}))).toEqual(await all(store.listAudit({})));
+        expect(await to.read((tx) => tx.linkViews.ofUser(made.a.userId))).toEqual(await store.read((tx) => tx.linkViews.ofUser(made.a.userId)));
+        expect(await to.read((tx) => tx.registrations.get(made.a.registrationId))).toEqual(
+          await store.read((tx) => tx.registrations.get(made.a.registrationId)),
+        );
+        const next = await to.write((tx) => person(tx, portal, 'new@example.org'));
+        expect(next.userId).toBeGreaterThan(made.b.userId);
+        expect(next.registrationId).toBeGreaterThan(made.b.registrationId);
+        expect(next.outboxId).toBeGreaterThan(made.b.outboxId);
+        const err = await store.dump((d) => to.load(d)).catch((e) => e);
+        expect(err.code).toBe('store_not_empty');
+      } finally {
+        await to.close();
+      }
+    });
+  });
+});
+
+describe('the PostgreSQL migrations', () => {
+  it('the code knows the newest migration file', async () => {
+    const { LATEST_POSTGRES_VERSION, listPostgresMigrations } = await import('../../src/store/postgres/migrate.js');
+    const files = listPostgresMigrations();
+    expect(files.map((f) => f.version)).toEqual(files.map((_, i) => i + 1));
+    expect(files[files.length - 1]!.version).toBe(LATEST_POSTGRES_VERSION);
+  });
+
+  it('a schema newer than the code is refused (store_too_new)', async () => {
+    const ts = await newStore('postgres');
+    try {
+      const { sharedPostgres } = await import('../helpers/postgres.js');
+      const pg = await sharedPostgres();
+      await pg.sql(new URL(ts.location).pathname.slice(1), `INSERT INTO portalctl_migrations (version, file) VALUES (999, '0999_future.sql')`);
+      const err = await ts.open(false).catch((e) => e);
+      expect(err.code).toBe('store_too_new');
+    } finally {
+      await ts.cleanup();
+    }
+  });
+});
