@@ -1,15 +1,14 @@
 // Sending queued emails: for each message, claim it (domain/delivery.ts mints
 // its Step 2 token), compose it, hand it to the mailer, record the outcome.
-// Over a pooled connection several go at once: the mailer is always handed a
-// few more than it has connections, so each connection has its next message
-// ready the moment the server accepts one. Outcomes are recorded as soon as
-// the event loop has taken in every reply that arrived together, in one
-// transaction that also claims the messages taking their place — so a run
-// killed at any instant leaves at most the messages whose acceptance was
-// being recorded (one per connection) to be sent again, as before, at a
-// fraction of the transactions. Ctrl-C (the signal) lets the messages in
-// flight finish and leaves the rest queued; so does a relay that keeps
-// failing, after a few connection failures in a row.
+// Over a pooled connection several go at once, one per connection. Outcomes
+// are recorded as soon as the event loop has taken in every reply that
+// arrived together, in one transaction that also claims the messages taking
+// their place, and a connection gets its next message only once the outcome
+// of its last one is recorded — so a run killed at any instant leaves at most
+// one accepted but unrecorded message per connection to be sent again, as
+// before, at a fraction of the transactions. Ctrl-C (the signal) lets the
+// messages in flight finish and leaves the rest queued; so does a relay that
+// keeps failing, after a few connection failures in a row.
 
 import { StoreError } from '../errors.js';
 import { settleAndClaim, type ClaimedMessage, type ClaimOutcome, type Settled } from '../domain/delivery.js';
@@ -113,9 +112,6 @@ function claimResult(outboxId: number, claimed: Exclude<ClaimOutcome, ClaimedMes
   return { outboxId, userId: null, to: null, state };
 }
 
-/** How many messages the mailer holds at once, per connection: one being sent and the next ones ready. */
-const AHEAD = 4;
-
 /** Delivers the given queued messages in order, a few at a time; returns one result per message. */
 export async function deliver(store: Store, mailer: Mailer, outboxIds: number[], opts: DeliverOptions): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = outboxIds.map((outboxId) => ({ outboxId, userId: null, to: null, state: 'skipped' }));
@@ -123,9 +119,9 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
   const giveUpAfter = opts.giveUpAfter ?? 5;
   let next = 0;
   let done = 0;
+  // Handed to the mailer and not yet recorded: at most one per connection.
   let inFlight = 0;
   let failuresInARow = 0;
-  let accepting = false;
   let storeFailed = false;
   let unexpected: unknown;
   let settled: InFlight[] = [];
@@ -135,7 +131,6 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
     results[i] = r;
     if (r.storeError) storeFailed = true;
     failuresInARow = r.serverProblem ? failuresInARow + 1 : r.state === 'sent' ? 0 : failuresInARow;
-    if (r.state === 'sent') accepting = true;
     opts.onProgress?.(++done, outboxIds.length);
   };
 
@@ -171,8 +166,8 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
     } catch (err) {
       // Not a delivery failure but a fault of ours: the message stays claimed (taken over once this process is gone) and the run stops.
       unexpected ??= err;
-    } finally {
       inFlight--;
+    } finally {
       nudge();
     }
   };
@@ -181,13 +176,8 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
     const toRecord = settled;
     settled = [];
     const left = outboxIds.length - next;
-    // Messages ahead only once the relay has taken one and while it keeps taking them: a relay that
-    // refuses or hangs sees no more connections than before.
-    const window = width === 1 || !accepting || failuresInARow > 0 ? width : width * AHEAD;
-    // Claims go in groups (fewer transactions), yet never leave a connection idle.
-    const claimAt = Math.max(1, Math.floor(window / 2));
-    const room = stopped() ? 0 : Math.min(window - inFlight, left);
-    const claimNow = room >= Math.min(claimAt, left) ? room : 0;
+    // The connections whose outcome this transaction records get their next message from it.
+    const claimNow = stopped() ? 0 : Math.min(width - inFlight + toRecord.length, left);
     if (toRecord.length > 0 || claimNow > 0) {
       const first = next;
       next += claimNow;
@@ -209,6 +199,7 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
         storeFailed = true;
         claims = [];
       }
+      inFlight -= toRecord.length;
       for (const f of toRecord) {
         if (results[f.index]!.storeError) continue;
         const o = f.outcome;
