@@ -38,7 +38,6 @@ const server = createServer((socket) => {
         if (at < 0) {
           bytes += chunk.length - pos;
           tail = Buffer.from(joined.subarray(Math.max(0, joined.length - 4)));
-          pos = chunk.length;
           break;
         }
         const consumed = at + END.length - tail.length;
