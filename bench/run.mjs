@@ -457,7 +457,7 @@ for (const n of SIZES) {
 const PRUNABLE = `u.login_service IS NULL AND u.removal_due_at <= '${BENCH_NOW}'
   AND NOT EXISTS (SELECT 1 FROM registrations a WHERE a.user_id = u.id AND a.state = 'active' AND a.expires_at > '${BENCH_NOW}')`;
 // The hand-written equivalent of `portalctl prune --yes`: the same audit rows
-// (same JSON fields) and the same deletes (the schema's ON DELETE CASCADE
+// (same JSON fields), the same `removed` events and the same deletes (the schema's ON DELETE CASCADE
 // removes registrations, tokens, queued mail and link attempts), in one
 // transaction, with portalctl's connection settings.
 const PRUNE_SQL = `PRAGMA foreign_keys = ON;
@@ -468,6 +468,11 @@ SELECT '${BENCH_NOW}', 'bench', 'prune', p.slug, u.id, u.email,
   json_object('email', u.email, 'firstName', u.first_name, 'lastName', u.last_name,
               'loginService', NULL, 'username', NULL, 'removalDueAt', u.removal_due_at, 'createdAt', u.created_at),
   NULL
+FROM users u JOIN portals p ON p.id = u.portal_id
+WHERE ${PRUNABLE}
+ORDER BY u.id;
+INSERT INTO events (at, type, portal, user_id, email, data)
+SELECT '${BENCH_NOW}', 'removed', p.slug, u.id, u.email, json_object('reason', 'prune', 'wasLinked', json('false'))
 FROM users u JOIN portals p ON p.id = u.portal_id
 WHERE ${PRUNABLE}
 ORDER BY u.id;
@@ -1027,7 +1032,7 @@ ${list.length ? md(listRows) : '_not measured (sqlite3 not installed)_'}
 
 \`portalctl prune --yes --quiet\` on a fresh copy of the store for each run (copy not timed),
 against a hand-written SQL script run by the \`sqlite3\` command on its own copy: the same audit
-rows (same JSON fields) and the same \`DELETE\`, cascading through the schema's foreign keys,
+rows (same JSON fields), the same \`removed\` events and the same \`DELETE\`, cascading through the schema's foreign keys,
 in one transaction with portalctl's connection settings (\`foreign_keys = ON\`, \`synchronous = NORMAL\`).
 Single runs are cut off after ${TIMEOUT_MS / 1000} s (BENCH_TIMEOUT_S).
 
