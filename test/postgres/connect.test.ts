@@ -3,7 +3,7 @@
 // passwordFile or ~/.pgpass; sslmode honoured; and the password never shown
 // by `config`, `doctor` or `--debug` when everything works.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
@@ -62,6 +62,13 @@ describe('where the password comes from', { timeout: 60_000 }, () => {
       await works(sb);
       const r = await sb.run(['--json', 'config']);
       expect(r.stdout).not.toContain(pgs.password);
+      // A password file others can read is refused, naming it and the fix.
+      chmodSync(join(dir, 'pg-password'), 0o644);
+      const loose = await sb.run(['users', 'list']);
+      expect(loose.exitCode).toBe(2);
+      expect(loose.stderr).toContain('pg-password');
+      expect(loose.stderr).toMatch(/chmod 600/);
+      expect(loose.stderr).not.toContain(pgs.password);
     });
   });
 
