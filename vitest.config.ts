@@ -11,6 +11,8 @@ const PROCESSES = [
   'test/e2e/**/*.test.ts',
   // PostgreSQL races and faults: bin/portalctl spawned, servers restarted.
   'test/postgres/faults.test.ts',
+  // Reaching PostgreSQL: passwords, pgpass, sslmode, through bin/portalctl.
+  'test/postgres/connect.test.ts',
   'test/completion/shells.test.ts',
   'test/server/**/*.test.ts',
   'test/security/mail-folder.test.ts',

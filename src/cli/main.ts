@@ -64,9 +64,10 @@ function commandPath(argv: readonly string[]): string[] {
  * A Step 2 token that commander took for an option (tokens of the first
  * releases could start with "-"). Not a global pattern: test() on one would
  * remember where it stopped and miss the token on the next run in the same
- * process.
+ * process. 25 characters after the "-" when the token starts with -q or -y:
+ * commander takes that for the flag and reports the rest as the unknown option.
  */
-const TOKEN_AS_OPTION = /'-[A-Za-z0-9_-]{26}'/;
+const TOKEN_AS_OPTION = /'-[A-Za-z0-9_-]{25,26}'/;
 
 function commanderMessage(err: CommanderError, argv: readonly string[]): string {
   let text = err.message

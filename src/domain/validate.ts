@@ -13,9 +13,12 @@ const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
 const LOCAL = new RegExp(`^${ATEXT}+(?:\\.${ATEXT}+)*$`);
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
-export function parseEmail(raw: string, what = 'email address'): string {
+const PLAIN_HINT = 'Give one plain address such as jane.doe@example.org.';
+const SENDER_HINT = 'Give one address, optionally with a name: Grants Portal <no-reply@grants.example.org>.';
+
+export function parseEmail(raw: string, what = 'email address', hint = PLAIN_HINT): string {
   const value = raw.trim();
-  const bad = (why: string) => new UsageError(`Invalid ${what} ${quote(raw)}: ${why}. Give one plain address such as jane.doe@example.org.`, 'invalid_email');
+  const bad = (why: string) => new UsageError(`Invalid ${what} ${quote(raw)}: ${why}. ${hint}`, 'invalid_email');
   if (value === '') throw bad('it is empty');
   if (CONTROL.test(value)) throw bad('it contains control characters');
   if (/[\s,;<>()"[\]\\:]/.test(value)) throw bad('only one bare address is allowed (no spaces, names, comments, quotes or lists)');
@@ -47,16 +50,12 @@ export interface Sender {
  */
 export function parseSender(raw: string, what: string): Sender {
   const value = raw.trim();
-  const bad = (why: string) =>
-    new UsageError(
-      `Invalid ${what} ${quote(raw)}: ${why}. Give one address, optionally with a name: Grants Portal <no-reply@grants.example.org>.`,
-      'invalid_sender',
-    );
+  const bad = (why: string) => new UsageError(`Invalid ${what} ${quote(raw)}: ${why}. ${SENDER_HINT}`, 'invalid_sender');
   if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) throw bad('it contains control characters');
   if (/[,;]/.test(value.replace(/"(?:[^"\\]|\\.)*"/g, ''))) throw bad('it holds more than one address; give exactly one');
   const address = (text: string) => {
     try {
-      return parseEmail(text, what);
+      return parseEmail(text, what, SENDER_HINT);
     } catch (err) {
       throw err instanceof UsageError ? new UsageError(err.message, 'invalid_sender') : err;
     }

@@ -83,6 +83,13 @@ describe('the sender (PORTALCTL_MAIL_FROM)', () => {
     expect(err.message).toContain('PORTALCTL_MAIL_FROM');
   });
 
+  it('a bad bare sender is told the form with a name, not "one plain address"', () => {
+    const err = thrown(() => parseSender('not-an-address', 'sender address (config.json)'));
+    expect(err.message).toContain('Grants Portal <no-reply@grants.example.org>');
+    expect(err.message).not.toContain('plain address');
+    expect(err.code).toBe('invalid_sender');
+  });
+
   it('is written back as one header value, the name quoted', () => {
     expect(formatSender({ address: 'a@example.org' })).toBe('a@example.org');
     expect(formatSender({ name: 'Grants "Portal"', address: 'a@example.org' })).toBe('"Grants \\"Portal\\"" <a@example.org>');

@@ -94,12 +94,12 @@ describe("a URL that is not the portal's own Step 2 address", () => {
 });
 
 /** A token in the format of the first releases that starts with "-" (about 1 in 64 of theirs did). */
-function oldTokenStartingWithDash(): string {
+function oldTokenStartingWithDash(prefix = '-'): string {
   for (;;) {
     const random = randomBytes(16);
     const check = createHash('sha256').update('portalctl-link-v1').update(random).digest().subarray(0, 4);
     const token = Buffer.concat([random, check]).toString('base64url');
-    if (token.startsWith('-')) return token;
+    if (token.startsWith(prefix)) return token;
   }
 }
 
@@ -130,6 +130,14 @@ describe('tokens that start with "-"', () => {
     const r = await w.run(['--portal', 'grants', 'link', token, ...LINK]);
     expect(r.stderr).toMatch(/put `--` before it/);
     expect(r.stderr).toMatch(/portalctl link -/);
+  });
+
+  it('one that starts with "-y" (which commander splits into --yes and the rest) gets the same advice', async () => {
+    const token = oldTokenStartingWithDash('-y');
+    plantToken(1, token);
+    await refused(['--portal', 'grants', 'link', token, ...LINK], token.slice(2), 2, 'usage');
+    const r = await w.run(['--portal', 'grants', 'link', token, ...LINK]);
+    expect(r.stderr).toMatch(/put `--` before it/);
   });
 
   it('an old one still works after `--`', async () => {
