@@ -45,7 +45,10 @@ export function renderOptions(ctx: Context): RenderOptions {
     json: ctx.globals.json,
     quiet: ctx.globals.quiet,
     now: ctx.now,
-    zone: ctx.zone,
+    // Only a terminal shows local times: the zone (and Intl) only then.
+    get zone() {
+      return ctx.zone;
+    },
   };
 }
 

@@ -63,7 +63,7 @@ export function buildProgram(ctx: Context, onResult: (result: Result) => void): 
     }
     // A bad PORTALCTL_NOW or TZ is a usage error before anything runs.
     void ctx.now;
-    void ctx.zone;
+    ctx.checkZone();
   });
   program.addHelpText(
     'after',

@@ -1,13 +1,13 @@
 // `portalctl --version`: portalctl, Node.js and SQLite versions, and the
 // migration level of the default store — answered without the command tree,
-// and reading only the store's header (no driver, no network), so it stays
-// about as fast as starting Node.
+// and reading only the store's header and SQLite's (no driver, no network),
+// so it stays about as fast as starting Node.
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { VERSION } from './version-number.js';
-import { LATEST_SQLITE_VERSION, sqliteLibraryVersion } from '../store/sqlite/open.js';
+import { bundledSqliteVersion, LATEST_SQLITE_VERSION } from '../store/sqlite/facts.js';
 
 function storePath(env: NodeJS.ProcessEnv): string {
   if (env.PORTALCTL_DB) return env.PORTALCTL_DB;
@@ -37,7 +37,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const info = {
     portalctl: VERSION,
     node: process.versions.node,
-    sqlite: sqliteLibraryVersion(),
+    // The driver is loaded only when the version cannot be read without it.
+    sqlite: bundledSqliteVersion() ?? (await import('../store/sqlite/open.js')).sqliteLibraryVersion(),
     store: postgres
       ? { kind: 'postgres', schemaVersion: null }
       : { kind: 'sqlite', path, schemaVersion: level ?? null, latestSchemaVersion: LATEST_SQLITE_VERSION },

@@ -10,9 +10,14 @@
 //      mark it failed with the server's reason.
 // So the store never holds a readable token, a retry never leaves two valid
 // registration links, and a message accepted once is never sent again.
+//
+// A bulk send does steps 1 and 3 for many messages in one transaction
+// (settleAndClaim): what the server accepted while the last transaction
+// ran is recorded together with the claims of the messages that take their
+// place. A transaction per message cost more than composing the email.
 
 import { hostname } from 'node:os';
-import type { OutboxMessage, Portal, Registration, Store, UserListing } from '../store/types.js';
+import type { OutboxMessage, Portal, Registration, Store, Tx, UserListing } from '../store/types.js';
 import { emit, type Stamp } from './lifecycle.js';
 import { removalDate } from './reminders.js';
 import { addDays, iso } from './time.js';
@@ -65,43 +70,47 @@ export interface ClaimedMessage {
 
 export type ClaimOutcome = ClaimedMessage | 'sent' | 'gone' | 'busy';
 
+/** Step 1 inside a transaction; `portals` keeps the portals already read by this transaction. */
+async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp, portals: Map<number, Portal>): Promise<ClaimOutcome> {
+  const at = iso(stamp.now);
+  const claimed = await tx.outbox.claim(outboxId, CLAIMANT, new Date().toISOString(), at, claimIsStale);
+  if (typeof claimed === 'string') return claimed;
+  const registration = (await tx.registrations.get(claimed.registrationId))!;
+  const user = (await tx.users.listing(registration.userId))!;
+  // A newer registration replaced this one, or the person linked, before the
+  // email went out; a reminder whose link has expired or a warning whose
+  // removal date has passed meanwhile would say what is no longer true.
+  const stale =
+    registration.state !== 'active' ||
+    (claimed.kind !== 'registration' && user.loginService !== null) ||
+    (claimed.kind === 'reminder' && registration.expiresAt <= at) ||
+    (claimed.kind === 'removal_warning' && (removalDate(user, registration) ?? at) <= at);
+  if (stale) {
+    await tx.outbox.remove(outboxId);
+    return 'gone';
+  }
+  let portal = portals.get(user.portalId);
+  if (!portal) portals.set(user.portalId, (portal = (await tx.portals.byId(user.portalId))!));
+  let token: string | undefined;
+  let expiresAt = registration.expiresAt;
+  if (claimed.kind === 'registration') {
+    // The person gets the full link lifetime from this email; earlier attempts' links die.
+    token = mintToken();
+    expiresAt = iso(addDays(stamp.now, portal.linkDays));
+    await tx.tokens.retireAll(registration.id, at);
+    await tx.tokens.insert(tokenDigest(token), registration.id, at);
+    await tx.registrations.setExpiry(registration.id, expiresAt);
+  } else if (claimed.kind === 'reminder') {
+    // Another working link to the same registration: the original keeps working.
+    token = mintToken();
+    await tx.tokens.insert(tokenDigest(token), registration.id, at);
+  }
+  return { message: claimed, portal, user, registration: { ...registration, expiresAt }, token, expiresAt };
+}
+
 /** Step 1: take a queued message for delivery. 'sent': another process sent it meanwhile; 'gone': replaced or no longer needed; 'busy': another live process is sending it. */
 export function claimForDelivery(store: Store, outboxId: number, stamp: Stamp): Promise<ClaimOutcome> {
-  return store.write(async (tx): Promise<ClaimOutcome> => {
-    const at = iso(stamp.now);
-    const claimed = await tx.outbox.claim(outboxId, CLAIMANT, new Date().toISOString(), at, claimIsStale);
-    if (typeof claimed === 'string') return claimed;
-    const registration = (await tx.registrations.get(claimed.registrationId))!;
-    const user = (await tx.users.listing(registration.userId))!;
-    // A newer registration replaced this one, or the person linked, before the
-    // email went out; a reminder whose link has expired or a warning whose
-    // removal date has passed meanwhile would say what is no longer true.
-    const stale =
-      registration.state !== 'active' ||
-      (claimed.kind !== 'registration' && user.loginService !== null) ||
-      (claimed.kind === 'reminder' && registration.expiresAt <= at) ||
-      (claimed.kind === 'removal_warning' && (removalDate(user, registration) ?? at) <= at);
-    if (stale) {
-      await tx.outbox.remove(outboxId);
-      return 'gone';
-    }
-    const portal = (await tx.portals.byId(user.portalId))!;
-    let token: string | undefined;
-    let expiresAt = registration.expiresAt;
-    if (claimed.kind === 'registration') {
-      // The person gets the full link lifetime from this email; earlier attempts' links die.
-      token = mintToken();
-      expiresAt = iso(addDays(stamp.now, portal.linkDays));
-      await tx.tokens.retireAll(registration.id, at);
-      await tx.tokens.insert(tokenDigest(token), registration.id, at);
-      await tx.registrations.setExpiry(registration.id, expiresAt);
-    } else if (claimed.kind === 'reminder') {
-      // Another working link to the same registration: the original keeps working.
-      token = mintToken();
-      await tx.tokens.insert(tokenDigest(token), registration.id, at);
-    }
-    return { message: claimed, portal, user, registration: { ...registration, expiresAt }, token, expiresAt };
-  });
+  return store.write((tx) => claimInTx(tx, outboxId, stamp, new Map()));
 }
 
 /** How long a temporarily undeliverable message waits before the next try: 1, 2, 4 … minutes, at most 6 hours. */
@@ -111,25 +120,48 @@ export function backoff(attempts: number): number {
 
 export type DeliveryOutcome = { state: 'sent'; where: string } | { state: 'queued' | 'failed'; error: string };
 
+/** What became of a claimed message, to be recorded. */
+export interface Settled {
+  claimed: ClaimedMessage;
+  outcome: DeliveryOutcome;
+}
+
+async function recordInTx(tx: Tx, c: ClaimedMessage, outcome: DeliveryOutcome, stamp: Stamp): Promise<void> {
+  const at = iso(stamp.now);
+  const m = c.message;
+  if (outcome.state === 'sent') {
+    await tx.outbox.markSent(m.id, at);
+    if (m.kind === 'registration') await tx.registrations.markSent(c.registration.id, at);
+    await emit(tx, 'email_sent', c.portal, c.user, at, { kind: m.kind, messageId: m.id, registrationId: c.registration.id, expiresAt: c.expiresAt });
+  } else {
+    const next = outcome.state === 'queued' ? iso(new Date(stamp.now.getTime() + backoff(m.attempts))) : null;
+    await tx.outbox.markUnsent(m.id, outcome.state, outcome.error, at, next);
+    await emit(tx, 'email_failed', c.portal, c.user, at, {
+      kind: m.kind,
+      messageId: m.id,
+      registrationId: c.registration.id,
+      error: outcome.error,
+      willRetry: outcome.state === 'queued',
+    });
+  }
+}
+
 /** Step 3: what became of the message. */
 export function recordDelivery(store: Store, c: ClaimedMessage, outcome: DeliveryOutcome, stamp: Stamp): Promise<void> {
+  return store.write((tx) => recordInTx(tx, c, outcome, stamp));
+}
+
+/**
+ * Steps 3 and 1 for many messages, in one transaction: records what became of
+ * `settled`, then claims `outboxIds` (one outcome each, in order). All of it
+ * or none: if the transaction fails, nothing is recorded and nothing claimed.
+ */
+export function settleAndClaim(store: Store, settled: readonly Settled[], outboxIds: readonly number[], stamp: Stamp): Promise<ClaimOutcome[]> {
   return store.write(async (tx) => {
-    const at = iso(stamp.now);
-    const m = c.message;
-    if (outcome.state === 'sent') {
-      await tx.outbox.markSent(m.id, at);
-      if (m.kind === 'registration') await tx.registrations.markSent(c.registration.id, at);
-      await emit(tx, 'email_sent', c.portal, c.user, at, { kind: m.kind, messageId: m.id, registrationId: c.registration.id, expiresAt: c.expiresAt });
-    } else {
-      const next = outcome.state === 'queued' ? iso(new Date(stamp.now.getTime() + backoff(m.attempts))) : null;
-      await tx.outbox.markUnsent(m.id, outcome.state, outcome.error, at, next);
-      await emit(tx, 'email_failed', c.portal, c.user, at, {
-        kind: m.kind,
-        messageId: m.id,
-        registrationId: c.registration.id,
-        error: outcome.error,
-        willRetry: outcome.state === 'queued',
-      });
-    }
+    for (const s of settled) await recordInTx(tx, s.claimed, s.outcome, stamp);
+    const portals = new Map<number, Portal>();
+    const out: ClaimOutcome[] = [];
+    for (const id of outboxIds) out.push(await claimInTx(tx, id, stamp, portals));
+    return out;
   });
 }

@@ -121,8 +121,22 @@ export function formatLocal(isoTime: string, timeZone: string): string {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
 }
 
+// A bulk send states the same expiry and removal date in every email: each is
+// worked out once. Bounded, since a server runs for months.
+const emailTimes = new Map<string, string>();
+
 /** "Saturday, December 5, 2026 at 09:02 Eastern Standard Time (December 5, 14:02 UTC)" — for emails and web pages. */
 export function formatForEmail(isoTime: string, timeZone: string): string {
+  const key = `${timeZone}|${isoTime}`;
+  let text = emailTimes.get(key);
+  if (text === undefined) {
+    if (emailTimes.size >= 1000) emailTimes.clear();
+    emailTimes.set(key, (text = formatForEmailUncached(isoTime, timeZone)));
+  }
+  return text;
+}
+
+function formatForEmailUncached(isoTime: string, timeZone: string): string {
   const date = new Date(isoTime);
   const p = parts(date, timeZone, {
     weekday: 'long',

@@ -1,11 +1,17 @@
 // Sending queued emails: for each message, claim it (domain/delivery.ts mints
 // its Step 2 token), compose it, hand it to the mailer, record the outcome.
-// A few go at once over a pooled connection. Ctrl-C (the signal) lets the
+// Over a pooled connection several go at once, one per connection. Outcomes
+// are recorded as soon as the event loop has taken in every reply that
+// arrived together, in one transaction that also claims the messages taking
+// their place, and a connection gets its next message only once the outcome
+// of its last one is recorded — so a run killed at any instant leaves at most
+// one accepted but unrecorded message per connection to be sent again, as
+// before, at a fraction of the transactions. Ctrl-C (the signal) lets the
 // messages in flight finish and leaves the rest queued; so does a relay that
 // keeps failing, after a few connection failures in a row.
 
 import { StoreError } from '../errors.js';
-import { claimForDelivery, recordDelivery, type ClaimedMessage } from '../domain/delivery.js';
+import { settleAndClaim, type ClaimedMessage, type ClaimOutcome, type Settled } from '../domain/delivery.js';
 import type { Stamp } from '../domain/lifecycle.js';
 import { linkUrl } from '../domain/tokens.js';
 import type { MessageKind } from '../store/types.js';
@@ -82,48 +88,28 @@ export function composeFor(c: ClaimedMessage, zone: string): ComposedEmail {
             : undefined,
       });
   }
-  mail.from = `no-reply@${new URL(p.baseUrl).hostname}`;
+  mail.from = `no-reply@${hostOf(p.baseUrl)}`;
   return mail;
 }
 
-async function deliverOne(store: Store, mailer: Mailer, outboxId: number, opts: DeliverOptions): Promise<DeliveryResult> {
-  let claimed;
-  try {
-    claimed = await claimForDelivery(store, outboxId, opts.stamp);
-  } catch (err) {
-    // Not claimed: the message stays queued as it was.
-    if (err instanceof StoreError) return { outboxId, userId: null, to: null, state: 'skipped', storeError: err };
-    throw err;
-  }
-  if (claimed === 'gone') return { outboxId, userId: null, to: null, state: 'dropped' };
-  if (claimed === 'busy') return { outboxId, userId: null, to: null, state: 'busy' };
-  if (claimed === 'sent') return { outboxId, userId: null, to: null, state: 'sent_elsewhere' };
-  const mail = composeFor(claimed, opts.stamp.zone);
-  mail.date = opts.stamp.now;
-  const base = { outboxId, kind: claimed.message.kind, userId: claimed.user.id, to: claimed.registration.email };
-  const fileName = `${opts.stamp.now.toISOString().replace(/[:.]/g, '-')}-${claimed.portal.slug}-user${claimed.user.id}-msg${outboxId}`;
-  let sent;
-  try {
-    sent = await mailer.send(mail, fileName);
-  } catch (err) {
-    const de = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error).message ?? err), false, true);
-    const state = de.permanent ? 'failed' : 'queued';
-    try {
-      await recordDelivery(store, claimed, { state, error: de.message }, opts.stamp);
-    } catch (storeErr) {
-      // The claim stays; the message is taken over as queued once this process is gone.
-      if (storeErr instanceof StoreError) return { ...base, state: 'queued', error: de.message, serverProblem: de.server, storeError: storeErr };
-      throw storeErr;
-    }
-    return { ...base, state, error: de.message, serverProblem: de.server };
-  }
-  try {
-    await recordDelivery(store, claimed, { state: 'sent', where: sent.where }, opts.stamp);
-  } catch (err) {
-    if (err instanceof StoreError) return { ...base, state: 'unrecorded', where: sent.where, storeError: err };
-    throw err;
-  }
-  return { ...base, state: 'sent', where: sent.where };
+const hosts = new Map<string, string>();
+/** The host of a portal's URL, parsed once per run (a URL parse costs more than the rest of an address). */
+function hostOf(url: string): string {
+  let host = hosts.get(url);
+  if (host === undefined) hosts.set(url, (host = new URL(url).hostname));
+  return host;
+}
+
+/** A claimed message handed to the mailer, and what became of it. */
+interface InFlight extends Settled {
+  index: number;
+  base: Pick<DeliveryResult, 'outboxId' | 'kind' | 'userId' | 'to'>;
+  error?: DeliveryError;
+}
+
+function claimResult(outboxId: number, claimed: Exclude<ClaimOutcome, ClaimedMessage>): DeliveryResult {
+  const state: DeliveryState = claimed === 'gone' ? 'dropped' : claimed === 'busy' ? 'busy' : 'sent_elsewhere';
+  return { outboxId, userId: null, to: null, state };
 }
 
 /** Delivers the given queued messages in order, a few at a time; returns one result per message. */
@@ -133,20 +119,115 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
   const giveUpAfter = opts.giveUpAfter ?? 5;
   let next = 0;
   let done = 0;
+  // Handed to the mailer and not yet recorded: at most one per connection.
+  let inFlight = 0;
   let failuresInARow = 0;
   let storeFailed = false;
+  let unexpected: unknown;
+  let settled: InFlight[] = [];
   // A store that cannot be written now will not be writable for the next message either: stop, leave the rest queued.
-  const stopped = () => opts.signal?.aborted || failuresInARow >= giveUpAfter || storeFailed;
-  const worker = async () => {
-    while (next < outboxIds.length && !stopped()) {
-      const i = next++;
-      const r = await deliverOne(store, mailer, outboxIds[i]!, opts);
-      results[i] = r;
-      if (r.storeError) storeFailed = true;
-      failuresInARow = r.serverProblem ? failuresInARow + 1 : r.state === 'sent' ? 0 : failuresInARow;
-      opts.onProgress?.(++done, outboxIds.length);
+  const stopped = () => opts.signal?.aborted || failuresInARow >= giveUpAfter || storeFailed || unexpected !== undefined;
+  const finish = (i: number, r: DeliveryResult) => {
+    results[i] = r;
+    if (r.storeError) storeFailed = true;
+    failuresInARow = r.serverProblem ? failuresInARow + 1 : r.state === 'sent' ? 0 : failuresInARow;
+    opts.onProgress?.(++done, outboxIds.length);
+  };
+
+  // The loop sleeps until replies come in; it wakes once per turn of the event loop, after all of them.
+  let wake: (() => void) | undefined;
+  let waking = false;
+  const nudge = () => {
+    if (waking) return;
+    waking = true;
+    setImmediate(() => {
+      waking = false;
+      const w = wake;
+      wake = undefined;
+      w?.();
+    });
+  };
+
+  const send = async (f: InFlight) => {
+    const c = f.claimed;
+    try {
+      const mail = composeFor(c, opts.stamp.zone);
+      mail.date = opts.stamp.now;
+      const fileName = `${opts.stamp.now.toISOString().replace(/[:.]/g, '-')}-${c.portal.slug}-user${c.user.id}-msg${c.message.id}`;
+      try {
+        const sent = await mailer.send(mail, fileName);
+        f.outcome = { state: 'sent', where: sent.where };
+      } catch (err) {
+        const de = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error).message ?? err), false, true);
+        f.error = de;
+        f.outcome = { state: de.permanent ? 'failed' : 'queued', error: de.message };
+      }
+      settled.push(f);
+    } catch (err) {
+      // Not a delivery failure but a fault of ours: the message stays claimed (taken over once this process is gone) and the run stops.
+      unexpected ??= err;
+      inFlight--;
+    } finally {
+      nudge();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(width, outboxIds.length) }, worker));
+
+  for (;;) {
+    const toRecord = settled;
+    settled = [];
+    const left = outboxIds.length - next;
+    // The connections whose outcome this transaction records get their next message from it.
+    const claimNow = stopped() ? 0 : Math.min(width - inFlight + toRecord.length, left);
+    if (toRecord.length > 0 || claimNow > 0) {
+      const first = next;
+      next += claimNow;
+      let claims: ClaimOutcome[];
+      try {
+        claims = await settleAndClaim(store, toRecord, outboxIds.slice(first, first + claimNow), opts.stamp);
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        // Nothing of this transaction was recorded: what the server took stays claimed and is sent again once this process is gone.
+        for (const f of toRecord) {
+          const r: DeliveryResult =
+            f.outcome.state === 'sent'
+              ? { ...f.base, state: 'unrecorded', where: f.outcome.where, storeError: err }
+              : { ...f.base, state: 'queued', error: f.outcome.error, serverProblem: f.error?.server, storeError: err };
+          finish(f.index, r);
+        }
+        // The messages it would have claimed are untouched: still queued.
+        if (claimNow > 0) results[first] = { ...results[first]!, storeError: err };
+        storeFailed = true;
+        claims = [];
+      }
+      inFlight -= toRecord.length;
+      for (const f of toRecord) {
+        if (results[f.index]!.storeError) continue;
+        const o = f.outcome;
+        finish(
+          f.index,
+          o.state === 'sent' ? { ...f.base, state: 'sent', where: o.where } : { ...f.base, state: o.state, error: o.error, serverProblem: f.error?.server },
+        );
+      }
+      claims.forEach((claimed, k) => {
+        const index = first + k;
+        if (typeof claimed === 'string') {
+          finish(index, claimResult(outboxIds[index]!, claimed));
+          return;
+        }
+        const f: InFlight = {
+          index,
+          claimed,
+          outcome: { state: 'queued', error: 'not sent' },
+          base: { outboxId: outboxIds[index]!, kind: claimed.message.kind, userId: claimed.user.id, to: claimed.registration.email },
+        };
+        inFlight++;
+        void send(f);
+      });
+      continue;
+    }
+    if (inFlight === 0 && (next >= outboxIds.length || stopped())) break;
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+  if (unexpected !== undefined) throw unexpected;
   return results;
 }

@@ -152,14 +152,27 @@ export class Context {
 
   /** When, by whom, and in which zone — what every change below the command is told. */
   stamp(): Stamp {
-    return { now: this.now, actor: this.actor, zone: this.zone };
+    // The zone is worked out only when a time is shown: the first use of Intl costs more than many commands' whole work.
+    const zone = () => this.zone;
+    return {
+      now: this.now,
+      actor: this.actor,
+      get zone() {
+        return zone();
+      },
+    };
   }
 
   /** Checks the settings every command relies on (PORTALCTL_NOW, TZ, the config file), before anything else happens. */
   checkBasics(): void {
     void this.now;
-    void this.zone;
+    this.checkZone();
     void this.settings;
+  }
+
+  /** A bad TZ is a usage error before anything runs; the system's zone is looked up only when a time is shown (Intl is slow to start). */
+  checkZone(): void {
+    if (this.env.TZ) void this.zone;
   }
 
   store(needs: StoreNeeds = {}): Promise<Store> {

@@ -56,13 +56,16 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<Result> {
   const portal = await ctx.portal();
   const people = await readInviteCsv(path);
   const store = await ctx.store();
-  const known = await store.read(async (tx) => {
-    let n = 0;
-    for (const p of people) if (await tx.users.byEmail(portal.id, p.email)) n++;
-    return n;
-  });
-  const fresh = people.length - known;
-  if (fresh > 0) await confirmIfInteractive(ctx, `Send registration emails to ${plural(fresh, 'person', 'people')} for ${portal.slug}?`);
+  // Counting who is new is for the question only: with --yes or in a script nobody is asked, and inviteMany finds them anyway.
+  if (!ctx.globals.yes && ctx.io.canPrompt) {
+    const known = await store.read(async (tx) => {
+      let n = 0;
+      for (const p of people) if (await tx.users.byEmail(portal.id, p.email)) n++;
+      return n;
+    });
+    const fresh = people.length - known;
+    if (fresh > 0) await confirmIfInteractive(ctx, `Send registration emails to ${plural(fresh, 'person', 'people')} for ${portal.slug}?`);
+  }
   const bulk = await inviteMany(store, portal, people, ctx.stamp()).catch((err) => {
     throw withOutcome(err, 'nothing was changed: nobody was invited. Try again.');
   });
