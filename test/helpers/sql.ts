@@ -16,17 +16,33 @@ export interface StoreTarget {
 
 const isPg = (t: StoreTarget) => /^postgres(ql)?:\/\//i.test(t.env.PORTALCTL_DB ?? '');
 
-/** A client of the target's database, as portalctl reaches it (the URL, PGPASSWORD). */
-function client(t: StoreTarget, withTypes = true): pg.Client {
-  const u = new URL(t.env.PORTALCTL_DB!);
-  return new pg.Client({
-    host: u.hostname,
-    port: Number(u.port || 5432),
-    user: decodeURIComponent(u.username),
-    database: decodeURIComponent(u.pathname.slice(1)),
-    password: u.password ? decodeURIComponent(u.password) : t.env.PGPASSWORD,
-    ...(withTypes ? { types } : {}),
-  });
+/**
+ * Connections to the target's database, as portalctl reaches it (the URL,
+ * PGPASSWORD): kept for a moment, since a test asks several questions in a
+ * row and a new connection costs tens of milliseconds; the world's DROP
+ * DATABASE … WITH (FORCE) ends any left.
+ */
+const pools = new Map<string, pg.Pool>();
+function pool(t: StoreTarget): pg.Pool {
+  const location = t.env.PORTALCTL_DB!;
+  let p = pools.get(location);
+  if (!p) {
+    const u = new URL(location);
+    p = new pg.Pool({
+      host: u.hostname,
+      port: Number(u.port || 5432),
+      user: decodeURIComponent(u.username),
+      database: decodeURIComponent(u.pathname.slice(1)),
+      password: u.password ? decodeURIComponent(u.password) : t.env.PGPASSWORD,
+      types,
+      max: 1,
+      idleTimeoutMillis: 500,
+      allowExitOnIdle: true,
+    });
+    p.on('error', () => {}); // a database dropped under an idle connection
+    pools.set(location, p);
+  }
+  return p;
 }
 
 /** Counts (bigint) and numerics as numbers, times as ISO strings: the shapes SQLite gives. */
@@ -46,41 +62,11 @@ const numbered = (text: string) => {
 
 /** Runs one statement on the target's store and returns its rows. */
 export async function storeSql<T = Record<string, unknown>>(t: StoreTarget, text: string, ...params: unknown[]): Promise<T[]> {
-  const location = t.env.PORTALCTL_DB!;
-  if (isPg(t)) {
-    const c = client(t);
-    await c.connect();
-    try {
-      return (await c.query(numbered(text), params)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
-  const d = new Database(location, { fileMustExist: true });
+  if (isPg(t)) return (await pool(t).query(numbered(text), params)).rows as T[];
+  const d = new Database(t.env.PORTALCTL_DB!, { fileMustExist: true });
   try {
     const st = d.prepare(text);
     return st.reader ? (st.all(...params) as T[]) : (st.run(...params), []);
-  } finally {
-    d.close();
-  }
-}
-
-/** Runs several statements (no parameters) on the target's store, in one transaction. */
-export async function storeExec(t: StoreTarget, text: string): Promise<void> {
-  const location = t.env.PORTALCTL_DB!;
-  if (isPg(t)) {
-    const c = client(t, false);
-    await c.connect();
-    try {
-      await c.query(`BEGIN; ${text}; COMMIT`);
-    } finally {
-      await c.end();
-    }
-    return;
-  }
-  const d = new Database(location, { fileMustExist: true });
-  try {
-    d.transaction(() => d.exec(text))();
   } finally {
     d.close();
   }
