@@ -37,6 +37,13 @@ const NOT_ON_POSTGRES = [
   'test/commands/completion.test.ts',
   // Files given to portalctl (CSV, config), not the store.
   'test/security/files.test.ts',
+  // What the renderer and the messages make of the same rows, whichever store gave them: table layout
+  // and colour, wording, neutralised output; and settings the command refuses before it writes anything.
+  'test/admin/tables.test.ts',
+  'test/admin/messages.test.ts',
+  'test/security/output.test.ts',
+  'test/security/time.test.ts',
+  'test/security/mail-settings.test.ts',
   // The SQLite store file itself: paths, symlinks, modes.
   'test/security/store-paths.test.ts',
   // SQLite's file write lock (another process holding it, the busy timeout); PostgreSQL's are in test/postgres/faults.test.ts.

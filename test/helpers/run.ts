@@ -240,9 +240,11 @@ export interface World {
 }
 
 /**
- * A new world. Its store does not exist yet, as a named store a user has not
- * created: `portals add` creates it (SQLite: the file; PostgreSQL: the schema
- * in an empty database of the world's own). `extra` may name another store.
+ * A new world, no portal in it yet. SQLite: the store does not exist yet, as
+ * a named store a user has not created (`portals add` creates the file).
+ * PostgreSQL: a database of the world's own holding an empty store (made
+ * ahead from a migrated template: a migration per test would cost more than
+ * the test). `extra` may name another store.
  */
 export function world(extra: Record<string, string> = {}): World {
   const dir = tempDir('portalctl-test');
