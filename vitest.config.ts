@@ -25,6 +25,33 @@ const PROCESSES = [
   'test/lifecycle/emails-render.test.ts',
 ];
 
+// The behaviour suites again, on PostgreSQL: world() (test/helpers/run.ts)
+// gives each test a database of its own on the run's shared cluster. Files
+// that are about the SQLite file itself, or that are not about a store, stay
+// out (each with its reason); single tests that are, skip with theirs.
+const ON_POSTGRES = ['test/commands/**/*.test.ts', 'test/lifecycle/**/*.test.ts', 'test/admin/**/*.test.ts', 'test/security/**/*.test.ts'];
+const NOT_ON_POSTGRES = [
+  ...PROCESSES,
+  // Parse-only: no store.
+  'test/commands/registry.test.ts',
+  'test/commands/completion.test.ts',
+  // Files given to portalctl (CSV, config), not the store.
+  'test/security/files.test.ts',
+  // What the renderer and the messages make of the same rows, whichever store gave them: table layout
+  // and colour, wording, neutralised output; and settings the command refuses before it writes anything.
+  'test/admin/tables.test.ts',
+  'test/admin/messages.test.ts',
+  'test/security/output.test.ts',
+  'test/security/time.test.ts',
+  'test/security/mail-settings.test.ts',
+  // The SQLite store file itself: paths, symlinks, modes.
+  'test/security/store-paths.test.ts',
+  // SQLite's file write lock (another process holding it, the busy timeout); PostgreSQL's are in test/postgres/faults.test.ts.
+  'test/security/partial-commits.test.ts',
+  // Instruments the SQLite store's batches and takes its file lock between them.
+  'test/security/scale.test.ts',
+];
+
 export default defineConfig({
   test: {
     // One PostgreSQL cluster per run, started on first use (sharedPostgres()).
@@ -50,6 +77,20 @@ export default defineConfig({
           isolate: false,
           testTimeout: 15_000,
           hookTimeout: 15_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'postgres',
+          include: ON_POSTGRES,
+          exclude: NOT_ON_POSTGRES,
+          provide: { testStore: 'postgres' },
+          setupFiles: ['test/setup/world-postgres.ts'],
+          pool: 'threads',
+          isolate: false,
+          testTimeout: 15_000,
+          hookTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },
       },

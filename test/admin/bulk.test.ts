@@ -69,7 +69,7 @@ describe('users invite --from-csv', () => {
 });
 
 describe('prune', () => {
-  beforeEach(() => seedPeople(w.db, 1200, at(-40)));
+  beforeEach(() => seedPeople(w, 1200, at(-40)));
 
   it('--dry-run on a terminal: ten rows and the count; piped: every row', async () => {
     const r = await w.run(['prune', '--dry-run'], { tty: true, columns: 120 });
@@ -106,7 +106,7 @@ describe('sending to many', () => {
   afterAll(() => smtp.close());
 
   it('outbox send on a terminal: ten rows and the counts; piped every message', async () => {
-    await seedPeople(w.db, 30, T0);
+    await seedPeople(w, 30, T0);
     const r = await w.run(['outbox', 'send'], { tty: true, columns: 120, env: { PORTALCTL_SMTP_URL: smtp.url } });
     expect(r.exitCode).toBe(0);
     expect(tableRows(r.stdout)).toBe(10);
@@ -115,7 +115,7 @@ describe('sending to many', () => {
   });
 
   it('resend-registration --all-expired on a terminal: ten rows and the count', async () => {
-    await seedPeople(w.db, 30, at(-10));
+    await seedPeople(w, 30, at(-10));
     const r = await w.run(['users', 'resend-registration', '--all-expired'], {
       tty: true,
       columns: 120,

@@ -173,7 +173,7 @@ describe('portalctl __complete', () => {
     const big = sandbox();
     try {
       await big.run(GRANTS);
-      await seedPeople(big.db, 5_000, '2026-11-28T14:00:00Z');
+      await seedPeople(big, 5_000, '2026-11-28T14:00:00Z');
       const tab = () => execa('node', [BIN, '__complete', 'users', '--', 'p1'], { env: big.env, extendEnv: false });
       const bare = () => execa('node', ['-e', '0'], { env: big.env, extendEnv: false });
       expect((await tab()).stdout.split('\n')).toHaveLength(100);

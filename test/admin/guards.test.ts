@@ -3,13 +3,13 @@
 // address, making a user due for removal now. Confirmations default to No,
 // shown in a real terminal where Enter is pressed.
 
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GRANTS, at, world, type World } from '../helpers/run.js';
 import { inTerminal, KEY } from '../helpers/terminal.js';
 import { strip, tokenFor } from './support.js';
+import { storeCount, storeSql } from '../helpers/sql.js';
 
 let w: World;
 beforeEach(() => {
@@ -18,21 +18,12 @@ beforeEach(() => {
 afterEach(() => w.close());
 
 const INVITE = ['users', 'invite', '--email', 'jane.doe@example.org'];
-const outbox = () => {
-  const db = new Database(w.db, { readonly: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-};
+const outbox = () => storeCount(w, 'FROM outbox');
 
 describe('preconditions are checked before anything is asked', () => {
   it('no portal yet: said at once, no name asked', async () => {
     await w.run(GRANTS); // creates the store …
-    const db = new Database(w.db);
-    db.prepare('DELETE FROM portals').run(); // … and leaves it without a portal
-    db.close();
+    await storeSql(w, 'DELETE FROM portals'); // … and leaves it without a portal
     const r = await w.run(['--json', ...INVITE], { tty: true });
     expect(r.asked).toEqual([]);
     expect(r.exitCode).toBe(2);
@@ -70,7 +61,7 @@ describe('preconditions are checked before anything is asked', () => {
     const r = await w.run(['users', 'invite'], { tty: true, env: { PORTALCTL_MAIL_FROM: 'a@example.org, b@example.org' } });
     expect(r.asked).toEqual([]);
     expect(r.exitCode).toBe(2);
-    expect(outbox()).toBe(0);
+    expect(await outbox()).toBe(0);
   });
 
   it('link: an expired or unknown link is said before the login service is asked', async () => {
@@ -102,16 +93,16 @@ describe('risky single-user actions', () => {
 
   it('resending to a linked user warns and asks; No sends nothing', async () => {
     await w.run(['link', tokenFor(w.mailDir, 1), '--service', 'nih', '--account', 'jdoe']);
-    const before = outbox();
+    const before = await outbox();
     const no = await w.run(['users', 'resend-registration', '1'], { tty: true, answers: [false] });
     expect(no.asked).toEqual(['User 1 is already linked; send a new registration email anyway?']);
     expect(no.exitCode).toBe(1);
-    expect(outbox()).toBe(before);
+    expect(await outbox()).toBe(before);
     const yes = await w.run(['users', 'resend-registration', '1'], { tty: true, answers: [true] });
     expect(yes.exitCode).toBe(0);
     expect(strip(yes.stderr)).toContain('warning: User 1 (jane.doe@example.org) is already linked as jdoe (NIH Network Login)');
     expect(yes.stderr).toContain('their current account keeps working until they use it');
-    expect(outbox()).toBe(before + 1);
+    expect(await outbox()).toBe(before + 1);
     // Without a terminal the warning still comes; a script goes ahead.
     const script = await w.run(['users', 'resend-registration', '1']);
     expect(script.exitCode).toBe(0);
@@ -164,9 +155,9 @@ describe('in a real terminal, Enter means No', { timeout: 60_000 }, () => {
   it('resend to a linked user: Enter sends nothing', async () => {
     await w.run([...INVITE, '--first-name', 'Jane', '--last-name', 'Doe']);
     await w.run(['link', tokenFor(w.mailDir, 1), '--service', 'nih', '--account', 'jdoe']);
-    const before = outbox();
+    const before = await outbox();
     const r = await inTerminal(['users', 'resend-registration', '1'], w.env, [{ expect: 'y/N', send: KEY.enter }]);
     expect(r.exitCode).toBe(1);
-    expect(outbox()).toBe(before);
+    expect(await outbox()).toBe(before);
   });
 });

@@ -70,7 +70,7 @@ describe('Ctrl-C during a bulk send', () => {
   });
 
   it('a second Ctrl-C stops at once, still 130', async () => {
-    await seedPeople(sb.db, 6, T0);
+    await seedPeople(sb, 6, T0);
     const t = liveTerminal(['outbox', 'send'], { ...sb.env, PORTALCTL_SMTP_URL: smtp.url });
     await smtp.arrived(4);
     t.type('\u0003');
@@ -81,7 +81,7 @@ describe('Ctrl-C during a bulk send', () => {
   });
 
   it('outbox send (SIGINT, no terminal): reports sent and waiting, exit 130', async () => {
-    await seedPeople(sb.db, 12, T0);
+    await seedPeople(sb, 12, T0);
     expect(queued()).toBe(12);
     const run = spawn(['outbox', 'send'], { PORTALCTL_SMTP_URL: smtp.url });
     await smtp.arrived(4);
@@ -100,7 +100,7 @@ describe('Ctrl-C during a bulk send', () => {
   });
 
   it('resend-registration --all-expired (SIGINT): the new registrations are recorded, the unsent ones queued, exit 130', async () => {
-    await seedPeople(sb.db, 12, at(-10)); // links expired three days ago
+    await seedPeople(sb, 12, at(-10)); // links expired three days ago
     const run = spawn(['users', 'resend-registration', '--all-expired', '--yes'], { PORTALCTL_SMTP_URL: smtp.url });
     await smtp.arrived(4);
     run.child.kill('SIGINT');
@@ -136,7 +136,7 @@ describe('Ctrl-C during remind', () => {
 
 describe('Ctrl-C during prune', () => {
   it('the batch in flight is removed, the rest stay, the command says how many, exit 130', async () => {
-    await seedPeople(sb.db, 1200, at(-40)); // removal dates ten days past
+    await seedPeople(sb, 1200, at(-40)); // removal dates ten days past
     // Hold the store's write lock, so prune is surely at work (and waiting) when Ctrl-C comes.
     const lock = new Database(sb.db);
     lock.exec('BEGIN IMMEDIATE');

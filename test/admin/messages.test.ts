@@ -4,7 +4,6 @@
 // whoami-login's advice, Unicode-aware look-ups, audit --since/--limit,
 // forgiving CSV headers, --version and help hints.
 
-import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { GRANTS, T0, at, world, type World } from '../helpers/run.js';
 import { sandbox } from '../helpers/cli.js';
 import { gatedSmtp, seedPeople, strip, tokenFor, type GatedSmtp } from './support.js';
+import { storeSql } from '../helpers/sql.js';
 
 let w: World;
 beforeEach(async () => {
@@ -21,14 +21,7 @@ beforeEach(async () => {
 afterEach(() => w.close());
 
 const INVITE = ['users', 'invite', '--email', 'jane.doe@example.org', '--first-name', 'Jane', '--last-name', 'Doe'];
-const count = (sql: string) => {
-  const db = new Database(w.db, { readonly: true });
-  try {
-    return (db.prepare(sql).get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-};
+const count = async (sql: string) => Number((await storeSql<{ n: number }>(w, sql))[0]!.n);
 
 describe('the sender can have a name', () => {
   let smtp: GatedSmtp;
@@ -74,9 +67,9 @@ describe('the sender can have a name', () => {
     const r = await w.run(['--json', ...INVITE], { env: { PORTALCTL_SMTP_URL: smtp.url, PORTALCTL_MAIL_FROM: from } });
     expect(r.exitCode).toBe(2);
     expect(JSON.parse(r.stderr).error.code).toBe('invalid_sender');
-    expect(count('SELECT count(*) AS n FROM users')).toBe(0);
-    expect(count('SELECT count(*) AS n FROM outbox')).toBe(0);
-    expect(count("SELECT count(*) AS n FROM audit WHERE action = 'invite'")).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM users')).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM outbox')).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM audit WHERE action = 'invite'")).toBe(0);
   });
 });
 
@@ -123,7 +116,7 @@ describe('our own line breaks stay line breaks', () => {
     expect(r.stderr).toContain('\n  line 4: The last name is empty');
     expect(r.stderr).not.toContain('\\x0A');
     expect(r.stderr).not.toContain('\u001b]');
-    expect(count('SELECT count(*) AS n FROM users')).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM users')).toBe(0);
   });
 });
 
@@ -167,11 +160,11 @@ describe('the .eml default is said plainly', () => {
   });
 
   it('outbox send refuses to turn a queued email into a file', async () => {
-    await seedPeople(w.db, 3, T0);
+    await seedPeople(w, 3, T0);
     const r = await w.run(['--json', 'outbox', 'send']);
     expect(r.exitCode).toBe(2);
     expect(JSON.parse(r.stderr).error.code).toBe('smtp_not_configured');
-    expect(count("SELECT count(*) AS n FROM outbox WHERE state = 'queued'")).toBe(3);
+    expect(await count("SELECT count(*) AS n FROM outbox WHERE state = 'queued'")).toBe(3);
     expect(readdirSync(w.dir)).not.toContain('mail');
   });
 });
@@ -190,7 +183,7 @@ describe('PORTALCTL_NOW overriding the clock is said', () => {
 
 describe('whoami-login', () => {
   it('170 matches: the advice is said once, not 170 times', async () => {
-    await seedPeople(w.db, 170, T0);
+    await seedPeople(w, 170, T0);
     const r = await w.run(['users', 'whoami-login', 'Pat']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(171);

@@ -15,7 +15,7 @@ beforeAll(async () => {
   sb = sandbox();
   await sb.run(GRANTS);
   // Far more than a pipe's 64 kB buffer in every format.
-  await seedPeople(sb.db, 1500, T0);
+  await seedPeople(sb, 1500, T0);
 });
 afterAll(() => sb.cleanup());
 
@@ -71,7 +71,7 @@ describe('a closed pipe', () => {
     const other = sandbox();
     try {
       await other.run(GRANTS);
-      await seedPeople(other.db, 1500, at(-40));
+      await seedPeople(other, 1500, at(-40));
       const r = await piped('prune --yes', 'head -1', other);
       expect(r.status).toBe(0);
       expect(r.stderr).toContain('Removed 1500 users');

@@ -123,8 +123,8 @@ export async function gatedSmtp(pass: number): Promise<GatedSmtp> {
 }
 
 /** People p0@example.org … in the portal, invited at `at` through the lifecycle (their emails stay queued). */
-export async function seedPeople(db: string, count: number, at: string, prefix = 'p'): Promise<void> {
-  const store = await openStore({ value: db, explicit: true }, { create: false });
+export async function seedPeople(target: { env: Record<string, string | undefined> }, count: number, at: string, prefix = 'p'): Promise<void> {
+  const store = await openStore({ value: target.env.PORTALCTL_DB!, explicit: true }, { create: false, env: target.env });
   try {
     const portal = (await store.read((tx) => tx.portals.all()))[0]!;
     const people: NewPerson[] = Array.from({ length: count }, (_, i) => ({ email: `${prefix}${i}@example.org`, firstName: 'Pat', lastName: `Person ${i}` }));

@@ -4,13 +4,13 @@
 // never a nine-line record per user at 80 columns; the FAQ's words whole;
 // relative times beside absolute ones; the audit's change in words.
 
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayWidth, drawRecords } from '../../src/output/terminal.js';
 import { PLAIN } from '../../src/output/styles.js';
 import { inTerminal } from '../helpers/terminal.js';
 import { GRANTS, at, world, type World } from '../helpers/run.js';
 import { strip, tokenFor } from './support.js';
+import { storeSql } from '../helpers/sql.js';
 
 const NOT_LINKED = '(This account is not linked)...';
 // 104 characters: the address that turned a 200-column list into records.
@@ -206,9 +206,7 @@ describe('colour and untrusted text in the narrow forms', () => {
     try {
       await hostile.run(GRANTS);
       await hostile.run(['users', 'invite', '--email', 'x@example.org', '--first-name', 'Ja', '--last-name', 'Ne']);
-      const db = new Database(hostile.db);
-      db.prepare("UPDATE users SET first_name = 'Ja\nError: fake', last_name = 'Ne\u001b[2J' WHERE id = 1").run();
-      db.close();
+      await storeSql(hostile, "UPDATE users SET first_name = 'Ja\nError: fake', last_name = 'Ne\u001b[2J' WHERE id = 1");
       for (const columns of [200, 80, 60]) {
         const r = await hostile.run(['users', 'list'], { tty: true, columns, env: { NO_COLOR: '1' } });
         expect(r.stdout).toContain('Ja\\x0AError:');

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from '../../src/commands/prune.js';
 import { at, boxLines, emlLinkFor, GRANTS, interruptHandle, rawInput, strip, tsv, world, type World } from '../helpers/run.js';
-import { inspect, seedUsers } from '../helpers/store.js';
+import { inspectStore, seedUsers } from '../helpers/store.js';
 
 describe('parse', () => {
   it('reads --dry-run', () => {
@@ -94,16 +94,16 @@ describe('prune', () => {
   });
 
   it('Ctrl-C after the first batch keeps what was removed, says so, and exits 130; the next run finishes', async () => {
-    seedUsers(w.db, 1200, { removalDueAt: '2026-11-01T00:00:00.000Z' });
+    await seedUsers(w, 1200, { removalDueAt: '2026-11-01T00:00:00.000Z' });
     const ctrlC = interruptHandle();
     const r = await w.run(['prune', '--yes'], { tty: true, columns: 200, interrupt: ctrlC, onProgress: (t) => t.startsWith('Removed') && ctrlC.fire() });
     expect(r.exitCode).toBe(130);
     expect(r.stderr).toContain('Interrupted: removed 500 users; the others due for removal are still there — run `portalctl prune` again to finish.');
     expect(boxLines(r.stdout).length).toBeGreaterThan(0);
-    expect(inspect(w.db).users).toBe(700);
+    expect((await inspectStore(w)).users).toBe(700);
     const json = await w.run(['--json', 'prune', '--yes']);
     expect(json.exitCode).toBe(0);
     expect(JSON.parse(json.stdout).removed).toHaveLength(700);
-    expect(inspect(w.db)).toMatchObject({ users: 0, integrity: 'ok' });
+    expect(await inspectStore(w)).toMatchObject({ users: 0, integrity: 'ok' });
   });
 });

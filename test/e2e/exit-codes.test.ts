@@ -64,7 +64,7 @@ describe('exit codes, end to end', () => {
   });
 
   it('a reader that goes away (| head) ends the output quietly, exit 0; a full disk is exit 1 with one line', async () => {
-    seedUsers(sb.db, 3000); // far more than a pipe holds
+    await seedUsers(sb, 3000); // far more than a pipe holds
     const node = `"${process.execPath}" "${BIN}"`;
     const head = await execa('bash', ['-c', `set -o pipefail; ${node} users list | head -n 2`], { env: sb.env, extendEnv: false, reject: false });
     expect(head).toMatchObject({ exitCode: 0, stderr: '' });

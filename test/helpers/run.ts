@@ -8,12 +8,69 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { Command } from 'commander';
+import { inject } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { RawInput } from '../../src/commands/command.js';
 import { PortalctlError } from '../../src/errors.js';
 import { recordingProgress, type Progress } from '../../src/runtime/progress.js';
 import { scriptedPrompter } from '../../src/runtime/prompter.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store, StoreKind } from '../../src/store/types.js';
+import { sharedPostgres, type PgServer } from './postgres.js';
 import { tempDir } from './tmp.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Which store world() gives: 'postgres' in the "postgres" project (vitest.config.ts), else SQLite. */
+    testStore?: StoreKind;
+  }
+}
+
+/**
+ * The store world() gives this run: SQLite (a file in a temporary folder), or
+ * with the "postgres" project (or PORTALCTL_TEST_STORE=postgres) a new
+ * database on the run's shared PostgreSQL server.
+ */
+export function testStore(): StoreKind {
+  // Asked each time, not once per module: with isolate: false a worker's modules outlive one file.
+  return (inject('testStore') ?? process.env.PORTALCTL_TEST_STORE) === 'postgres' ? 'postgres' : 'sqlite';
+}
+export const onPostgres = (): boolean => testStore() === 'postgres';
+
+let pgServer: PgServer | undefined;
+/**
+ * An empty database for the next world, made while the test before it runs
+ * (CREATE DATABASE takes a round trip to the server and a copy of
+ * template1: ~0.1–0.3 s that the first command would otherwise wait for).
+ */
+let spare: { name: string; created: Promise<unknown> } | undefined;
+let template: Promise<string> | undefined;
+/** A database migrated once per worker, copied for each world (CREATE DATABASE … TEMPLATE): `portals add` then needs no migration. */
+function migratedTemplate(server: PgServer): Promise<string> {
+  template ??= (async () => {
+    const name = `tplw_${process.pid}_${Date.now().toString(36)}`;
+    const s = await openStore({ value: await server.createDatabase(name), explicit: true }, { create: true, password: server.password, env: {} });
+    await s.close();
+    return name;
+  })();
+  return template;
+}
+function makeDatabase(server: PgServer): { name: string; created: Promise<unknown> } {
+  const name = `w_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const created = migratedTemplate(server).then((t) => server.createDatabase(name, { template: t }));
+  created.catch(() => {}); // reported by the first run that waits for it
+  return { name, created };
+}
+function takeDatabase(server: PgServer): { name: string; created: Promise<unknown> } {
+  const taken = spare ?? makeDatabase(server);
+  spare = makeDatabase(server);
+  return taken;
+}
+
+/** Reaches the shared cluster once per worker (test/setup/world-postgres.ts calls it before each file). */
+export async function preparePostgresWorlds(): Promise<void> {
+  if (onPostgres()) pgServer ??= await sharedPostgres();
+}
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -165,21 +222,48 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
   return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), asked, progress };
 }
 
-/** A store in a temporary folder and the environment that points portalctl at it. */
+/** A store in a temporary folder (or a database of its own) and the environment that points portalctl at it. */
 export interface World {
   dir: string;
+  /** Which store PORTALCTL_DB names. */
+  kind: StoreKind;
+  /** The SQLite path or the postgres:// URL (no password in it): PORTALCTL_DB. */
   db: string;
   mailDir: string;
   env: Record<string, string>;
   run(argv: string[], o?: RunOptions): Promise<RunResult>;
   /** Runs with --json and parses stdout; fails the test on a non-zero exit. */
   json<T = any>(argv: string[], o?: RunOptions): Promise<T>;
+  /** Opens the store through the store API (for setting up or inspecting what no command shows); close it after. */
+  openStore(): Promise<Store>;
   close(): void;
 }
 
+/**
+ * A new world, no portal in it yet. SQLite: the store does not exist yet, as
+ * a named store a user has not created (`portals add` creates the file).
+ * PostgreSQL: a database of the world's own holding an empty store (made
+ * ahead from a migrated template: a migration per test would cost more than
+ * the test). `extra` may name another store.
+ */
 export function world(extra: Record<string, string> = {}): World {
   const dir = tempDir('portalctl-test');
-  const db = join(dir, 'store', 'portalctl.db');
+  let db = join(dir, 'store', 'portalctl.db');
+  let mailDir = join(dir, 'store', 'mail');
+  let created: Promise<unknown> = Promise.resolve();
+  let dbname: string | undefined;
+  const pgEnv: Record<string, string> = {};
+  if (onPostgres() && extra.PORTALCTL_DB === undefined) {
+    if (!pgServer) throw new Error('world() on PostgreSQL needs test/setup/world-postgres.ts in the project setupFiles');
+    const server = pgServer;
+    const next = takeDatabase(server);
+    dbname = next.name;
+    created = next.created;
+    db = server.url(dbname);
+    mailDir = join(dir, 'data', 'portalctl', 'mail');
+    pgEnv.PGPASSWORD = server.password;
+    created.catch(() => {}); // reported by the first run that waits for it
+  }
   const env: Record<string, string> = {
     HOME: dir,
     XDG_CONFIG_HOME: join(dir, 'config'),
@@ -187,21 +271,33 @@ export function world(extra: Record<string, string> = {}): World {
     TZ: 'America/New_York',
     PORTALCTL_DB: db,
     PORTALCTL_NOW: T0,
+    ...pgEnv,
     ...extra,
   };
+  const kind: StoreKind = /^postgres(ql)?:\/\//i.test(env.PORTALCTL_DB ?? '') ? 'postgres' : 'sqlite';
   const w: World = {
     dir,
+    kind,
     db,
-    mailDir: join(dir, 'store', 'mail'),
+    mailDir,
     env,
-    run: (argv, o) => runCli(argv, w.env, o),
+    run: async (argv, o) => {
+      await created;
+      return runCli(argv, w.env, o);
+    },
     async json(argv, o) {
-      const r = await runCli(['--json', ...argv], w.env, o);
+      const r = await w.run(['--json', ...argv], o);
       if (r.exitCode !== 0) throw new Error(`portalctl ${argv.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
       return JSON.parse(r.stdout);
     },
+    async openStore() {
+      await created;
+      return openStore({ value: w.env.PORTALCTL_DB!, explicit: true }, { create: false, env: w.env });
+    },
     close() {
       rmSync(dir, { recursive: true, force: true });
+      // Not waited for: DROP DATABASE waits for a checkpoint; the cluster goes with the run anyway.
+      if (dbname) void created.then(() => pgServer?.dropDatabase(dbname!)).catch(() => {});
     },
   };
   return w;

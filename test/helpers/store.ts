@@ -15,6 +15,7 @@ import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { nameKey } from '../../src/store/keys.js';
 import { emailKey, searchKey } from '../../src/store/keys.js';
 import type { Portal } from '../../src/store/types.js';
+import { storeSql, type StoreTarget } from './sql.js';
 import { tempDir } from './tmp.js';
 
 export const START = new Date('2026-11-28T14:00:00Z');
@@ -92,56 +93,75 @@ export function tokenInEml(file: string): string {
   return m[1]!;
 }
 
-/** The shape of a store, read as an auditor would: counts that must never show a half-made user. */
+// The questions an auditor asks of a store: counts that must never show a half-made user.
+const AUDIT = {
+  users: 'SELECT count(*) AS n FROM users',
+  // A user without a registration, or an active registration with no email queued or sent.
+  orphanUsers: 'SELECT count(*) AS n FROM users u WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.user_id = u.id)',
+  orphanRegs: "SELECT count(*) AS n FROM registrations r WHERE r.state = 'active' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.registration_id = r.id)",
+  queued: "SELECT count(*) AS n FROM outbox WHERE state = 'queued'",
+  dupActive: "SELECT count(*) AS n FROM (SELECT user_id FROM registrations WHERE state = 'active' GROUP BY user_id HAVING count(*) > 1) x",
+  /** Users with more than one unretired token on their active registration: two valid links. */
+  twoLinks:
+    "SELECT count(*) AS n FROM (SELECT r.user_id FROM link_tokens t JOIN registrations r ON r.id = t.registration_id WHERE t.retired_at IS NULL AND r.state = 'active' GROUP BY r.user_id HAVING count(*) > 1) x",
+};
+const FAILED = "SELECT last_error FROM outbox WHERE state = 'failed'";
+
+/** The shape of a SQLite store file, read as an auditor would (integrity included). */
 export function inspect(path: string) {
   const d = new Database(path, { readonly: true });
   const n = (sql: string) => (d.prepare(sql).get() as { n: number }).n;
   try {
     return {
       integrity: d.pragma('integrity_check', { simple: true }) as string,
-      users: n('SELECT count(*) AS n FROM users'),
-      // A user without a registration, or an active registration with no email queued or sent.
-      orphanUsers: n('SELECT count(*) AS n FROM users u WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.user_id = u.id)'),
-      orphanRegs: n(
-        "SELECT count(*) AS n FROM registrations r WHERE r.state = 'active' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.registration_id = r.id)",
-      ),
-      queued: n("SELECT count(*) AS n FROM outbox WHERE state = 'queued'"),
-      failed: (d.prepare("SELECT last_error FROM outbox WHERE state = 'failed'").all() as { last_error: string }[]).map((r) => r.last_error),
-      dupActive: n("SELECT count(*) AS n FROM (SELECT user_id FROM registrations WHERE state = 'active' GROUP BY user_id HAVING count(*) > 1)"),
-      /** Users with more than one unretired token on their active registration: two valid links. */
-      twoLinks: n(
-        "SELECT count(*) AS n FROM (SELECT r.user_id FROM link_tokens t JOIN registrations r ON r.id = t.registration_id WHERE t.retired_at IS NULL AND r.state = 'active' GROUP BY r.user_id HAVING count(*) > 1)",
-      ),
+      users: n(AUDIT.users),
+      orphanUsers: n(AUDIT.orphanUsers),
+      orphanRegs: n(AUDIT.orphanRegs),
+      queued: n(AUDIT.queued),
+      failed: (d.prepare(FAILED).all() as { last_error: string }[]).map((r) => r.last_error),
+      dupActive: n(AUDIT.dupActive),
+      twoLinks: n(AUDIT.twoLinks),
     };
   } finally {
     d.close();
   }
 }
 
-/** Adds `n` unlinked users straight into a store (as a big portal would have them), with the keys the store computes. */
-export function seedUsers(path: string, n: number, opts: { portalId?: number; createdAt?: string; removalDueAt?: string } = {}): void {
-  const db = new Database(path);
-  try {
-    const add = db.prepare(
-      `INSERT INTO users (portal_id, first_name, last_name, email, email_key, removal_due_at, created_at, search_key, name_key)
-       VALUES (?, 'P', ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    db.transaction(() => {
-      for (let i = 0; i < n; i++) {
-        const email = `p${i}@example.org`;
-        add.run(
-          opts.portalId ?? 1,
-          String(i),
-          email,
-          emailKey(email),
-          opts.removalDueAt ?? '2026-12-28T14:00:00.000Z',
-          opts.createdAt ?? '2026-11-28T14:00:00.000Z',
-          searchKey({ firstName: 'P', lastName: String(i), email }),
-          nameKey('P', String(i)),
-        );
-      }
-    })();
-  } finally {
-    db.close();
+/** inspect() of a test's store of either kind (PostgreSQL keeps its own pages whole: integrity is 'ok' there). */
+export async function inspectStore(t: StoreTarget): Promise<ReturnType<typeof inspect>> {
+  if (!/^postgres(ql)?:\/\//i.test(t.env.PORTALCTL_DB ?? '')) return inspect(t.env.PORTALCTL_DB!);
+  const n = async (sql: string) => Number((await storeSql<{ n: number }>(t, sql))[0]!.n);
+  return {
+    integrity: 'ok',
+    users: await n(AUDIT.users),
+    orphanUsers: await n(AUDIT.orphanUsers),
+    orphanRegs: await n(AUDIT.orphanRegs),
+    queued: await n(AUDIT.queued),
+    failed: (await storeSql<{ last_error: string }>(t, FAILED)).map((r) => r.last_error),
+    dupActive: await n(AUDIT.dupActive),
+    twoLinks: await n(AUDIT.twoLinks),
+  };
+}
+
+/** Adds `n` unlinked users straight into a store of either kind (as a big portal would have them), with the keys the store computes. */
+export async function seedUsers(t: StoreTarget, n: number, opts: { portalId?: number; createdAt?: string; removalDueAt?: string } = {}): Promise<void> {
+  const rows = Array.from({ length: n }, (_, i) => {
+    const email = `p${i}@example.org`;
+    return [
+      opts.portalId ?? 1,
+      String(i),
+      email,
+      emailKey(email),
+      opts.removalDueAt ?? '2026-12-28T14:00:00.000Z',
+      opts.createdAt ?? '2026-11-28T14:00:00.000Z',
+      searchKey({ firstName: 'P', lastName: String(i), email }),
+      nameKey('P', String(i)),
+    ];
+  });
+  const insert = `INSERT INTO users (portal_id, first_name, last_name, email, email_key, removal_due_at, created_at, search_key, name_key) VALUES `;
+  // A few hundred rows per statement: one round trip each on PostgreSQL.
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    await storeSql(t, insert + chunk.map(() => "(?, 'P', ?, ?, ?, ?, ?, ?, ?)").join(', '), ...chunk.flat());
   }
 }

@@ -150,7 +150,7 @@ describe('the event log', () => {
     const tokens = emails.flatMap((e) => mailsTo(smtp, e).map((m) => tokenOf(linkIn(m))));
     expect(mailsTo(smtp, a).map((m) => m.subject)).toContain(REMINDER_SUBJECT);
     expect(tokens.length).toBeGreaterThanOrEqual(5);
-    const raw = rows<{ data: string }>(w, 'SELECT * FROM events').map((r) => JSON.stringify(r));
+    const raw = (await rows<{ data: string }>(w, 'SELECT * FROM events')).map((r) => JSON.stringify(r));
     const shown = [(await w.run(['--json', 'events'])).stdout, (await w.run(['events'])).stdout];
     for (const token of tokens) {
       for (const text of [...raw, ...shown]) expect(text).not.toContain(token);

@@ -2,11 +2,11 @@
 // and reading what the SMTP server received.
 
 import type { ParsedMail } from 'mailparser';
-import Database from 'better-sqlite3';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { at, GRANTS, world, type World } from '../helpers/run.js';
 import type { TestSmtp } from '../helpers/smtp.js';
+import { storeSql, type StoreTarget } from '../helpers/sql.js';
 
 export { at, GRANTS, T0 } from '../helpers/run.js';
 
@@ -60,14 +60,9 @@ export function configureWebhooks(w: World, hooks: { url: string; secret: string
   return files;
 }
 
-/** Rows of the store, read directly (what the tests check beyond the commands' own output). */
-export function rows<T = Record<string, unknown>>(w: Pick<World, 'db'>, sql: string, ...params: unknown[]): T[] {
-  const d = new Database(w.db, { readonly: true });
-  try {
-    return d.prepare(sql).all(...params) as T[];
-  } finally {
-    d.close();
-  }
+/** Rows of the store, read directly (what the tests check beyond the commands' own output), on either store. */
+export function rows<T = Record<string, unknown>>(w: StoreTarget, sql: string, ...params: unknown[]): Promise<T[]> {
+  return storeSql<T>(w, sql, ...params);
 }
 
 export { at as day };

@@ -51,9 +51,9 @@ describe('each reminder exactly once, across processes', () => {
         expect(r.stderr).not.toMatch(/locked|busy/i);
       }
       expect(remindersPer(emails)).toEqual(emails.map(() => 1));
-      expect(rows(sb, "SELECT count(*) AS n FROM notices WHERE kind = 'reminder'")).toEqual([{ n: 40 }]);
-      expect(rows(sb, "SELECT count(*) AS n FROM events WHERE type = 'reminded'")).toEqual([{ n: 40 }]);
-      expect(rows(sb, "SELECT count(*) AS n FROM outbox WHERE kind = 'reminder' AND state = 'sent'")).toEqual([{ n: 40 }]);
+      expect(await rows(sb, "SELECT count(*) AS n FROM notices WHERE kind = 'reminder'")).toEqual([{ n: 40 }]);
+      expect(await rows(sb, "SELECT count(*) AS n FROM events WHERE type = 'reminded'")).toEqual([{ n: 40 }]);
+      expect(await rows(sb, "SELECT count(*) AS n FROM outbox WHERE kind = 'reminder' AND state = 'sent'")).toEqual([{ n: 40 }]);
     } finally {
       sb.cleanup();
     }
@@ -76,13 +76,13 @@ describe('each reminder exactly once, across processes', () => {
       smtp.fault = { kind: 'none' };
       expect(remindersPer(emails).filter((n) => n === 1)).toHaveLength(10);
       // Every notice was recorded with its email queued before the first went out.
-      expect(rows(sb, "SELECT count(*) AS n FROM outbox WHERE kind = 'reminder' AND state = 'queued'")).toEqual([{ n: 30 }]);
+      expect(await rows(sb, "SELECT count(*) AS n FROM outbox WHERE kind = 'reminder' AND state = 'queued'")).toEqual([{ n: 30 }]);
 
       const again = await sb.run(['remind', '--yes'], { now: at(2) });
       expect(again.exitCode, again.stderr).toBe(0);
       expect(again.stderr).toContain('Retried 30 emails queued by an earlier run');
       expect(remindersPer(emails)).toEqual(emails.map(() => 1));
-      expect(rows(sb, "SELECT count(*) AS n FROM events WHERE type = 'reminded'")).toEqual([{ n: 40 }]);
+      expect(await rows(sb, "SELECT count(*) AS n FROM events WHERE type = 'reminded'")).toEqual([{ n: 40 }]);
       const after = await sb.run(['remind', '--yes'], { now: at(3) });
       expect(after.exitCode).toBe(0);
       expect(remindersPer(emails)).toEqual(emails.map(() => 1));

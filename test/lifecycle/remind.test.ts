@@ -48,7 +48,7 @@ describe('reminders on the portal’s --remind-days', () => {
     expect(dry.notices.map((n: any) => [n.email, n.kind, n.day, n.state])).toEqual(emails.map((e) => [e, 'reminder', 2, 'due']));
     expect(dry.notices[0].expiresAt).toBe(at(7));
     for (const e of emails) expect(reminders(e)).toHaveLength(0);
-    expect(rows(w, 'SELECT * FROM notices')).toEqual([]);
+    expect(await rows(w, 'SELECT * FROM notices')).toEqual([]);
 
     const sent = await w.json(['remind', '--yes'], { now: at(2) });
     expect(sent.notices.map((n: any) => [n.email, n.day, n.state])).toEqual(emails.map((e) => [e, 2, 'sent']));
@@ -215,7 +215,7 @@ describe('delivery through the outbox', () => {
     const next = await w.json(['remind', '--yes'], { now: minutes(at(2), 60) });
     expect(next.notices).toMatchObject([{ email: a, kind: 'reminder', state: 'sent' }]);
     for (const e of emails) expect(reminders(e)).toHaveLength(1);
-    expect(rows(w, "SELECT count(*) AS n FROM notices WHERE kind = 'reminder'")).toEqual([{ n: 2 }]);
+    expect(await rows(w, "SELECT count(*) AS n FROM notices WHERE kind = 'reminder'")).toEqual([{ n: 2 }]);
     expect((await w.json(['outbox', 'list'])).messages).toEqual([]);
   });
 
@@ -243,7 +243,7 @@ describe('asking first', () => {
     const no = await w.run(['remind'], { now: at(2), tty: true, answers: [false] });
     expect(no.exitCode).toBe(1);
     expect(no.asked).toEqual(['Send 2 reminders?']);
-    expect(rows(w, 'SELECT * FROM notices')).toEqual([]);
+    expect(await rows(w, 'SELECT * FROM notices')).toEqual([]);
     const yes = await w.run(['remind'], { now: at(2), tty: true, columns: 80, answers: [true] });
     expect(yes.exitCode, yes.stderr).toBe(0);
     for (const line of stripVTControlCharacters(yes.stdout).trimEnd().split('\n')) expect([...line].length).toBeLessThanOrEqual(80);

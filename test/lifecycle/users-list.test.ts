@@ -5,9 +5,9 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { at, GRANTS, world, type World } from '../helpers/run.js';
+import { storeSql } from '../helpers/sql.js';
 
 const worlds: World[] = [];
 afterEach(() => {
@@ -78,9 +78,7 @@ describe('users list --csv', () => {
   it('is RFC 4180 that a CSV parser reads back to the stored values: commas, quotes, line breaks; formulas defused; ISO times', async () => {
     const w = await people();
     // A name with a line break, as an older version or an import may have stored it.
-    const d = new Database(w.db);
-    d.prepare("UPDATE users SET last_name = 'Abbott\nSmith' WHERE id = 1").run();
-    d.close();
+    await storeSql(w, "UPDATE users SET last_name = 'Abbott\nSmith' WHERE id = 1");
 
     const r = await w.run(['users', 'list', '--csv', '--sort', 'id'], { now: at(6) });
     expect(r.exitCode, r.stderr).toBe(0);

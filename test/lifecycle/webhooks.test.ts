@@ -11,7 +11,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { deliverWebhooks, webhookBackoff, MAX_ATTEMPTS, type WebhookTarget } from '../../src/webhooks/deliver.js';
 import { sign, verify, webhookBody } from '../../src/webhooks/sign.js';
@@ -46,7 +45,7 @@ async function setup(n: number, env: Record<string, string> = {}) {
 }
 
 async function storeOf(w: World): Promise<Store> {
-  const store = await openStore({ value: w.db, explicit: true }, { create: false });
+  const store = await w.openStore();
   cleanup.unshift(() => store.close());
   return store;
 }
@@ -383,7 +382,7 @@ describe('webhooks from the commands', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('chmod 600');
     expect(r.stderr).not.toContain(SECRET);
-    expect(rows(w, 'SELECT * FROM notices')).toEqual([]);
+    expect(await rows(w, 'SELECT * FROM notices')).toEqual([]);
     expect(rx.requests).toEqual([]);
   });
 });

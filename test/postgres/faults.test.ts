@@ -9,9 +9,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
+import { at, BIN, GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
 import { sharedPostgres, startPostgres, type PgCluster, type PgServer } from '../helpers/postgres.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
+import { REMINDER_SUBJECT, toOf } from '../lifecycle/fixtures.js';
 
 let smtp: TestSmtp;
 let pgs: PgServer;
@@ -173,6 +174,70 @@ describe('racing processes on one PostgreSQL store', { timeout: 120_000 }, () =>
       expect(got).toHaveLength(n);
       expect(new Set(got).size).toBe(n);
       expect((await inspect(sb)).queued).toBe(0);
+    } finally {
+      sb.cleanup();
+      await pgs.dropDatabase(sb.dbname);
+    }
+  });
+
+  it('two `remind --yes` overlapping (two schedulers): every person gets one reminder, one notice, one event', async () => {
+    const sb = await pgSandbox(pgs, { PORTALCTL_SMTP_URL: smtp.url });
+    try {
+      expect((await sb.run(GRANTS)).exitCode).toBe(0);
+      const n = 40;
+      const emails = Array.from({ length: n }, (_, i) => `r${i}@remind.pg.example.org`);
+      const invited = await sb.run(['users', 'invite', '--from-csv', csv(sb, 'r.csv', emails), '--yes']);
+      expect(invited.exitCode, invited.stderr).toBe(0);
+      const start = smtp.messages.length;
+      // Day 2: the first reminder is due for everyone; both schedulers fire at once.
+      const both = await Promise.all([0, 1].map(() => sb.run(['remind', '--yes'], { now: at(2) })));
+      for (const r of both) {
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stderr).not.toMatch(/store_|internal error|locked|busy/i);
+      }
+      const reminders = smtp.messages.slice(start).filter((m) => m.subject === REMINDER_SUBJECT);
+      expect(reminders.map(toOf).sort()).toEqual([...emails].sort());
+      expect(await count(sb, `SELECT count(*) AS n FROM notices WHERE kind = 'reminder'`)).toBe(n);
+      expect(await count(sb, `SELECT count(*) AS n FROM events WHERE type = 'reminded'`)).toBe(n);
+      expect(await count(sb, `SELECT count(*) AS n FROM outbox WHERE kind = 'reminder' AND state = 'sent'`)).toBe(n);
+      // And a third run that day finds nothing left to send.
+      const again = await sb.json(['remind', '--yes'], { now: at(2) });
+      expect(again.notices).toEqual([]);
+      expect(smtp.messages.length - start).toBe(n);
+    } finally {
+      sb.cleanup();
+      await pgs.dropDatabase(sb.dbname);
+    }
+  });
+
+  it('two `prune --yes` at once over more than a batch: each user removed once, audited once, one event each', async () => {
+    const sb = await pgSandbox(pgs, { PORTALCTL_SMTP_URL: `smtp://127.0.0.1:${await closedPort()}` });
+    try {
+      expect((await sb.run(GRANTS)).exitCode).toBe(0);
+      const n = 1200; // prune removes 500 a transaction
+      const invited = await sb.run([
+        'users',
+        'invite',
+        '--from-csv',
+        csv(
+          sb,
+          'p.csv',
+          Array.from({ length: n }, (_, i) => `p${i}@prune2.pg.example.org`),
+        ),
+        '--yes',
+      ]);
+      expect(invited.exitCode, invited.stderr).toBe(75); // the relay is down: emails stay queued, which prune removes too
+      const both = await Promise.all([0, 1].map(() => sb.run(['--json', 'prune', '--yes'], { now: at(31) })));
+      for (const r of both) {
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stderr).not.toMatch(/store_|internal error/);
+      }
+      const removed = both.flatMap((r) => (JSON.parse(r.stdout).removed as { email: string }[]).map((u) => u.email));
+      expect(removed).toHaveLength(n);
+      expect(new Set(removed).size).toBe(n);
+      expect(await count(sb, `SELECT count(*) AS n FROM audit WHERE action = 'prune'`)).toBe(n);
+      expect(await count(sb, `SELECT count(*) AS n FROM events WHERE type = 'removed'`)).toBe(n);
+      expect(await inspect(sb)).toMatchObject({ users: 0, queued: 0 });
     } finally {
       sb.cleanup();
       await pgs.dropDatabase(sb.dbname);

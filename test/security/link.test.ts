@@ -3,11 +3,11 @@
 // fragment (Medium), the token in argv and in error messages (Low).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { GRANTS, world, type World } from '../helpers/run.js';
 import { mintToken } from '../../src/domain/tokens.js';
 import { tokenInMail } from './fixtures.js';
+import { storeSql } from '../helpers/sql.js';
 
 const OTHER = ['portals', 'add', 'other', '--name', 'Other Portal', '--url', 'https://other.example.org', '--admin-email', 'admin@example.org'];
 
@@ -104,18 +104,15 @@ function oldTokenStartingWithDash(prefix = '-'): string {
 }
 
 /** Gives user `userId`'s active registration one more valid token, as an older portalctl would have minted it. */
-function plantToken(userId: number, token: string) {
-  const d = new Database(w.db);
-  try {
-    const reg = d.prepare(`SELECT id FROM registrations WHERE user_id = ? AND state = 'active'`).get(userId) as { id: number };
-    d.prepare('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)').run(
-      createHash('sha256').update(token).digest(),
-      reg.id,
-      '2026-11-28T14:00:00.000Z',
-    );
-  } finally {
-    d.close();
-  }
+async function plantToken(into: World, userId: number, token: string): Promise<void> {
+  const [reg] = await storeSql<{ id: number }>(into, `SELECT id FROM registrations WHERE user_id = ? AND state = 'active'`, userId);
+  await storeSql(
+    into,
+    'INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)',
+    createHash('sha256').update(token).digest(),
+    reg!.id,
+    '2026-11-28T14:00:00.000Z',
+  );
 }
 
 describe('tokens that start with "-"', () => {
@@ -125,7 +122,7 @@ describe('tokens that start with "-"', () => {
 
   it('an old one given bare is read as an option: exit 2, the message says to use `--` or `link -`, and never prints the token', async () => {
     const token = oldTokenStartingWithDash();
-    plantToken(1, token);
+    await plantToken(w, 1, token);
     await refused(['--portal', 'grants', 'link', token, ...LINK], token, 2, 'usage');
     const r = await w.run(['--portal', 'grants', 'link', token, ...LINK]);
     expect(r.stderr).toMatch(/put `--` before it/);
@@ -134,7 +131,7 @@ describe('tokens that start with "-"', () => {
 
   it('one that starts with "-y" (which commander splits into --yes and the rest) gets the same advice', async () => {
     const token = oldTokenStartingWithDash('-y');
-    plantToken(1, token);
+    await plantToken(w, 1, token);
     await refused(['--portal', 'grants', 'link', token, ...LINK], token.slice(2), 2, 'usage');
     const r = await w.run(['--portal', 'grants', 'link', token, ...LINK]);
     expect(r.stderr).toMatch(/put `--` before it/);
@@ -146,10 +143,7 @@ describe('tokens that start with "-"', () => {
       expect((await fresh.run(GRANTS)).exitCode).toBe(0);
       expect((await fresh.run(['users', 'invite', '--email', 'old@example.org', '--first-name', 'Old', '--last-name', 'Token'])).exitCode).toBe(0);
       const token = oldTokenStartingWithDash();
-      const saved = w;
-      w = fresh;
-      plantToken(1, token);
-      w = saved;
+      await plantToken(fresh, 1, token);
       const r = await fresh.run(['link', '--service', 'nih', '--account', 'olduser', '--', token]);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).not.toContain(token);
@@ -165,10 +159,7 @@ describe('tokens that start with "-"', () => {
         expect((await fresh.run(GRANTS)).exitCode).toBe(0);
         expect((await fresh.run(['users', 'invite', '--email', 'old@example.org', '--first-name', 'Old', '--last-name', 'Token'])).exitCode).toBe(0);
         const token = oldTokenStartingWithDash();
-        const saved = w;
-        w = fresh;
-        plantToken(1, token);
-        w = saved;
+        await plantToken(fresh, 1, token);
         const input = asUrl ? `https://grants.example.org/register/link?token=${token}\n` : `${token}\n`;
         const r = await fresh.run(['link', '-', '--service', 'nih', '--account', 'olduser'], { input });
         expect(r.exitCode, r.stderr).toBe(0);
@@ -213,9 +204,7 @@ describe('a portal URL with a query or a fragment', () => {
   });
 
   it('already in a store (an older portalctl accepted it): doctor fails the portal, since a freshly built link does not parse back', async () => {
-    const d = new Database(w.db);
-    d.prepare(`UPDATE portals SET base_url = 'https://other.example.org/?x=1' WHERE slug = 'other'`).run();
-    d.close();
+    await storeSql(w, `UPDATE portals SET base_url = ? WHERE slug = 'other'`, 'https://other.example.org/?x=1');
     const r = await w.run(['--json', 'doctor']);
     const checks = JSON.parse(r.stdout).checks as { name: string; status: string; detail: string }[];
     expect(checks.find((c) => c.name === 'portal other')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/Step 2 links .* do not work/) });

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { storeCount } from '../helpers/sql.js';
 import { GRANTS, world, type World } from '../helpers/run.js';
 import { peopleCsv, tokenInMail } from './fixtures.js';
 
@@ -17,21 +17,15 @@ beforeEach(async () => {
 });
 afterEach(() => w.close());
 
-function counts(db: string) {
-  const d = new Database(db, { readonly: true });
-  try {
-    const n = (sql: string) => (d.prepare(sql).get() as { n: number }).n;
-    return {
-      users: n('SELECT count(*) AS n FROM users'),
-      registrations: n('SELECT count(*) AS n FROM registrations'),
-      outbox: n('SELECT count(*) AS n FROM outbox'),
-      audit: n("SELECT count(*) AS n FROM audit WHERE action <> 'portal-add'"),
-      events: n('SELECT count(*) AS n FROM events'),
-      activeRegistrations: n("SELECT count(*) AS n FROM registrations WHERE state = 'active'"),
-    };
-  } finally {
-    d.close();
-  }
+async function counts(w: World) {
+  return {
+    users: await storeCount(w, 'FROM users'),
+    registrations: await storeCount(w, 'FROM registrations'),
+    outbox: await storeCount(w, 'FROM outbox'),
+    audit: await storeCount(w, "FROM audit WHERE action <> 'portal-add'"),
+    events: await storeCount(w, 'FROM events'),
+    activeRegistrations: await storeCount(w, "FROM registrations WHERE state = 'active'"),
+  };
 }
 
 interface BadSetting {
@@ -87,11 +81,11 @@ describe.each(BAD)('$name', (bad) => {
   it('users invite --from-csv (20 people): exit 2, nobody invited, nothing queued; the same file works once fixed', async () => {
     const env = bad.setup(w);
     const csv = peopleCsv(w.dir, 20);
-    const before = counts(w.db);
+    const before = await counts(w);
     const r = await w.run(['--json', 'users', 'invite', '--from-csv', csv, '--yes'], { env });
     expect(r.exitCode, r.stderr).toBe(2);
     expect(JSON.parse(r.stderr).error.code).toBe(bad.code);
-    expect(counts(w.db)).toEqual(before);
+    expect(await counts(w)).toEqual(before);
     // Fixed (default settings): everyone is invited, nobody is "already registered".
     bad.fix?.(w);
     const ok = await w.run(['--json', 'users', 'invite', '--from-csv', csv, '--yes'], { env: { PORTALCTL_CONFIG: join(w.dir, 'none.json') } });
@@ -103,11 +97,11 @@ describe.each(BAD)('$name', (bad) => {
 
   it('users invite (one person): exit 2, nothing recorded', async () => {
     const env = bad.setup(w);
-    const before = counts(w.db);
+    const before = await counts(w);
     const r = await w.run(['--json', 'users', 'invite', '--email', 'jane@example.org', '--first-name', 'Jane', '--last-name', 'Doe'], { env });
     expect(r.exitCode, r.stderr).toBe(2);
     expect(JSON.parse(r.stderr).error.code).toBe(bad.code);
-    expect(counts(w.db)).toEqual(before);
+    expect(await counts(w)).toEqual(before);
   });
 
   it("users resend-registration: exit 2, and the user's live link keeps working", async () => {
@@ -115,7 +109,7 @@ describe.each(BAD)('$name', (bad) => {
     const token = await tokenInMail(w.mailDir, 1);
     const mails = readdirSync(w.mailDir).length;
     const env = bad.setup(w);
-    const before = counts(w.db);
+    const before = await counts(w);
     for (const argv of [
       ['users', 'resend-registration', '1'],
       ['users', 'resend-registration', '--all-expired', '--yes'],
@@ -124,7 +118,7 @@ describe.each(BAD)('$name', (bad) => {
       expect(r.exitCode, r.stderr).toBe(2);
       expect(JSON.parse(r.stderr).error.code).toBe(bad.code);
     }
-    expect(counts(w.db)).toEqual(before);
+    expect(await counts(w)).toEqual(before);
     expect(readdirSync(w.mailDir)).toHaveLength(mails + (bad.code === 'invalid_mail_dir' ? 1 : 0)); // + the planted link
     bad.fix?.(w);
     const link = await w.run(['--json', 'link', '--service', 'nih', '--account', 'jdoe', '--', token], { env: { PORTALCTL_CONFIG: join(w.dir, 'none.json') } });

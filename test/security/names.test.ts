@@ -14,11 +14,11 @@
 // (U+202A-202E, U+2066-2069) are refused in names everywhere.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRANTS, world, type World } from '../helpers/run.js';
 import { tokenInMail } from './fixtures.js';
+import { storeSql } from '../helpers/sql.js';
 
 let w: World;
 beforeAll(async () => {
@@ -67,10 +67,8 @@ describe('direction marks in a legitimate name', () => {
     id = JSON.parse(r.stdout).users[0].id;
   });
 
-  it('are kept intact in the store', () => {
-    const d = new Database(w.db, { readonly: true });
-    const row = d.prepare('SELECT first_name, last_name FROM users WHERE id = ?').get(id) as { first_name: string; last_name: string };
-    d.close();
+  it('are kept intact in the store', async () => {
+    const [row] = await storeSql(w, 'SELECT first_name, last_name FROM users WHERE id = ?', id);
     expect(row).toEqual({ first_name: first, last_name: last });
   });
 

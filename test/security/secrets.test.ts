@@ -7,10 +7,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { GRANTS, world, type World } from '../helpers/run.js';
 import { startLyingSmtp, type LyingSmtp } from '../helpers/smtp.js';
 import { expectNoSecret, leakForms } from './fixtures.js';
+import { storeSql } from '../helpers/sql.js';
 
 const USER = 'mailer@grants.example.org';
 const PASSWORDS = ['ss@S3cr3t-PW', 'pa/ss-S3cr3t', 'p#w?S3cr3t%', 'plain-S3cr3t'];
@@ -43,11 +43,9 @@ async function everything(w: World, env: Record<string, string>): Promise<[strin
     const r = await w.run(argv, { env });
     out.push([`${argv.join(' ')} stdout`, r.stdout], [`${argv.join(' ')} stderr`, r.stderr]);
   }
-  const d = new Database(w.db, { readonly: true });
-  out.push(['outbox.last_error', JSON.stringify(d.prepare('SELECT last_error FROM outbox').all())]);
-  out.push(['events', JSON.stringify(d.prepare('SELECT data FROM events').all())]);
-  d.close();
-  // The store's bytes themselves: main file and write-ahead log, as latin1 so base64 and ASCII forms are found.
+  out.push(['outbox.last_error', JSON.stringify(await storeSql(w, 'SELECT last_error FROM outbox'))]);
+  out.push(['events', JSON.stringify(await storeSql(w, 'SELECT data FROM events'))]);
+  // The store's bytes themselves (SQLite): main file and write-ahead log, as latin1 so base64 and ASCII forms are found.
   for (const f of [w.db, `${w.db}-wal`]) if (existsSync(f)) out.push([f, readFileSync(f).toString('latin1')]);
   return out;
 }

@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { GRANTS, world, type World } from '../helpers/run.js';
+import { storeSql } from '../helpers/sql.js';
 
 let w: World;
 beforeEach(async () => {
@@ -17,13 +17,9 @@ afterEach(() => w.close());
 
 const INVITE = ['users', 'invite', '--email', 'jane@example.org', '--first-name', 'Jane', '--last-name', 'Doe'];
 
-function recorded(db: string): number {
-  const d = new Database(db, { readonly: true });
-  try {
-    return (d.prepare('SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM events) AS n').get() as { n: number }).n;
-  } finally {
-    d.close();
-  }
+async function recorded(w: World): Promise<number> {
+  const [r] = await storeSql<{ n: number }>(w, 'SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM events) AS n');
+  return Number(r!.n);
 }
 
 describe('PORTALCTL_NOW', () => {
@@ -47,7 +43,7 @@ describe('PORTALCTL_NOW', () => {
       expect(r.exitCode, `${argv.join(' ')}: ${r.stderr}`).toBe(2);
       expect(JSON.parse(r.stderr).error.code).toBe('invalid_time');
     }
-    expect(recorded(w.db)).toBe(0);
+    expect(await recorded(w)).toBe(0);
   });
 
   it('February 29 of a leap year is fine', async () => {
@@ -58,7 +54,7 @@ describe('PORTALCTL_NOW', () => {
     const r = await w.run(['--json', ...INVITE], { now: '9999-12-30T00:00:00Z' });
     expect(r.exitCode, r.stderr).toBe(2);
     expect(JSON.parse(r.stderr).error.code).toBe('invalid_time');
-    expect(recorded(w.db)).toBe(0);
+    expect(await recorded(w)).toBe(0);
   });
 });
 
@@ -72,7 +68,7 @@ describe('TZ', () => {
         expect(JSON.parse(r.stderr).error.code).toBe('invalid_time_zone');
         expect(r.stderr).not.toContain('\u001b');
       }
-      expect(recorded(w.db)).toBe(0);
+      expect(await recorded(w)).toBe(0);
     },
   );
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse } from '../../../src/commands/users/invite.js';
 import { boxLines, GRANTS, rawInput, strip, thrown, tsv, world, type World } from '../../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../../helpers/smtp.js';
-import { inspect } from '../../helpers/store.js';
+import { inspectStore } from '../../helpers/store.js';
 
 const JANE = ['users', 'invite', '--email', 'jane.doe@example.org', '--first-name', 'Jane', '--last-name', 'Doe'];
 
@@ -116,7 +116,7 @@ describe('users invite, emails written as .eml files (the embedded default)', ()
     const r = await w.run(['users', 'invite', '--email', 'eve@example.org', '--first-name', 'Eve']);
     expect(r).toMatchObject({ exitCode: 2, stdout: '' });
     expect(r.stderr).toBe('error: Missing --last-name; give it on the command line (portalctl only prompts on a terminal).\n');
-    expect(inspect(w.db).users).toBe(0);
+    expect((await inspectStore(w)).users).toBe(0);
   });
 
   it('a bad PORTALCTL_MAIL_FROM is exit 2 before anything is recorded', async () => {
@@ -127,7 +127,7 @@ describe('users invite, emails written as .eml files (the embedded default)', ()
       expect(r.exitCode).toBe(2);
       expect(JSON.parse(r.stderr).error.message).toContain('PORTALCTL_MAIL_FROM');
     }
-    expect(inspect(w.db).users).toBe(0);
+    expect((await inspectStore(w)).users).toBe(0);
   });
 });
 
@@ -198,7 +198,7 @@ describe('users invite --from-csv', () => {
     expect(r.stdout).toBe('');
     for (const n of [3, 4, 5, 6]) expect(r.stderr).toContain(`\n  line ${n}: `);
     expect(r.stderr).not.toContain('line 2:');
-    expect(inspect(w.db).users).toBe(0);
+    expect((await inspectStore(w)).users).toBe(0);
     const json = await w.run(['--json', 'users', 'invite', '--from-csv', f]);
     expect(JSON.parse(json.stderr).error).toMatchObject({
       code: 'invalid_csv',
@@ -233,7 +233,7 @@ describe('users invite --from-csv', () => {
     const no = await w.run(['users', 'invite', '--from-csv', f], { tty: true, answers: [false] });
     expect(no.asked).toEqual(['Send registration emails to 12 people for grants?']);
     expect(no.exitCode).toBe(1);
-    expect(inspect(w.db).users).toBe(0);
+    expect((await inspectStore(w)).users).toBe(0);
     const yes = await w.run(['users', 'invite', '--from-csv', f], { tty: true, columns: 200, answers: [true] });
     expect(yes.exitCode, yes.stderr).toBe(0);
     expect(strip(yes.stdout)).toContain('m9@example.org');
@@ -243,6 +243,6 @@ describe('users invite --from-csv', () => {
     expect(yes.stderr).toContain('Showing the first 10 of 12; `portalctl users list --status pending` shows them all (or use --json).');
     expect(yes.progress[0]).toBe('Sending registration emails 0/12');
     expect(yes.progress).toContain('(stopped)');
-    expect(inspect(w.db)).toMatchObject({ users: 12, queued: 0 });
+    expect(await inspectStore(w)).toMatchObject({ users: 12, queued: 0 });
   });
 });

@@ -1,10 +1,10 @@
 // `users list`: the Users overview — on a terminal, piped, as JSON and CSV.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
 import { parse } from '../../../src/commands/users/list.js';
 import { at, boxLines, emlLinkFor, GRANTS, rawInput, strip, thrown, tsv, world, type World } from '../../helpers/run.js';
 import { seedUsers } from '../../helpers/store.js';
+import { storeSql } from '../../helpers/sql.js';
 
 const HEADER = 'ID\tName\tEmail\tUsername/ID (Login Service)\tStatus\tLink expires\tRemoval in';
 
@@ -151,9 +151,7 @@ describe('users list', () => {
   });
 
   it('untrusted text in the store reaches the terminal and the pipe neutralised; JSON keeps it as it is', async () => {
-    const db = new Database(w.db);
-    db.prepare('UPDATE users SET first_name = ?, last_name = ? WHERE id = 1').run('Ja\u001b]0;pwned\u0007ne', 'D\u202Eoe');
-    db.close();
+    await storeSql(w, 'UPDATE users SET first_name = ?, last_name = ? WHERE id = 1', 'Ja\u001b]0;pwned\u0007ne', 'D\u202Eoe');
     try {
       const tty = await w.run(['users', 'list'], { tty: true, columns: 200 });
       expect(tty.stdout).not.toContain('\u001b]0;');
@@ -164,9 +162,7 @@ describe('users list', () => {
       expect(json.stdout).not.toMatch(/[\u001b\u0007\u202e]/);
       expect(JSON.parse(json.stdout).users[0]).toMatchObject({ firstName: 'Ja\u001b]0;pwned\u0007ne', lastName: 'D\u202Eoe' });
     } finally {
-      const fix = new Database(w.db);
-      fix.prepare("UPDATE users SET first_name = 'Jane', last_name = 'Doe' WHERE id = 1").run();
-      fix.close();
+      await storeSql(w, "UPDATE users SET first_name = 'Jane', last_name = 'Doe' WHERE id = 1");
     }
   });
 });
@@ -209,7 +205,7 @@ describe('a big portal on a terminal', () => {
     const w = world();
     try {
       await w.run(GRANTS);
-      seedUsers(w.db, 501);
+      await seedUsers(w, 501);
       const tty = await w.run(['users', 'list'], { tty: true, columns: 200 });
       expect(strip(tty.stdout)).toContain('p499@example.org');
       expect(strip(tty.stdout)).not.toContain('p500@example.org');
