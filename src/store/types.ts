@@ -246,6 +246,10 @@ export interface Tx {
     byId(id: number): Promise<User | undefined>;
     listing(id: number): Promise<UserListing | undefined>;
     byEmail(portalId: number, email: string): Promise<UserListing | undefined>;
+    /** The users of the portal with any of these addresses (the email key rule): one question for a bulk invite's batch. */
+    byEmails(portalId: number, emails: readonly string[]): Promise<UserListing[]>;
+    /** These users, in the order of `ids`; ids of removed users are left out. */
+    listings(ids: readonly number[]): Promise<UserListing[]>;
     byAccount(portalId: number, service: string, username: string): Promise<UserListing | undefined>;
     /** Portals other than `exceptPortalId` where this account is linked. */
     accountElsewhere(service: string, username: string, exceptPortalId: number): Promise<Portal[]>;

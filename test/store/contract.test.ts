@@ -81,6 +81,17 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect((await store.read((tx) => tx.users.triedAccount(portal.id, 'nih', 'ölaf'))).map((u) => u.id)).toEqual([userId]);
   });
 
+  it('looks up many addresses and many ids at once (a bulk invite), under the same key rule', async () => {
+    const a = await store.write((tx) => person(tx, portal, 'Ann@Example.org', 'Ann', 'A'));
+    const b = await store.write((tx) => person(tx, portal, 'Jörg.Müller@Example.org', 'Jörg', 'Müller'));
+    const found = await store.read((tx) => tx.users.byEmails(portal.id, ['JÖRG.MÜLLER@example.ORG', 'nobody@example.org', 'ann@example.org']));
+    expect(found.map((u) => u.id).sort((x, y) => x - y)).toEqual([a.userId, b.userId]);
+    expect(found.find((u) => u.id === b.userId)).toMatchObject({ email: 'Jörg.Müller@Example.org', portal: 'grants', registrationExpiresAt: at(7) });
+    expect(await store.read((tx) => tx.users.byEmails(portal.id, []))).toEqual([]);
+    const listed = await store.read((tx) => tx.users.listings([b.userId, 999_999, a.userId]));
+    expect(listed.map((u) => u.email)).toEqual(['Jörg.Müller@Example.org', 'Ann@Example.org']);
+  });
+
   it('refuses a second profile for the same address, whatever its case', async () => {
     await store.write((tx) => person(tx, portal, 'dup@example.org'));
     const err = await store.write((tx) => person(tx, portal, 'DUP@example.org')).catch((e) => e);

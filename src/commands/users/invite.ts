@@ -79,14 +79,7 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<Result> {
   const users = (async function* () {
     for (let i = 0; i < ids.length; i += 1000) {
       const slice = ids.slice(i, i + 1000);
-      yield await store.read(async (tx) => {
-        const out = [];
-        for (const id of slice) {
-          const u = await tx.users.listing(id);
-          if (u) out.push(toUserView(u, now));
-        }
-        return out;
-      });
+      yield (await store.read((tx) => tx.users.listings(slice))).map((u) => toUserView(u, now));
     }
   })();
   const lines = [`Invited ${plural(bulk.invited.length, 'person', 'people')} to ${portal.slug}.`];

@@ -1008,6 +1008,15 @@ function queries(c: Conn): Tx {
       byId: async (id) => one(await c.q('SELECT * FROM users WHERE id = $1', [id]), userOf),
       listing,
       byEmail: async (portalId, email) => one(await c.q(`${LISTING} WHERE u.portal_id = $1 AND u.email_key = $2`, [portalId, emailKey(email)]), listingOf),
+      byEmails: async (portalId, emails) =>
+        emails.length === 0
+          ? []
+          : (await c.q(`${LISTING} WHERE u.portal_id = $1 AND u.email_key = ANY($2::text[])`, [portalId, emails.map(emailKey)])).map(listingOf),
+      listings: async (ids) => {
+        if (ids.length === 0) return [];
+        const found = await listings([...ids]);
+        return ids.flatMap((id) => found.get(id) ?? []);
+      },
       byAccount: async (portalId, service, username) =>
         one(
           await c.q(`${LISTING} WHERE u.portal_id = $1 AND u.login_service = $2 AND u.username_key = $3`, [portalId, service, accountKey(username)]),

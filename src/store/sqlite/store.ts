@@ -567,6 +567,9 @@ export class SqliteStore implements Store {
         byId: async (id) => one(get('SELECT * FROM users WHERE id = ?', id), userOf),
         listing: async (id) => listing(id),
         byEmail: async (portalId, email) => one(get(`${LISTING} WHERE u.portal_id = ? AND u.email_key = ?`, portalId, emailKey(email)), listingOf),
+        byEmails: async (portalId, emails) =>
+          emails.flatMap((email) => one(get(`${LISTING} WHERE u.portal_id = ? AND u.email_key = ?`, portalId, emailKey(email)), listingOf) ?? []),
+        listings: async (ids) => ids.flatMap((id) => listing(id) ?? []),
         byAccount: async (portalId, service, username) =>
           one(get(`${LISTING} WHERE u.portal_id = ? AND u.login_service = ? AND u.username_key = ?`, portalId, service, accountKey(username)), listingOf),
         accountElsewhere: async (service, username, exceptPortalId) =>
