@@ -23,7 +23,8 @@ import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { PortalctlError, RefusedError, StoreError } from '../errors.js';
 import { diagnoseAccess } from '../domain/access.js';
 import { deliverWebhooks, displayUrl, type WebhookTarget } from '../webhooks/deliver.js';
-import { inspectLink, parseLinkInput, recordExpiries, recordLinkView, redeemLink, type LinkTarget, type Stamp } from '../domain/lifecycle.js';
+import { GroupCommit } from '../domain/group-commit.js';
+import { inspectLink, parseLinkInput, recordExpiries, recordLinkViews, redeemLink, type LinkTarget, type LinkView, type Stamp } from '../domain/lifecycle.js';
 import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
 import { formatForEmail } from '../domain/time.js';
 import { parseAccount, parseEmail, parseSlug } from '../domain/validate.js';
@@ -144,6 +145,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const apiDigests = bearerDigests(deps.apiTokens);
 
   const stamp = (): Stamp => ({ now: clock(), actor: deps.actor, zone });
+  // Page views of concurrent requests share a transaction; each request still answers only once its own view is committed.
+  const views = new GroupCommit<LinkView>((batch) => recordLinkViews(store, batch));
   const zoneOf = (portal: Portal | undefined) => portal?.timeZone ?? zone;
   /** The address browsers use for this portal's /register/ pages. */
   const baseFor = (portal: Portal) => (publicUrl ?? portal.baseUrl).replace(/\/+$/, '');
@@ -337,7 +340,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const now = stamp();
     const { target, error } = await inspectLink(store, token, now);
     if (target) {
-      await recordLinkView(store, target, { clientAddress: req.ip ?? null, userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null }, now);
+      await views.add({ target, clientAddress: req.ip ?? null, userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null, stamp: now });
       Object.assign(req.logExtra, { event: 'link_viewed', portal: target.portal.slug, user: target.user.id });
     }
     if (error) {
@@ -621,7 +624,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (timer) clearInterval(timer);
     if (webhookTimer) clearInterval(webhookTimer);
     stopping.abort();
-    await Promise.all([sweeping, delivering]);
+    await Promise.all([sweeping, delivering, views.idle()]);
   });
 
   return app;
