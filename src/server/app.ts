@@ -234,6 +234,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // ------------------------------------------------------------ pages
 
+  const plainErrorPages = new Map<string, string>();
   const sendPage = (reply: FastifyReply, status: number, html: string) => reply.code(status).type('text/html; charset=utf-8').send(html);
 
   function errorReply(
@@ -244,6 +245,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   ) {
     req.logExtra.outcome ??= code;
     if (o.reason) req.logExtra.reason = o.reason;
+    const base = assetBase(req);
+    if (!o.portal && !o.detail) {
+      // The same page for every request (a scanner's 429s, a malformed link): built once.
+      const key = `${code} ${base}`;
+      let html = plainErrorPages.get(key);
+      if (html === undefined) plainErrorPages.set(key, (html = errorPage({ code, assetBase: base })));
+      return sendPage(reply, o.status ?? ERROR_STATUS[code], html);
+    }
     return sendPage(
       reply,
       o.status ?? ERROR_STATUS[code],
@@ -253,7 +262,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         adminEmail: o.portal?.adminEmail,
         code,
         detail: o.detail,
-        assetBase: assetBase(req),
+        assetBase: base,
       }),
     );
   }
