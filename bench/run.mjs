@@ -10,6 +10,8 @@
 // memory comes from GNU time (`/usr/bin/time -v`), when it is installed
 // (`apt-get install -y time`). `hyperfine`, when installed, cross-checks the
 // start-up ratios. Stores are seeded by bench/seed.mjs under bench/.stores/.
+// The serve section alone (the Step 2 page, the access API, the storm):
+// `node bench/serve.mjs [USERS]` after `npm run build`.
 //
 // Environment:
 //   BENCH_QUICK=1       smoke run: 1k and 10k stores only, fewer runs, 2k
