@@ -10,6 +10,8 @@
 // memory comes from GNU time (`/usr/bin/time -v`), when it is installed
 // (`apt-get install -y time`). `hyperfine`, when installed, cross-checks the
 // start-up ratios. Stores are seeded by bench/seed.mjs under bench/.stores/.
+// The serve section alone (the Step 2 page, the access API, the storm):
+// `node bench/serve.mjs [USERS]` after `npm run build`.
 //
 // Environment:
 //   BENCH_QUICK=1       smoke run: 1k and 10k stores only, fewer runs, 2k
@@ -22,11 +24,11 @@
 
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_NOW, STORES_DIR, cachedStore, seedStore, seededEmail } from './seed.mjs';
+import { serveBench as runServeBench } from './serve.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'portalctl');
@@ -716,146 +718,15 @@ for (const sinkInfo of SINKS) {
 
 // ---------------------------------------------------------------- serve
 
-// The Step 2 page and the access API under load: autocannon (32 connections)
-// against `portalctl serve` on a copy of the STARTUP_SIZE store, beside a bare
-// fastify route answering a fixed string. The link route limits each client
-// address to 60 requests a minute; the load comes through a trusted proxy
-// (loopback) with a different X-Forwarded-For per request, like many people at
-// once, so what is measured is the page itself (a Step 2 view recorded each time).
-// Then a link-scanner storm — 1,000 GETs of one link in a second from one
-// address — runs while the access API is under load, against the API alone.
+// bench/serve.mjs: the Step 2 page and the access API under load, and a link-scanner storm.
 const SERVE_SECONDS = QUICK ? 3 : 8;
 let serveBench;
+try {
+  serveBench = await runServeBench({ store: startupStore, work: WORK, seconds: SERVE_SECONDS, node: NODE, env: baseEnv, log });
+} catch (err) {
+  log(`  ! serve benchmark: ${err.message}`);
+}
 {
-  const { default: autocannon } = await import('autocannon');
-  const load = (opts) =>
-    new Promise((res, rej) => {
-      autocannon({ connections: 32, duration: SERVE_SECONDS, ...opts }, (err, r) => (err ? rej(err) : res(r)));
-    });
-  const summary = (r) => ({ rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total });
-  const readyChild = (child) =>
-    new Promise((res, rej) => {
-      child.once('message', (m) => (m?.type === 'ready' ? res(m.port) : rej(new Error('did not start'))));
-      child.once('exit', () => rej(new Error('exited')));
-    });
-  const freePort = () =>
-    new Promise((res) => {
-      const srv = createServer();
-      srv.listen(0, '127.0.0.1', () => {
-        const { port } = srv.address();
-        srv.close(() => res(port));
-      });
-    });
-  log(`• serve: autocannon, 32 connections, ${SERVE_SECONDS} s each`);
-  const bare = fork(join(ROOT, 'bench', 'bare-fastify.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let server;
-  try {
-    const barePort = await readyChild(bare);
-    const s = startupStore;
-    const db = freshCopy(s.path, 'serve.db');
-    mkdirSync(join(WORK, 'serve'), { recursive: true });
-    const apiToken = 'bench-api-token-0123456789abcdef';
-    const tokenFile = join(WORK, 'serve', 'api-tokens');
-    writeFileSync(tokenFile, `${apiToken}\n`, { mode: 0o600 });
-    const configFile = join(WORK, 'serve', 'config.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({ services: { ims: { type: 'header', header: 'x-remote-user', trustedProxies: ['127.0.0.1'] } }, serve: { apiTokenFile: tokenFile } }),
-      { mode: 0o600 },
-    );
-    const port = await freePort();
-    server = spawn(NODE, [CLI, '--db', db, 'serve', '--listen', `127.0.0.1:${port}`], {
-      cwd: ROOT,
-      env: { ...baseEnv, PORTALCTL_CONFIG: configFile },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let serverLog = '';
-    await new Promise((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`serve did not start: ${serverLog.slice(-500)}`)), 30_000);
-      server.stderr.on('data', (c) => {
-        serverLog = (serverLog + c).slice(-4096);
-        if (serverLog.includes('listening on')) {
-          clearTimeout(timer);
-          res();
-        }
-      });
-      server.once('exit', (code) => rej(new Error(`serve exited ${code}: ${serverLog.slice(-500)}`)));
-    });
-    const token = s.tokens[s.tokens.length - 1];
-    const linkPath = `/register/link?token=${token.token}`;
-    let client = 0;
-    const manyClients = [
-      {
-        method: 'GET',
-        path: linkPath,
-        setupRequest: (req) => {
-          client++;
-          req.headers = { ...req.headers, 'x-forwarded-for': `10.${(client >> 16) & 255}.${(client >> 8) & 255}.${client & 255}` };
-          return req;
-        },
-      },
-    ];
-    // The portal asks about a person who has linked: the answer is 200 with the user.
-    const [service, account] = execFileSync(
-      'sqlite3',
-      [db, 'SELECT login_service, username FROM users WHERE login_service IS NOT NULL ORDER BY id LIMIT 1 OFFSET 100'],
-      {
-        encoding: 'utf8',
-      },
-    )
-      .trim()
-      .split('|');
-    const accessPath = `/api/v1/access?service=${service}&account=${encodeURIComponent(account)}`;
-    const auth = { authorization: `Bearer ${apiToken}` };
-    const check = await fetch(`http://127.0.0.1:${port}${linkPath}`);
-    const checkApi = await fetch(`http://127.0.0.1:${port}${accessPath}`, { headers: auth });
-    if (check.status !== 200 || checkApi.status !== 200) throw new Error(`serve answered ${check.status} to the link and ${checkApi.status} to the API`);
-    // Warm-up, then A/B/A/B.
-    await load({ url: `http://127.0.0.1:${barePort}/register/link`, duration: 2 });
-    await load({ url: `http://127.0.0.1:${port}`, requests: manyClients, duration: 2 });
-    const runs = { bare: [], link: [], access: [] };
-    for (let i = 0; i < 2; i++) {
-      runs.bare.push(summary(await load({ url: `http://127.0.0.1:${barePort}/register/link` })));
-      runs.link.push(summary(await load({ url: `http://127.0.0.1:${port}`, requests: manyClients })));
-      runs.access.push(summary(await load({ url: `http://127.0.0.1:${port}${accessPath}`, headers: auth })));
-    }
-    // The storm: one address, one link, 1,000 GETs in a second, while the API is under load.
-    const stormUrl = `http://127.0.0.1:${port}${linkPath}`;
-    const storm = async () => {
-      const statuses = new Map();
-      const t0 = Date.now();
-      await Promise.all(
-        Array.from({ length: 1000 }, async (_, i) => {
-          await new Promise((r) => setTimeout(r, i));
-          const r = await fetch(stormUrl, { headers: { 'x-forwarded-for': '192.0.2.7', 'user-agent': 'LinkScanner/1.0' } }).catch(() => null);
-          const k = r ? r.status : 'error';
-          statuses.set(k, (statuses.get(k) ?? 0) + 1);
-          await r?.arrayBuffer();
-        }),
-      );
-      return { ms: Date.now() - t0, statuses: Object.fromEntries(statuses) };
-    };
-    const accessUnderStorm = load({ url: `http://127.0.0.1:${port}${accessPath}`, headers: auth, duration: 3 });
-    const stormResult = await storm();
-    const duringStorm = summary(await accessUnderStorm);
-    const alone = summary(await load({ url: `http://127.0.0.1:${port}${accessPath}`, headers: auth, duration: 3 }));
-    const views = execFileSync('sqlite3', [db, `SELECT count(*) FROM link_views WHERE client_address = '192.0.2.7'`], { encoding: 'utf8' }).trim();
-    const best = (xs) => ({ rps: median(xs.map((x) => x.rps)), p99: median(xs.map((x) => x.p99)), non2xx: xs.reduce((a, x) => a + x.non2xx + x.errors, 0) });
-    serveBench = { bare: best(runs.bare), link: best(runs.link), access: best(runs.access), storm: stormResult, duringStorm, alone, views, size: s.users };
-    const { bare: b, link: l, access: a } = serveBench;
-    log(
-      `  bare fastify ${b.rps.toFixed(0)} req/s p99 ${b.p99} ms; link page ${l.rps.toFixed(0)} req/s p99 ${l.p99} ms; access API ${a.rps.toFixed(0)} req/s p99 ${a.p99} ms`,
-    );
-    log(
-      `  storm: ${JSON.stringify(stormResult.statuses)} in ${stormResult.ms} ms, ${views} views recorded; API p99 ${duringStorm.p99} ms during, ${alone.p99} ms alone`,
-    );
-  } catch (err) {
-    log(`  ! serve benchmark: ${err.message}`);
-  } finally {
-    server?.kill('SIGTERM');
-    bare.disconnect();
-    bare.kill();
-  }
   const sb = serveBench;
   for (const [key, label] of [
     ['link', '`GET /register/link?token=…`'],

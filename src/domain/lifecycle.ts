@@ -388,6 +388,14 @@ export async function inspectLink(store: Store, token: string, stamp: Stamp, por
   return store.read((tx) => judge(tx, token, portalId, stamp));
 }
 
+/** A Step 2 page view: who saw which link, and when. */
+export interface LinkView {
+  target: LinkTarget;
+  clientAddress: string | null;
+  userAgent: string | null;
+  stamp: Stamp;
+}
+
 /** A Step 2 page view (by a person or a mail scanner): recorded, never uses the link up. */
 export function recordLinkView(
   store: Store,
@@ -395,20 +403,17 @@ export function recordLinkView(
   view: { clientAddress: string | null; userAgent: string | null },
   stamp: Stamp,
 ): Promise<void> {
+  return recordLinkViews(store, [{ target, ...view, stamp }]);
+}
+
+/** Several page views in one transaction (serve groups concurrent views: see group-commit.ts), each as recordLinkView records it. */
+export function recordLinkViews(store: Store, views: readonly LinkView[]): Promise<void> {
   return store.write(async (tx) => {
-    const at = iso(stamp.now);
-    await tx.linkViews.record({
-      at,
-      userId: target.user.id,
-      registrationId: target.registration.id,
-      clientAddress: view.clientAddress,
-      userAgent: view.userAgent,
-    });
-    await emit(tx, 'link_viewed', target.portal, target.user, at, {
-      registrationId: target.registration.id,
-      clientAddress: view.clientAddress,
-      userAgent: view.userAgent,
-    });
+    for (const { target, clientAddress, userAgent, stamp } of views) {
+      const at = iso(stamp.now);
+      await tx.linkViews.record({ at, userId: target.user.id, registrationId: target.registration.id, clientAddress, userAgent });
+      await emit(tx, 'link_viewed', target.portal, target.user, at, { registrationId: target.registration.id, clientAddress, userAgent });
+    }
   });
 }
 

@@ -23,7 +23,8 @@ import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { PortalctlError, RefusedError, StoreError } from '../errors.js';
 import { diagnoseAccess } from '../domain/access.js';
 import { deliverWebhooks, displayUrl, type WebhookTarget } from '../webhooks/deliver.js';
-import { inspectLink, parseLinkInput, recordExpiries, recordLinkView, redeemLink, type LinkTarget, type Stamp } from '../domain/lifecycle.js';
+import { GroupCommit } from '../domain/group-commit.js';
+import { inspectLink, parseLinkInput, recordExpiries, recordLinkViews, redeemLink, type LinkTarget, type LinkView, type Stamp } from '../domain/lifecycle.js';
 import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
 import { formatForEmail } from '../domain/time.js';
 import { parseAccount, parseEmail, parseSlug } from '../domain/validate.js';
@@ -144,6 +145,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const apiDigests = bearerDigests(deps.apiTokens);
 
   const stamp = (): Stamp => ({ now: clock(), actor: deps.actor, zone });
+  // Page views of concurrent requests share a transaction; each request still answers only once its own view is committed.
+  const views = new GroupCommit<LinkView>((batch) => recordLinkViews(store, batch));
   const zoneOf = (portal: Portal | undefined) => portal?.timeZone ?? zone;
   /** The address browsers use for this portal's /register/ pages. */
   const baseFor = (portal: Portal) => (publicUrl ?? portal.baseUrl).replace(/\/+$/, '');
@@ -231,6 +234,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // ------------------------------------------------------------ pages
 
+  const plainErrorPages = new Map<string, string>();
   const sendPage = (reply: FastifyReply, status: number, html: string) => reply.code(status).type('text/html; charset=utf-8').send(html);
 
   function errorReply(
@@ -241,6 +245,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   ) {
     req.logExtra.outcome ??= code;
     if (o.reason) req.logExtra.reason = o.reason;
+    const base = assetBase(req);
+    if (!o.portal && !o.detail) {
+      // The same page for every request (a scanner's 429s, a malformed link): built once.
+      const key = `${code} ${base}`;
+      let html = plainErrorPages.get(key);
+      if (html === undefined) plainErrorPages.set(key, (html = errorPage({ code, assetBase: base })));
+      return sendPage(reply, o.status ?? ERROR_STATUS[code], html);
+    }
     return sendPage(
       reply,
       o.status ?? ERROR_STATUS[code],
@@ -250,7 +262,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         adminEmail: o.portal?.adminEmail,
         code,
         detail: o.detail,
-        assetBase: assetBase(req),
+        assetBase: base,
       }),
     );
   }
@@ -337,7 +349,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const now = stamp();
     const { target, error } = await inspectLink(store, token, now);
     if (target) {
-      await recordLinkView(store, target, { clientAddress: req.ip ?? null, userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null }, now);
+      await views.add({ target, clientAddress: req.ip ?? null, userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null, stamp: now });
       Object.assign(req.logExtra, { event: 'link_viewed', portal: target.portal.slug, user: target.user.id });
     }
     if (error) {
@@ -621,7 +633,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (timer) clearInterval(timer);
     if (webhookTimer) clearInterval(webhookTimer);
     stopping.abort();
-    await Promise.all([sweeping, delivering]);
+    await Promise.all([sweeping, delivering, views.idle()]);
   });
 
   return app;
