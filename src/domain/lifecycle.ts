@@ -528,35 +528,49 @@ export async function* prune(store: Store, scope: { portalId?: number }, stamp: 
   }
 }
 
+/** Who `users remove` removes: these users, or the portal's users with a status (ids up to `throughId`, the last when the run began). */
+export type RemovalTarget = { ids: number[] } | { status: StatusFilter; throughId: number };
+
 /**
  * Removal by hand ("users remove"): the profiles go at once and every link of
- * theirs stops working. Linked users only when `includeLinked`; with `status`
- * (users chosen by their status) each user is judged again inside the
- * transaction, so one who linked or got a new link meanwhile is kept.
+ * theirs stops working. Linked users only when `includeLinked`. Like prune, a
+ * batch per transaction, each read inside it: users chosen by their status are
+ * found a page at a time (by id, so the work and the memory do not grow with
+ * the store), and one who linked or got a new link meanwhile is kept; users
+ * invited after the run began are not touched.
  */
 export async function* removeUsers(
   store: Store,
   portal: Portal,
-  userIds: number[],
+  target: RemovalTarget,
   stamp: Stamp,
-  opts: { includeLinked: boolean; dryRun: boolean; status?: StatusFilter },
+  opts: { includeLinked: boolean; dryRun: boolean },
 ): AsyncIterable<UserListing[]> {
   const now = iso(stamp.now);
-  for (let i = 0; i < userIds.length; i += REMOVAL_BATCH) {
-    const ids = userIds.slice(i, i + REMOVAL_BATCH);
-    const run = async (tx: Tx) => {
-      const users: UserListing[] = [];
-      for (const id of ids) {
-        const u = await tx.users.listing(id);
-        if (!u || u.portalId !== portal.id) continue; // removed meanwhile
-        if (u.loginService && !opts.includeLinked) continue;
-        if (opts.status && !hasStatus(u, opts.status, now)) continue;
-        users.push(u);
-      }
+  const keep = (u: UserListing | undefined): u is UserListing => u !== undefined && u.portalId === portal.id && (opts.includeLinked || !u.loginService); // gone meanwhile, or linked meanwhile
+  const inTx = <T>(fn: (tx: Tx) => Promise<T>) => (opts.dryRun ? store.read(fn) : store.write(fn));
+  if ('status' in target) {
+    let afterId = 0;
+    for (;;) {
+      const { page, users } = await inTx(async (tx) => {
+        const page = await tx.users.withStatus({ portalId: portal.id, status: target.status, afterId, throughId: target.throughId }, now, REMOVAL_BATCH);
+        const users = page.filter(keep);
+        if (!opts.dryRun && users.length) await removeInTx(tx, users, stamp, 'remove');
+        return { page, users };
+      });
+      if (page.length === 0) return;
+      afterId = page[page.length - 1]!.id;
+      if (users.length) yield users;
+    }
+  }
+  for (let i = 0; i < target.ids.length; i += REMOVAL_BATCH) {
+    const ids = target.ids.slice(i, i + REMOVAL_BATCH);
+    const batch = await inTx(async (tx) => {
+      const found = new Map((await tx.users.listings(ids)).map((u) => [u.id, u]));
+      const users = ids.map((id) => found.get(id)).filter(keep);
       if (!opts.dryRun && users.length) await removeInTx(tx, users, stamp, 'remove');
       return users;
-    };
-    const batch = opts.dryRun ? await store.read(run) : await store.write(run);
+    });
     if (batch.length) yield batch;
   }
 }

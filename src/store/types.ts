@@ -261,6 +261,12 @@ export interface Tx {
     link(id: number, service: string, username: string, at: string): Promise<void>;
     /** Unlinked users of the scope past their removal date with no valid link, oldest id first. */
     prunable(scope: { portalId?: number; afterId?: number }, now: string, limit: number): Promise<UserListing[]>;
+    /** Users of the portal with the status at `now`, ids after `afterId` and up to `throughId`, oldest id first: one page of a removal. */
+    withStatus(scope: { portalId: number; status: StatusFilter; afterId: number; throughId: number }, now: string, limit: number): Promise<UserListing[]>;
+    /** The users with these ids that exist, in no particular order: one query, whatever the count. */
+    listings(ids: number[]): Promise<UserListing[]>;
+    /** The highest user id given so far (0 for none). */
+    lastId(): Promise<number>;
     /** Removes the users and everything of theirs but audit and events. */
     remove(ids: number[]): Promise<void>;
   };

@@ -4,7 +4,7 @@
 
 import { InterruptedError, RefusedError, UsageError } from '../../errors.js';
 import { neutralize, plural } from '../../text.js';
-import { removeUsers } from '../../domain/lifecycle.js';
+import { removeUsers, type RemovalTarget } from '../../domain/lifecycle.js';
 import { iso } from '../../domain/time.js';
 import { findUser, parseStatusFilter, parseUserRef, toUserView, type UserRef } from '../../domain/users.js';
 import type { StatusFilter } from '../../store/types.js';
@@ -41,7 +41,8 @@ export async function run(ctx: Context, o: RemoveOptions): Promise<Result> {
   const portal = await ctx.portal();
   const store = await ctx.store();
   const now = iso(ctx.now);
-  let ids: number[];
+  let target: RemovalTarget;
+  let count: number;
   if (o.status === undefined) {
     // Every user is found, and every linked one refused, before anything changes.
     const users = await store.read(async (tx) => Promise.all(o.users.map((r) => findUser(tx, portal, r))));
@@ -57,22 +58,26 @@ export async function run(ctx: Context, o: RemoveOptions): Promise<Result> {
         { linked: linked.map((u) => u.id) },
       );
     }
-    ids = [...new Set(users.map((u) => u.id))];
+    target = { ids: [...new Set(users.map((u) => u.id))] };
+    count = target.ids.length;
   } else {
-    ids = [];
-    for await (const batch of store.listUsers({ portalId: portal.id, now, status: o.status })) for (const u of batch) ids.push(u.id);
+    // Found a page at a time as they are removed (a million ids are never held); the users invited
+    // after this moment are not part of the run. The question alone needs the count.
+    const status = o.status;
+    target = { status, throughId: await store.read((tx) => tx.users.lastId()) };
+    count = !o.dryRun && !ctx.globals.yes ? await store.countUsers({ portalId: portal.id, now, status }) : 0;
   }
-  if (!o.dryRun && ids.length > 0) {
+  if (!o.dryRun && count > 0 && !ctx.globals.yes) {
     await confirmOrRefuse(
       ctx,
-      `Remove ${plural(ids.length, 'user')} from portal ${portal.slug}? Their profiles are deleted and every link of theirs stops working at once.`,
+      `Remove ${plural(count, 'user')} from portal ${portal.slug}? Their profiles are deleted and every link of theirs stops working at once.`,
       'users remove',
     );
   }
   const stamp = ctx.stamp();
   const removal = await removalStream(
     ctx,
-    removeUsers(store, portal, ids, stamp, { includeLinked: o.includeLinked, dryRun: o.dryRun, status: o.status }),
+    removeUsers(store, portal, target, stamp, { includeLinked: o.includeLinked, dryRun: o.dryRun }),
     o.dryRun,
     o.dryRun ? 'Finding users…' : 'Removing users…',
   );

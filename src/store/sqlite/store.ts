@@ -631,6 +631,17 @@ export class SqliteStore implements Store {
              ORDER BY u.id LIMIT :limit`,
             { now, after: scope.afterId ?? 0, limit, ...(scope.portalId === undefined ? {} : { portal: scope.portalId }) },
           ).map(listingOf),
+        withStatus: async (scope, now, limit) => {
+          const { where, params } = userFilter({ portalId: scope.portalId, now, status: scope.status });
+          return all(`${LISTING} WHERE ${where} AND u.id > :after AND u.id <= :through ORDER BY u.id LIMIT :limit`, {
+            ...params,
+            after: scope.afterId,
+            through: scope.throughId,
+            limit,
+          }).map(listingOf);
+        },
+        listings: async (ids) => (ids.length ? all(`${LISTING} WHERE u.id IN (${ids.map((id) => Number(id)).join(',')})`).map(listingOf) : []),
+        lastId: async () => get('SELECT coalesce(max(id), 0) AS n FROM users')!.n as number,
         remove: async (ids) => {
           const del = this.stmt('DELETE FROM users WHERE id = ?');
           for (const id of ids) del.run(id);
