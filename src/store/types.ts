@@ -263,8 +263,6 @@ export interface Tx {
     prunable(scope: { portalId?: number; afterId?: number }, now: string, limit: number): Promise<UserListing[]>;
     /** Users of the portal with the status at `now`, ids after `afterId` and up to `throughId`, oldest id first: one page of a removal. */
     withStatus(scope: { portalId: number; status: StatusFilter; afterId: number; throughId: number }, now: string, limit: number): Promise<UserListing[]>;
-    /** The users with these ids that exist, in no particular order: one query, whatever the count. */
-    listings(ids: number[]): Promise<UserListing[]>;
     /** The highest user id given so far (0 for none). */
     lastId(): Promise<number>;
     /** Removes the users and everything of theirs but audit and events. */

@@ -1079,7 +1079,6 @@ function queries(c: Conn): Tx {
         const text = `${LISTING} WHERE ${where} AND u.id > ${p.add(scope.afterId)} AND u.id <= ${p.add(scope.throughId)} ORDER BY u.id LIMIT ${p.add(limit)}`;
         return (await c.q(text, p.values)).map(listingOf);
       },
-      listings: async (ids) => (ids.length ? (await c.q(`${LISTING} WHERE u.id = ANY($1::bigint[])`, [ids])).map(listingOf) : []),
       lastId: async () => Number((await c.q('SELECT coalesce(max(id), 0) AS n FROM users'))[0]!.n),
       remove: async (ids) => {
         if (ids.length) c.send('DELETE FROM users WHERE id = ANY($1::bigint[])', [ids]);

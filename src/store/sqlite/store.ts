@@ -640,7 +640,6 @@ export class SqliteStore implements Store {
             limit,
           }).map(listingOf);
         },
-        listings: async (ids) => (ids.length ? all(`${LISTING} WHERE u.id IN (${ids.map((id) => Number(id)).join(',')})`).map(listingOf) : []),
         lastId: async () => get('SELECT coalesce(max(id), 0) AS n FROM users')!.n as number,
         remove: async (ids) => {
           const del = this.stmt('DELETE FROM users WHERE id = ?');
