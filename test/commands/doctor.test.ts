@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { closedPort } from '../helpers/ports.js';
 import { dirname } from 'node:path';
 import { parse } from '../../src/commands/doctor.js';
 import { GRANTS, onPostgres, rawInput, strip, world, type RunResult, type World } from '../helpers/run.js';
@@ -34,14 +34,6 @@ async function smtpWithLogin(): Promise<TestSmtp> {
       cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
     },
   });
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 type Line = { status: string; name: string; detail: string };

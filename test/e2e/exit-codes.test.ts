@@ -3,25 +3,17 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { createServer } from 'node:net';
 import { BIN, GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
 import { LATEST_SQLITE_VERSION } from '../../src/store/sqlite/open.js';
 import { VERSION } from '../../src/cli/version-number.js';
 import { seedUsers } from '../helpers/store.js';
+import { closedPort } from '../helpers/ports.js';
 
 let sb: Sandbox;
 beforeAll(() => {
   sb = sandbox();
 });
 afterAll(() => sb.cleanup());
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('exit codes, end to end', () => {
   it('2 for a named store that does not exist, 0 once `portals add` made it, 2 for bad input, 1 for a refusal, 75 for queued mail', async () => {

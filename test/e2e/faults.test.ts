@@ -5,7 +5,6 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa, type ResultPromise } from 'execa';
@@ -13,6 +12,7 @@ import { BIN, GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
 import { runCli } from '../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { inspect } from '../helpers/store.js';
+import { closedPort } from '../helpers/ports.js';
 
 let smtp: TestSmtp;
 beforeAll(async () => {
@@ -21,14 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp.close();
 });
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** A sandbox with the grants portal, made in-process. */
 async function store(env: Record<string, string> = {}): Promise<Sandbox> {

@@ -4,19 +4,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { GRANTS, world, type World } from '../helpers/run.js';
 import { startSmtp, type Fault, type TestSmtp } from '../helpers/smtp.js';
 import { inspect } from '../helpers/store.js';
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { closedPort } from '../helpers/ports.js';
 
 let smtp: TestSmtp;
 let w: World;

@@ -13,6 +13,7 @@ import { at, BIN, GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
 import { sharedPostgres, startPostgres, type PgCluster, type PgServer } from '../helpers/postgres.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { REMINDER_SUBJECT, toOf } from '../lifecycle/fixtures.js';
+import { closedPort } from '../helpers/ports.js';
 
 let smtp: TestSmtp;
 let pgs: PgServer;
@@ -23,14 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp.close();
 });
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 interface PgSandbox extends Sandbox {
   url: string;

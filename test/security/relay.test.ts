@@ -7,11 +7,11 @@
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { createServer } from 'node:net';
 import { BIN } from '../helpers/cli.js';
 import { at, GRANTS, world, type World } from '../helpers/run.js';
 import { startLyingSmtp, startSmtp, type LyingSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { peopleCsv } from './fixtures.js';
+import { closedPort } from '../helpers/ports.js';
 
 let w: World;
 beforeEach(async () => {
@@ -115,14 +115,6 @@ describe('a relay whose replies carry C1 controls, bidi overrides and escape seq
     expect(list.messages[0].lastError).toMatch(/\u009b|\u202e/);
   });
 });
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('temporary failures back off; refusals are shouted about', () => {
   let smtp: TestSmtp;
