@@ -15,7 +15,7 @@ import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { at, GRANTS, world, type World } from '../helpers/run.js';
 import { peopleCsv } from './fixtures.js';
 
-const PEOPLE = 2100; // more than two batches of outbox list (1000) and four of prune (500)
+const PEOPLE = 2100; // more than two pages of a streamed list (250 on SQLite, 1000 on PostgreSQL) and four of prune (500)
 let w: World;
 beforeAll(async () => {
   w = world();

@@ -36,7 +36,12 @@ import { LATEST_SQLITE_VERSION, openSqlite, schemaVersion, sqliteError, type DB,
 
 type Row = Record<string, unknown>;
 
-const BATCH = 1000;
+/**
+ * Rows a streamed query hands over at a time. Small on purpose: a batch lives across the awaits of
+ * the writer downstream, so with a young generation kept small (bin/portalctl) what a batch holds
+ * is promoted and then waits for a full collection; 250 rows keep that under a few MiB.
+ */
+const BATCH = 250;
 
 const portalOf = (r: Row): Portal => ({
   id: r.id as number,
