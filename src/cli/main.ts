@@ -62,19 +62,19 @@ function commandPath(argv: readonly string[]): string[] {
 
 /**
  * A Step 2 token that commander took for an option (tokens of the first
- * releases could start with "-"). Not a global pattern: test() on one would
- * remember where it stopped and miss the token on the next run in the same
- * process. 25 characters after the "-" when the token starts with -q or -y:
- * commander takes that for the flag and reports the rest as the unknown option.
+ * releases could start with "-"): an argument shaped like one (27 characters,
+ * the first "-"), and commander saying an option is unknown. Told from the
+ * arguments, not the message: a token starting with -q, -y or -h is split by
+ * commander into flags and a shorter remainder, possibly more than once.
  */
-const TOKEN_AS_OPTION = /'-[A-Za-z0-9_-]{25,26}'/;
+const TOKEN_LIKE = /^-[A-Za-z0-9_-]{26}$/;
 
 function commanderMessage(err: CommanderError, argv: readonly string[]): string {
   let text = err.message
     .replace(/^error: /, '')
     .replace(/\n+/g, ' ')
     .trim();
-  if (TOKEN_AS_OPTION.test(text)) {
+  if (err.code === 'commander.unknownOption' && argv.some((a) => TOKEN_LIKE.test(a))) {
     text =
       'a Step 2 link token that starts with "-" was read as an option; put `--` before it (portalctl link --service nih --account jdoe -- TOKEN) or pass the link on standard input (portalctl link - …)';
   }

@@ -129,12 +129,14 @@ describe('tokens that start with "-"', () => {
     expect(r.stderr).toMatch(/portalctl link -/);
   });
 
-  it('one that starts with "-y" (which commander splits into --yes and the rest) gets the same advice', async () => {
-    const token = oldTokenStartingWithDash('-y');
-    await plantToken(w, 1, token);
-    await refused(['--portal', 'grants', 'link', token, ...LINK], token.slice(2), 2, 'usage');
-    const r = await w.run(['--portal', 'grants', 'link', token, ...LINK]);
-    expect(r.stderr).toMatch(/put `--` before it/);
+  it('one that starts with -y or -qy (which commander splits into flags and the rest) gets the same advice', async () => {
+    for (const prefix of ['-y', '-qy']) {
+      const token = oldTokenStartingWithDash(prefix);
+      plantToken(1, token);
+      await refused(['--portal', 'grants', 'link', token, ...LINK], token.slice(prefix.length), 2, 'usage');
+      const r = await w.run(['--portal', 'grants', 'link', token, ...LINK]);
+      expect(r.stderr, token).toMatch(/put `--` before it/);
+    }
   });
 
   it('an old one still works after `--`', async () => {
