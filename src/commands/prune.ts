@@ -5,7 +5,7 @@ import { plural } from '../text.js';
 import { prune, recordExpiries } from '../domain/lifecycle.js';
 import { info, type Result } from '../output/results.js';
 import { confirmOrRefuse } from '../runtime/ask.js';
-import { removalStream } from '../runtime/removal.js';
+import { removalReport, removalStream } from '../runtime/removal.js';
 import { deliverConfigured, webhookTargets } from '../runtime/webhooks.js';
 import type { Context } from '../runtime/context.js';
 import { flag, type RawInput } from './command.js';
@@ -45,12 +45,7 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
   if (!o.dryRun) await recordExpiries(store, stamp);
   const done = o.dryRun ? 'Would remove' : 'Removed';
   return {
-    kind: 'users',
-    users: removal.users,
-    jsonKey: 'removed',
-    jsonExtra: () => ({ dryRun: o.dryRun, ...(removal.interrupted() ? { interrupted: true } : {}) }),
-    report: !o.dryRun,
-    sideEffects: true,
+    ...removalReport(removal, o.dryRun),
     summary: () => ({ lines: [], seeAll: o.dryRun ? 'portalctl prune --dry-run --json' : 'portalctl audit --since 1h' }),
     empty: 'No unlinked users are past their removal date.',
     finish: async () => {

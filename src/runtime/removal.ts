@@ -15,6 +15,18 @@ export interface RemovalStream {
   interrupted(): boolean;
 }
 
+/** What prune and users remove report alike: the removed users under "removed", dryRun, and interrupted when it was. */
+export function removalReport(removal: RemovalStream, dryRun: boolean) {
+  return {
+    kind: 'users' as const,
+    users: removal.users,
+    jsonKey: 'removed',
+    jsonExtra: () => ({ dryRun, ...(removal.interrupted() ? { interrupted: true } : {}) }),
+    report: !dryRun,
+    sideEffects: true,
+  };
+}
+
 export async function removalStream(ctx: Context, batches: AsyncIterable<UserListing[]>, dryRun: boolean, label: string): Promise<RemovalStream> {
   const signal = ctx.interrupts();
   const progress = await ctx.progress(label);

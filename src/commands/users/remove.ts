@@ -11,7 +11,7 @@ import type { StatusFilter } from '../../store/types.js';
 import { info, type Result } from '../../output/results.js';
 import { usernameCell } from '../../output/users.js';
 import { confirmOrRefuse } from '../../runtime/ask.js';
-import { removalStream } from '../../runtime/removal.js';
+import { removalReport, removalStream } from '../../runtime/removal.js';
 import type { Context } from '../../runtime/context.js';
 import { flag, str, type RawInput } from '../command.js';
 
@@ -82,12 +82,7 @@ export async function run(ctx: Context, o: RemoveOptions): Promise<Result> {
     o.dryRun ? 'Finding users…' : 'Removing users…',
   );
   return {
-    kind: 'users',
-    users: removal.users,
-    jsonKey: 'removed',
-    jsonExtra: () => ({ dryRun: o.dryRun, ...(removal.interrupted() ? { interrupted: true } : {}) }),
-    report: !o.dryRun,
-    sideEffects: true,
+    ...removalReport(removal, o.dryRun),
     summary: () => ({
       lines: [],
       seeAll: !o.dryRun ? 'portalctl audit --since 1h' : o.status ? `portalctl users list --status ${o.status}` : undefined,
