@@ -9,7 +9,9 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type InteractionDetails } from 'oidc-provider';
+import Provider from 'oidc-provider';
+
+type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export interface TestOidcClient {
   client_id: string;
@@ -243,12 +245,12 @@ export async function startOidcProvider(opts: StartOidcOptions): Promise<TestOid
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
-    async renderError(ctx: { type: string; body: string }, out: Record<string, string>) {
+    async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = page(
         'Error',
         `<h1>Sign-in error</h1>${Object.entries(out)
-          .map(([k, v]) => `<p><strong>${esc(k)}</strong>: ${esc(v)}</p>`)
+          .map(([k, v]) => `<p><strong>${esc(k)}</strong>: ${esc(String(v))}</p>`)
           .join('')}`,
       );
     },

@@ -132,7 +132,7 @@ describe('tokens that start with "-"', () => {
   it('one that starts with -y or -qy (which commander splits into flags and the rest) gets the same advice', async () => {
     for (const prefix of ['-y', '-qy']) {
       const token = oldTokenStartingWithDash(prefix);
-      plantToken(1, token);
+      await plantToken(w, 1, token);
       await refused(['--portal', 'grants', 'link', token, ...LINK], token.slice(prefix.length), 2, 'usage');
       const r = await w.run(['--portal', 'grants', 'link', token, ...LINK]);
       expect(r.stderr, token).toMatch(/put `--` before it/);

@@ -2,7 +2,8 @@
 // trace; --debug stack traces are neutralised like every other message (Low).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { BIN } from '../helpers/cli.js';
@@ -22,7 +23,12 @@ afterAll(() => w.close());
 async function toDevFull(argv: string[]) {
   const fd = openSync('/dev/full', 'w');
   try {
-    return await execa('node', [BIN, ...argv], { env: w.env, extendEnv: false, stdin: 'ignore', stdout: fd, stderr: 'pipe', reject: false });
+    // node's own spawn: execa's types allow only the standard descriptors here.
+    const child = spawn('node', [BIN, ...argv], { env: w.env, stdio: ['ignore', fd, 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const [exitCode] = (await once(child, 'close')) as [number | null];
+    return { exitCode, stderr: stderr.replace(/\n$/, '') };
   } finally {
     closeSync(fd);
   }
