@@ -104,7 +104,7 @@ describe('a path that is not a portalctl store is refused untouched (exit 2)', (
   it('a symbolic link, even to a real store', async () => {
     dir = tempDir('portalctl-open');
     const real = join(dir, 'real.db');
-    (await SqliteStore.open(real, { create: true })).close();
+    await (await SqliteStore.open(real, { create: true })).close();
     symlinkSync(real, join(dir, 'link.db'));
     expect(await codeOf(() => SqliteStore.open(join(dir, 'link.db'), { create: true }))).toBe('store_invalid');
     expect(await codeOf(() => SqliteStore.open(join(dir, 'missing.db'), { create: false }))).toBe('store_missing');
