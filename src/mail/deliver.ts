@@ -176,8 +176,11 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
     const toRecord = settled;
     settled = [];
     const left = outboxIds.length - next;
-    // The connections whose outcome this transaction records get their next message from it.
-    const claimNow = stopped() ? 0 : Math.min(width - inFlight + toRecord.length, left);
+    // The connections whose outcome this transaction records get their next message from it —
+    // unless those outcomes make the relay's failures in a row enough to stop.
+    let streak = failuresInARow;
+    for (const f of toRecord) streak = f.error?.server ? streak + 1 : f.outcome.state === 'sent' ? 0 : streak;
+    const claimNow = stopped() || streak >= giveUpAfter ? 0 : Math.min(width - inFlight + toRecord.length, left);
     if (toRecord.length > 0 || claimNow > 0) {
       const first = next;
       next += claimNow;
