@@ -40,7 +40,7 @@ export function emit(
   user: { id: number; email: string } | null,
   at: string,
   data: Record<string, unknown> = {},
-): Promise<number> {
+): Promise<void> {
   return tx.events.append({ at, type, portal: typeof portal === 'string' ? portal : portal.slug, userId: user?.id ?? null, email: user?.email ?? null, data });
 }
 
@@ -60,8 +60,9 @@ export function alreadyRegistered(portal: Portal, email: string, existingId: num
 }
 
 /** Rule 1 inside a transaction: a new unlinked user, an active registration and its queued email. */
-export async function inviteInTx(tx: Tx, portal: Portal, person: NewPerson, stamp: Stamp): Promise<RecordedRegistration> {
-  const existing = await tx.users.byEmail(portal.id, person.email);
+export async function inviteInTx(tx: Tx, portal: Portal, person: NewPerson, stamp: Stamp, opts: { lookedUp?: boolean } = {}): Promise<RecordedRegistration> {
+  // lookedUp: the caller asked for this address in this transaction and found nobody.
+  const existing = opts.lookedUp ? undefined : await tx.users.byEmail(portal.id, person.email);
   if (existing) throw alreadyRegistered(portal, person.email, existing.id);
   const at = iso(stamp.now);
   const removalDueAt = iso(addDays(stamp.now, portal.removalDays));
@@ -136,7 +137,7 @@ export function inviteMany(store: Store, portal: Portal, people: NewPerson[], st
           if (active && !existing.loginService) skippedRegistrations.push(active.id);
           continue;
         }
-        out.invited.push({ ...(await inviteInTx(tx, portal, p, stamp)), email: p.email });
+        out.invited.push({ ...(await inviteInTx(tx, portal, p, stamp, { lookedUp: true })), email: p.email });
       }
     }
     out.leftover = await tx.outbox.queuedFor(skippedRegistrations);

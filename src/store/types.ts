@@ -94,6 +94,13 @@ export interface OutboxMessage {
   claimedAt: string | null;
 }
 
+/** A message taken for delivery, with what its email needs from the store. */
+export interface ClaimedRow {
+  message: OutboxMessage;
+  registration: Registration;
+  user: UserListing;
+}
+
 /** An undelivered message with who it is for. */
 export interface PendingMessage extends OutboxMessage {
   userId: number;
@@ -293,14 +300,17 @@ export interface Tx {
   outbox: {
     get(id: number): Promise<OutboxMessage | undefined>;
     enqueue(registrationId: number, kind: MessageKind, at: string): Promise<number>;
-    /** Takes the message for delivery (attempts + 1) unless it was sent meanwhile, is gone or failed, or a live claim holds it. */
+    /**
+     * Takes the message for delivery (attempts + 1) unless it was sent meanwhile, is gone or failed, or a live claim holds it;
+     * with the registration it belongs to and its user (on PostgreSQL the three are asked in one round trip).
+     */
     claim(
       id: number,
       claimant: string,
       claimedAt: string,
       at: string,
       isStale: (claimedBy: string, claimedAt: string) => boolean,
-    ): Promise<OutboxMessage | 'sent' | 'gone' | 'busy'>;
+    ): Promise<ClaimedRow | 'sent' | 'gone' | 'busy'>;
     markSent(id: number, at: string): Promise<void>;
     markUnsent(id: number, state: 'queued' | 'failed', error: string, at: string, nextAttemptAt: string | null): Promise<void>;
     remove(id: number): Promise<void>;
@@ -360,7 +370,8 @@ export interface Tx {
     userIdsFor(ref: string): Promise<number[]>;
   };
   events: {
-    append(e: NewEvent): Promise<number>;
+    /** Ids are given in commit order (a reader's cursor never skips one); the store may hand them out at COMMIT, so none is returned. */
+    append(e: NewEvent): Promise<void>;
     since(cursor: number, limit: number, filter?: { types?: readonly string[] }): Promise<LifecycleEvent[]>;
     last(): Promise<number>;
   };

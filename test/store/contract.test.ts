@@ -146,7 +146,11 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     const p = await store.write((tx) => person(tx, portal, 'o@example.org'));
     const live = () => false;
     const first = await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:1', T0, T0, live));
-    expect(first).toMatchObject({ id: p.outboxId, attempts: 1, claimedBy: 'host:1' });
+    expect(first).toMatchObject({
+      message: { id: p.outboxId, attempts: 1, claimedBy: 'host:1' },
+      registration: { id: p.registrationId, userId: p.userId, state: 'active' },
+      user: { id: p.userId, email: 'o@example.org', portal: 'grants' },
+    });
     expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('busy');
     await store.write((tx) => tx.outbox.markSent(p.outboxId, T0));
     expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('sent');
@@ -166,19 +170,27 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
   });
 
   it('appends events with increasing ids and reads them by cursor and type', async () => {
-    const ids = await store.write(async (tx) => [
-      await tx.events.append({ at: T0, type: 'invited', portal: 'grants', userId: 1, email: 'e@example.org', data: { b: 1, a: [2] } }),
-      await tx.events.append({ at: T0, type: 'email_sent', portal: 'grants', userId: 1, email: 'e@example.org', data: {} }),
-    ]);
-    expect(ids[1]).toBeGreaterThan(ids[0]!);
-    const more = await store.write((tx) => tx.events.append({ at: at(1), type: 'linked', portal: 'grants', userId: 1, email: null, data: {} }));
-    expect(more).toBeGreaterThan(ids[1]!);
+    await store.write(async (tx) => {
+      await tx.events.append({ at: T0, type: 'invited', portal: 'grants', userId: 1, email: 'e@example.org', data: { b: 1, a: [2] } });
+      await tx.events.append({ at: T0, type: 'email_sent', portal: 'grants', userId: 1, email: 'e@example.org', data: {} });
+    });
+    await store.write((tx) => tx.events.append({ at: at(1), type: 'linked', portal: 'grants', userId: 1, email: null, data: {} }));
     const since = await store.read((tx) => tx.events.since(0, 10));
     expect(since.map((e) => e.type)).toEqual(['invited', 'email_sent', 'linked']);
+    const ids = since.map((e) => e.id);
+    expect(ids[1]).toBeGreaterThan(ids[0]!);
+    expect(ids[2]).toBeGreaterThan(ids[1]!);
+    const more = ids[2]!;
     expect(JSON.stringify(since[0]!.data)).toBe('{"b":1,"a":[2]}');
     expect((await store.read((tx) => tx.events.since(ids[0]!, 10, { types: ['linked'] }))).map((e) => e.id)).toEqual([more]);
     expect(await store.read((tx) => tx.events.last())).toBe(more);
     expect((await all(store.listEvents({ since: 0, types: ['invited'] }))).map((e) => e.id)).toEqual([ids[0]]);
+    // Many in one transaction: ids in the order appended.
+    await store.write(async (tx) => {
+      for (let n = 0; n < 40; n++) await tx.events.append({ at: T0, type: 'invited', portal: 'grants', userId: 2, email: null, data: { n } });
+    });
+    const batch = await store.read((tx) => tx.events.since(more, 100));
+    expect(batch.map((e) => (e.data as { n: number }).n)).toEqual([...Array(40).keys()]);
   });
 
   it('queues webhook deliveries in order, one per user at a time', async () => {

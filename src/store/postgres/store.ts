@@ -31,10 +31,12 @@
 // Audit records, events, link attempts and views are appended in batches:
 // buffered in the transaction and written by one multi-row INSERT before the
 // next statement or COMMIT, so prune's thousands of audit records cost a few
-// round trips. Event ids are reserved from the sequence under the events lock.
+// round trips. Events get their ids from the sequence as they are inserted, in
+// the order appended, under the events lock.
 
 import type pg from 'pg';
 import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
 import { EXIT, PortalctlError, StoreError } from '../../errors.js';
 import { accountKey, emailKey, foldKey, nameKey, searchKey } from '../keys.js';
 import { TABLES, TABLE_NAMES, type StoreDump, type TableCounts, type TableName, type TableRow } from '../tables.js';
@@ -351,7 +353,10 @@ export class PostgresStore implements Store {
     // An idle connection that the server drops reports here; without a listener it would end the process.
     pool.on('error', () => {});
     // So does a checked-out one between two statements: its next statement then fails, and is handled there.
-    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+      coalesceWrites((client as unknown as { connection: { stream: Writable } }).connection.stream);
+    });
     return pool;
   }
 
@@ -818,6 +823,44 @@ export function countMismatch(table: string, expected: number, got: number): Sto
 
 // ---------------------------------------------------------------- one transaction
 
+/**
+ * Makes a connection's socket send what it is given in one write once the
+ * JavaScript has nothing left to do but wait (setImmediate: after every
+ * promise continuation). pg writes every protocol message on its own, four
+ * or so per statement; pipelined statements (BEGIN with the first statement,
+ * a bulk invite's inserts, a batch of claims, COMMIT) then cost more in
+ * writes than in the statements. Order is kept: everything goes through the
+ * one buffer, and a write with a callback sends it first.
+ */
+function coalesceWrites(stream: Writable): void {
+  const write = stream.write.bind(stream) as (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
+  let parts: Buffer[] | undefined;
+  const flush = () => {
+    const p = parts;
+    parts = undefined;
+    if (p && !stream.destroyed) write(p.length === 1 ? p[0] : Buffer.concat(p));
+  };
+  stream.write = ((chunk: unknown, encoding?: unknown, cb?: unknown) => {
+    if (!Buffer.isBuffer(chunk) || encoding !== undefined || cb !== undefined) {
+      flush();
+      return write(chunk, encoding, cb);
+    }
+    if (!parts) {
+      parts = [];
+      setImmediate(flush);
+    }
+    parts.push(chunk);
+    return true;
+  }) as Writable['write'];
+}
+
+/** Tables whose rows others refer to come first in a flush of buffered rows. */
+const APPEND_ORDER = ['users', 'registrations', 'outbox'];
+const appendRank = (table: string) => {
+  const i = APPEND_ORDER.indexOf(table);
+  return i < 0 ? APPEND_ORDER.length : i;
+};
+
 /** One transaction's connection: its statements, its buffered appends, and the Tx over them. */
 class Conn {
   readonly client: pg.PoolClient;
@@ -848,6 +891,7 @@ class Conn {
    * COMMIT.
    */
   send(text: string, values: unknown[] = [], prepare = true): void {
+    if (this.pending) this.flush();
     this.inflight.push(
       this.query(text, values, prepare).then(
         () => undefined,
@@ -874,8 +918,11 @@ class Conn {
     try {
       res = await this.query(text, values, prepare);
     } catch (err) {
+      // The first failure is the cause; statements that were already on their way fail after it only
+      // because the transaction is aborted (25P02). Several statements may be waited for at once.
+      this.failed ??= err;
       await this.settle().catch(() => {});
-      throw this.failed ?? err;
+      throw this.failed;
     }
     await this.settle();
     return res.rows;
@@ -887,8 +934,11 @@ class Conn {
     try {
       res = await this.query(text, values, true);
     } catch (err) {
+      // The first failure is the cause; statements that were already on their way fail after it only
+      // because the transaction is aborted (25P02). Several statements may be waited for at once.
+      this.failed ??= err;
       await this.settle().catch(() => {});
-      throw this.failed ?? err;
+      throw this.failed;
     }
     await this.settle();
     return res.rowCount ?? 0;
@@ -905,17 +955,20 @@ class Conn {
     this.pending++;
   }
 
-  /** Sends the buffered appends, one INSERT per table, in the order the tables were first appended to. */
+  /** Sends the buffered appends, one INSERT per table, parents before the rows that refer to them. */
   flush(): void {
     if (!this.pending) return;
     this.pending = 0;
-    for (const a of this.appenders.values()) {
+    const tables = [...this.appenders.values()].sort((x, y) => appendRank(x.table) - appendRank(y.table));
+    for (const a of tables) {
       if (!a.rows.length) continue;
       const rows = a.rows;
       a.rows = [];
       const casts = a.columns.map(([, type], i) => `$${i + 1}::${type}`).join(', ');
       const overriding = a.columns[0]![0] === 'id' ? 'OVERRIDING SYSTEM VALUE ' : '';
-      const text = `INSERT INTO ${a.table} (${a.columns.map(([c]) => c).join(', ')}) ${overriding}SELECT * FROM unnest(${casts})`;
+      // In the order appended (WITH ORDINALITY … ORDER BY): rows whose ids the sequence gives get them in that order.
+      const names = a.columns.map(([c]) => c).join(', ');
+      const text = `INSERT INTO ${a.table} (${names}) ${overriding}SELECT ${names} FROM unnest(${casts}) WITH ORDINALITY AS t(${names}, n) ORDER BY n`;
       this.send(
         text,
         a.columns.map((_, i) => rows.map((r) => r[i])),
@@ -923,13 +976,16 @@ class Conn {
     }
   }
 
-  /** The next event id: under the events lock (held to COMMIT), from ids reserved in growing blocks. */
-  async nextEventId(): Promise<number> {
-    if (!this.eventsLocked) {
-      this.send('SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK.toString()]);
-      this.eventsLocked = true;
-    }
-    return this.nextId('events', 512);
+  /**
+   * Takes the events lock (held to COMMIT) before this transaction's first
+   * event: the rows get their ids from the sequence as they are inserted,
+   * under the lock, so ids become visible in increasing order. Sent without
+   * waiting: the lock is granted before the INSERT that follows it runs.
+   */
+  lockEvents(): void {
+    if (this.eventsLocked) return;
+    this.send('SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK.toString()]);
+    this.eventsLocked = true;
   }
 
   /**
@@ -939,7 +995,7 @@ class Conn {
    * trips for its ids instead of 3000. Ids of a block left unused are never
    * handed out (a gap, like a rolled-back insert's).
    */
-  async nextId(table: string, max = 64): Promise<number> {
+  async nextId(table: string, max = 256): Promise<number> {
     let r = this.reserved.get(table);
     if (!r) this.reserved.set(table, (r = { ids: [], next: 1 }));
     if (r.ids.length === 0) {
@@ -1039,9 +1095,21 @@ function queries(c: Conn): Tx {
         ).map(listingOf),
       insert: async (u) => {
         const id = await c.nextId('users');
-        c.send(
-          `INSERT INTO users (id, portal_id, first_name, last_name, email, email_key, removal_due_at, created_at, search_key, name_key)
-           OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        // Buffered: a bulk invite's new users go in by one INSERT per batch.
+        c.append(
+          'users',
+          [
+            ['id', 'bigint[]'],
+            ['portal_id', 'bigint[]'],
+            ['first_name', 'text[]'],
+            ['last_name', 'text[]'],
+            ['email', 'text[]'],
+            ['email_key', 'text[]'],
+            ['removal_due_at', 'timestamptz[]'],
+            ['created_at', 'timestamptz[]'],
+            ['search_key', 'text[]'],
+            ['name_key', 'text[]'],
+          ],
           [id, u.portalId, u.firstName, u.lastName, u.email, emailKey(u.email), u.removalDueAt, u.createdAt, searchKey(u), nameKey(u.firstName, u.lastName)],
         );
         return id;
@@ -1092,13 +1160,18 @@ function queries(c: Conn): Tx {
         one(await c.q('SELECT * FROM registrations WHERE user_id = $1 AND id > $2 ORDER BY id DESC LIMIT 1', [userId, id]), registrationOf),
       insert: async (r) => {
         const id = await c.nextId('registrations');
-        c.send(`INSERT INTO registrations (id, user_id, email, created_at, expires_at, state) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, 'active')`, [
-          id,
-          r.userId,
-          r.email,
-          r.createdAt,
-          r.expiresAt,
-        ]);
+        c.append(
+          'registrations',
+          [
+            ['id', 'bigint[]'],
+            ['user_id', 'bigint[]'],
+            ['email', 'text[]'],
+            ['created_at', 'timestamptz[]'],
+            ['expires_at', 'timestamptz[]'],
+            ['state', 'text[]'],
+          ],
+          [id, r.userId, r.email, r.createdAt, r.expiresAt, 'active'],
+        );
         return id;
       },
       supersedeActive: async (userId, at) => {
@@ -1157,22 +1230,38 @@ function queries(c: Conn): Tx {
       get: async (id) => one(await c.q('SELECT * FROM outbox WHERE id = $1', [id]), messageOf),
       enqueue: async (registrationId, kind, at) => {
         const id = await c.nextId('outbox');
-        c.send(`INSERT INTO outbox (id, registration_id, kind, state, created_at, updated_at) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, 'queued', $4, $4)`, [
-          id,
-          registrationId,
-          kind,
-          at,
-        ]);
+        c.append(
+          'outbox',
+          [
+            ['id', 'bigint[]'],
+            ['registration_id', 'bigint[]'],
+            ['kind', 'text[]'],
+            ['state', 'text[]'],
+            ['created_at', 'timestamptz[]'],
+            ['updated_at', 'timestamptz[]'],
+          ],
+          [id, registrationId, kind, 'queued', at, at],
+        );
         return id;
       },
       claim: async (id, claimant, claimedAt, at, isStale) => {
         // A message another transaction is taking right now is busy: skipped, not waited for.
-        const m = one(await c.q('SELECT * FROM outbox WHERE id = $1 FOR UPDATE SKIP LOCKED', [id]), messageOf);
+        // Its registration and user are asked in the same round trip (pipelined), and used only if it is taken.
+        const [claimed, reg, user] = await Promise.all([
+          c.q('SELECT * FROM outbox WHERE id = $1 FOR UPDATE SKIP LOCKED', [id]),
+          c.q('SELECT r.* FROM outbox o JOIN registrations r ON r.id = o.registration_id WHERE o.id = $1', [id]),
+          c.q(`${LISTING} WHERE u.id = (SELECT r2.user_id FROM outbox o JOIN registrations r2 ON r2.id = o.registration_id WHERE o.id = $1)`, [id]),
+        ]);
+        const m = one(claimed, messageOf);
         if (!m) return (await c.q('SELECT 1 FROM outbox WHERE id = $1', [id])).length ? 'busy' : 'gone';
         if (m.state !== 'queued') return m.state === 'sent' ? 'sent' : 'gone';
         if (m.claimedBy && m.claimedAt && !isStale(m.claimedBy, m.claimedAt)) return 'busy';
         c.send('UPDATE outbox SET attempts = attempts + 1, updated_at = $1, claimed_by = $2, claimed_at = $3 WHERE id = $4', [at, claimant, claimedAt, id]);
-        return { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt };
+        return {
+          message: { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt },
+          registration: registrationOf(reg[0]!),
+          user: listingOf(user[0]!),
+        };
       },
       markSent: async (id, at) => {
         c.send(
@@ -1349,11 +1438,10 @@ function queries(c: Conn): Tx {
     },
     events: {
       append: async (e) => {
-        const id = await c.nextEventId();
+        c.lockEvents();
         c.append(
           'events',
           [
-            ['id', 'bigint[]'],
             ['at', 'timestamptz[]'],
             ['type', 'text[]'],
             ['portal', 'text[]'],
@@ -1361,9 +1449,8 @@ function queries(c: Conn): Tx {
             ['email', 'text[]'],
             ['data', 'json[]'],
           ],
-          [id, e.at, e.type, e.portal, e.userId, e.email, JSON.stringify(e.data)],
+          [e.at, e.type, e.portal, e.userId, e.email, JSON.stringify(e.data)],
         );
-        return id;
       },
       since: async (cursor, limit, filter) => {
         if (filter?.types?.length) {

@@ -734,7 +734,8 @@ export class SqliteStore implements Store {
           if (m.state !== 'queued') return m.state === 'sent' ? 'sent' : 'gone';
           if (m.claimedBy && m.claimedAt && !isStale(m.claimedBy, m.claimedAt)) return 'busy';
           run('UPDATE outbox SET attempts = attempts + 1, updated_at = ?, claimed_by = ?, claimed_at = ? WHERE id = ?', at, claimant, claimedAt, id);
-          return { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt };
+          const registration = registrationOf(get('SELECT * FROM registrations WHERE id = ?', m.registrationId)!);
+          return { message: { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt }, registration, user: listing(registration.userId)! };
         },
         markSent: async (id, at) => {
           run(
@@ -884,18 +885,17 @@ export class SqliteStore implements Store {
         },
       },
       events: {
-        append: async (e) =>
-          Number(
-            run(
-              'INSERT INTO events (at, type, portal, user_id, email, data) VALUES (?, ?, ?, ?, ?, ?)',
-              e.at,
-              e.type,
-              e.portal,
-              e.userId,
-              e.email,
-              JSON.stringify(e.data),
-            ).lastInsertRowid,
-          ),
+        append: async (e) => {
+          run(
+            'INSERT INTO events (at, type, portal, user_id, email, data) VALUES (?, ?, ?, ?, ?, ?)',
+            e.at,
+            e.type,
+            e.portal,
+            e.userId,
+            e.email,
+            JSON.stringify(e.data),
+          );
+        },
         since: async (cursor, limit, filter) => {
           if (filter?.types?.length) {
             return all(
