@@ -49,6 +49,12 @@ describe('store copy', () => {
     expect(copied.tables.audit).toBeGreaterThan(0);
     expect(copied.tables.events).toBeGreaterThan(0);
     expect(copied.tables.link_tokens).toBe(2);
+    // Analysed at once: the first commands on the new store are planned with statistics.
+    const unanalysed = await pgs.sql<{ relname: string }>(
+      new URL(url).pathname.slice(1),
+      `SELECT relname FROM pg_stat_user_tables WHERE relname IN ('users', 'registrations', 'link_tokens', 'audit') AND last_analyze IS NULL`,
+    );
+    expect(unanalysed).toEqual([]);
 
     // The same answers from the new store.
     const onPg = { PORTALCTL_DB: url };

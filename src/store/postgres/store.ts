@@ -695,6 +695,8 @@ export class PostgresStore implements Store {
       }
       phase = 'commit';
       await c.query('COMMIT');
+      // Planner statistics now, not when autovacuum gets round to it: the first commands on the new store use them.
+      await c.query(`ANALYZE ${TABLES.map((t) => t.name).join(', ')}`).catch(() => {});
       return counts;
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
