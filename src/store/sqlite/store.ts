@@ -690,15 +690,14 @@ export class SqliteStore implements Store {
         setExpiry: async (id, expiresAt) => {
           run('UPDATE registrations SET expires_at = ?, expiry_recorded = 0 WHERE id = ?', expiresAt, id);
         },
-        newlyExpired: async (now, limit) =>
-          all(
-            `SELECT r.id AS reg_id FROM registrations r WHERE r.state = 'active' AND r.expiry_recorded = 0 AND r.expires_at <= ? ORDER BY r.expires_at LIMIT ?`,
-            now,
-            limit,
-          ).map((row) => {
-            const registration = registrationOf(get('SELECT * FROM registrations WHERE id = ?', row.reg_id)!);
-            return { registration, user: listing(registration.userId)! };
-          }),
+        newlyExpired: async (now, limit) => {
+          // Two statements a batch, not two a registration (prune records tens of thousands at once).
+          const due = `SELECT * FROM registrations WHERE state = 'active' AND expiry_recorded = 0 AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`;
+          const regs = all(due, now, limit).map(registrationOf);
+          if (!regs.length) return [];
+          const users = new Map(all(`${LISTING} WHERE u.id IN (SELECT user_id FROM (${due}))`, now, limit).map((row) => [row.id as number, listingOf(row)]));
+          return regs.map((registration) => ({ registration, user: users.get(registration.userId)! }));
+        },
         markExpiryRecorded: async (ids) => {
           const mark = this.stmt('UPDATE registrations SET expiry_recorded = 1 WHERE id = ?');
           for (const id of ids) mark.run(id);
