@@ -141,7 +141,13 @@ const userOf = (r: Row): User => ({
   createdAt: r.created_at,
 });
 
-const listingOf = (r: Row): UserListing => ({ ...userOf(r), portal: r.portal, registrationExpiresAt: r.reg_expires_at ?? null });
+// Extends userOf's object rather than spreading it into a new one (see the SQLite store).
+const listingOf = (r: Row): UserListing => {
+  const u = userOf(r) as UserListing;
+  u.portal = r.portal;
+  u.registrationExpiresAt = r.reg_expires_at ?? null;
+  return u;
+};
 
 const registrationOf = (r: Row): Registration => ({
   id: r.id,

@@ -79,7 +79,14 @@ const userOf = (r: Row): User => ({
   createdAt: r.created_at as string,
 });
 
-const listingOf = (r: Row): UserListing => ({ ...userOf(r), portal: r.portal as string, registrationExpiresAt: (r.reg_expires_at as string | null) ?? null });
+// Extends userOf's object rather than spreading it into a new one: a listing of every user makes one
+// object per row, and the objects keep one shape (a spread copy was half of `users list --json`'s time).
+const listingOf = (r: Row): UserListing => {
+  const u = userOf(r) as UserListing;
+  u.portal = r.portal as string;
+  u.registrationExpiresAt = (r.reg_expires_at as string | null) ?? null;
+  return u;
+};
 
 const registrationOf = (r: Row): Registration => ({
   id: r.id as number,
@@ -146,9 +153,13 @@ const eventOf = (r: Row): LifecycleEvent => ({
   data: json(r.data) as Record<string, unknown>,
 });
 
-/** Users with the portal slug and the active registration's expiry: what the Users overview shows. */
+/**
+ * Users with the portal slug and the active registration's expiry: what the Users overview shows.
+ * Only the columns a listing reads, not the folded keys: a listing of every user reads less.
+ */
 const LISTING = `
-  SELECT u.*, p.slug AS portal, r.expires_at AS reg_expires_at
+  SELECT u.id, u.portal_id, u.first_name, u.last_name, u.email, u.login_service, u.username, u.linked_at, u.removal_due_at, u.created_at,
+         p.slug AS portal, r.expires_at AS reg_expires_at
   FROM users u
   JOIN portals p ON p.id = u.portal_id
   LEFT JOIN registrations r ON r.user_id = u.id AND r.state = 'active'`;
