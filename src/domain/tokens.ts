@@ -35,6 +35,11 @@ function freshBytes(n = RANDOM_BYTES): Buffer {
   return out;
 }
 
+/** `n` bytes from the CSPRNG, through the pool: for values that must not be guessed, made often (a browser id per page view). */
+export function pooledRandomBytes(n: number): Buffer {
+  return freshBytes(n);
+}
+
 /** Random hex for identifiers that must not repeat or be guessed (Message-IDs, MIME boundaries); not for secrets. */
 export function randomHex(bytes: number): string {
   return freshBytes(bytes).toString('hex');

@@ -13,6 +13,7 @@
 // in the browser that loaded it, for the link it was loaded for.
 
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { pooledRandomBytes } from '../domain/tokens.js';
 
 export interface Keys {
   /** Seals the pending sign-in cookie. */
@@ -72,7 +73,8 @@ export function unseal(key: Buffer, purpose: string, sealed: string): unknown {
 
 /** A fresh random browser id (the CSRF cookie). */
 export function newBrowserId(): string {
-  return randomBytes(18).toString('base64url');
+  // From the pool: a scanner or a crowd without the cookie asks for one per page view.
+  return pooledRandomBytes(18).toString('base64url');
 }
 
 export function csrfToken(key: Buffer, browserId: string, linkToken: string): string {
