@@ -921,6 +921,14 @@ class Conn {
 
   /** Runs a statement and waits for its rows (prepared once per connection when `prepare`), after the buffered appends. */
   async q(text: string, values: unknown[] = [], prepare = true): Promise<Row[]> {
+    return (await this.waitFor(text, values, prepare)).rows;
+  }
+
+  async n(text: string, values: unknown[] = []): Promise<number> {
+    return (await this.waitFor(text, values, true)).rowCount ?? 0;
+  }
+
+  private async waitFor(text: string, values: unknown[], prepare: boolean): Promise<pg.QueryResult> {
     if (this.pending) this.flush();
     let res;
     try {
@@ -933,23 +941,7 @@ class Conn {
       throw this.failed;
     }
     await this.settle();
-    return res.rows;
-  }
-
-  async n(text: string, values: unknown[] = []): Promise<number> {
-    if (this.pending) this.flush();
-    let res;
-    try {
-      res = await this.query(text, values, true);
-    } catch (err) {
-      // The first failure is the cause; statements that were already on their way fail after it only
-      // because the transaction is aborted (25P02). Several statements may be waited for at once.
-      this.failed ??= err;
-      await this.settle().catch(() => {});
-      throw this.failed;
-    }
-    await this.settle();
-    return res.rowCount ?? 0;
+    return res;
   }
 
   /** Buffers a row for the next flush. */
