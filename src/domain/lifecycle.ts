@@ -332,12 +332,10 @@ async function judge(
   stamp: Stamp,
   account?: { service: string; key: string },
 ): Promise<{ target?: LinkTarget; error?: RefusedError; same?: boolean }> {
-  const tok = await tx.tokens.byDigest(tokenDigest(token));
-  if (!tok) return { error: unknownLink() };
-  const registration = (await tx.registrations.get(tok.registrationId))!;
-  const user = (await tx.users.listing(registration.userId))!;
+  const found = await tx.tokens.target(tokenDigest(token));
+  if (!found) return { error: unknownLink() };
+  const { token: tok, registration, user, portal } = found;
   if (portalId !== undefined && user.portalId !== portalId) return { error: unknownLink() };
-  const portal = (await tx.portals.byId(user.portalId))!;
   const target = { portal, user, registration };
   const zone = portal.timeZone ?? stamp.zone;
   const admin = `the Site Administrator (${portal.adminEmail})`;

@@ -293,6 +293,8 @@ export interface Tx {
   };
   tokens: {
     byDigest(digest: Buffer): Promise<LinkToken | undefined>;
+    /** Where a link leads: the token, its registration, the registration's user and portal (fewer statements than asking each; one round trip on PostgreSQL). */
+    target(digest: Buffer): Promise<{ token: LinkToken; registration: Registration; user: UserListing; portal: Portal } | undefined>;
     insert(digest: Buffer, registrationId: number, at: string): Promise<void>;
     retireAll(registrationId: number, at: string): Promise<void>;
     retireOthers(registrationId: number, keep: Buffer, at: string): Promise<void>;

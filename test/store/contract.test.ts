@@ -131,6 +131,22 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(await store.countUsers({ portalId: portal.id, now: T0, status: 'linked' })).toBe(0);
   });
 
+  it('finds where a link leads in one look-up: the same token, registration, user and portal as asking each', async () => {
+    const p = await store.write((tx) => person(tx, portal, 'where@example.org'));
+    await store.write((tx) => tx.tokens.insert(digest('where'), p.registrationId, T0));
+    const found = await store.read((tx) => tx.tokens.target(digest('where')));
+    const each = await store.read(async (tx) => ({
+      token: await tx.tokens.byDigest(digest('where')),
+      registration: await tx.registrations.get(p.registrationId),
+      user: await tx.users.listing(p.userId),
+      portal: await tx.portals.byId(portal.id),
+    }));
+    expect(found).toEqual(each);
+    expect(found?.portal.slug).toBe(portal.slug);
+    expect(found?.user.email).toBe('where@example.org');
+    expect(await store.read((tx) => tx.tokens.target(digest('nowhere')))).toBeUndefined();
+  });
+
   it('supersedes a registration: its tokens retire and its unsent email goes', async () => {
     const p = await store.write((tx) => person(tx, portal, 'a@example.org'));
     await store.write((tx) => tx.tokens.insert(digest('t1'), p.registrationId, T0));

@@ -1212,6 +1212,24 @@ function queries(c: Conn): Tx {
       },
     },
     tokens: {
+      target: async (digest) => {
+        // Four questions pipelined: one round trip.
+        const reg = 'SELECT registration_id FROM link_tokens WHERE digest = $1';
+        const [tok, regs, users, portals] = await Promise.all([
+          c.q('SELECT registration_id, minted_at, retired_at FROM link_tokens WHERE digest = $1', [digest]),
+          c.q(`SELECT * FROM registrations WHERE id = (${reg})`, [digest]),
+          c.q(`${LISTING} WHERE u.id = (SELECT user_id FROM registrations WHERE id = (${reg}))`, [digest]),
+          c.q(`SELECT * FROM portals WHERE id = (SELECT portal_id FROM users WHERE id = (SELECT user_id FROM registrations WHERE id = (${reg})))`, [digest]),
+        ]);
+        const t = tok[0];
+        if (!t || !regs[0] || !users[0] || !portals[0]) return undefined;
+        return {
+          token: { registrationId: t.registration_id, mintedAt: t.minted_at, retiredAt: t.retired_at ?? null },
+          registration: registrationOf(regs[0]),
+          user: listingOf(users[0]),
+          portal: portalOf(portals[0]),
+        };
+      },
       byDigest: async (digest) => {
         const r = (await c.q('SELECT registration_id, minted_at, retired_at FROM link_tokens WHERE digest = $1', [digest]))[0];
         return r ? { registrationId: r.registration_id, mintedAt: r.minted_at, retiredAt: r.retired_at ?? null } : undefined;

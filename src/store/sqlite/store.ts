@@ -164,6 +164,14 @@ const LISTING = `
   JOIN portals p ON p.id = u.portal_id
   LEFT JOIN registrations r ON r.user_id = u.id AND r.state = 'active'`;
 
+/** A listing with its portal's other columns, prefixed p_ (the token look-up of a page view). */
+const LISTING_WITH_PORTAL = LISTING.replace(
+  'p.slug AS portal,',
+  `p.slug AS portal, p.name AS p_name, p.base_url AS p_base_url, p.admin_email AS p_admin_email, p.register_url AS p_register_url,
+         p.link_days AS p_link_days, p.removal_days AS p_removal_days, p.time_zone AS p_time_zone, p.remind_days AS p_remind_days,
+         p.warn_days AS p_warn_days, p.created_at AS p_created_at,`,
+);
+
 function statusCondition(status: UserQuery['status']): string {
   switch (status) {
     case 'linked':
@@ -715,6 +723,35 @@ export class SqliteStore implements Store {
         },
       },
       tokens: {
+        target: async (digest) => {
+          // Two statements: the token with its registration, the user with the portal (columns prefixed t_ and p_).
+          const r = get(
+            'SELECT r.*, t.minted_at AS t_minted_at, t.retired_at AS t_retired_at FROM link_tokens t JOIN registrations r ON r.id = t.registration_id WHERE t.digest = ?',
+            digest,
+          );
+          if (!r) return undefined;
+          const u = get(`${LISTING_WITH_PORTAL} WHERE u.id = ?`, r.user_id)!;
+          const portal = portalOf({
+            id: u.portal_id,
+            slug: u.portal,
+            name: u.p_name,
+            base_url: u.p_base_url,
+            admin_email: u.p_admin_email,
+            register_url: u.p_register_url,
+            link_days: u.p_link_days,
+            removal_days: u.p_removal_days,
+            time_zone: u.p_time_zone,
+            remind_days: u.p_remind_days,
+            warn_days: u.p_warn_days,
+            created_at: u.p_created_at,
+          });
+          return {
+            token: { registrationId: r.id as number, mintedAt: r.t_minted_at as string, retiredAt: (r.t_retired_at as string | null) ?? null },
+            registration: registrationOf(r),
+            user: listingOf(u),
+            portal,
+          };
+        },
         byDigest: async (digest) => {
           const r = get('SELECT registration_id, minted_at, retired_at FROM link_tokens WHERE digest = ?', digest);
           return r
