@@ -3,8 +3,9 @@
 // API the portals ask "is this account linked, and if not, why".
 //
 // Built on fastify rather than on node:http by hand: routing, query and form
-// parsing, body limits, HEAD for every GET, cookies, security headers, rate
-// limiting, graceful close and request timeouts are its well-tested parts.
+// parsing, body limits, HEAD for every GET, cookies, rate limiting, graceful
+// close and request timeouts are its well-tested parts. The security headers
+// are fixed for the server's life: built once (security-headers.ts).
 // Everything this file decides is the registration's: what a page view may
 // change (a link_viewed record, nothing else), that only the return from a
 // real sign-in links an account, and that it links through the very domain
@@ -17,7 +18,6 @@
 import type { Writable } from 'node:stream';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PortalctlError, RefusedError, StoreError } from '../errors.js';
@@ -33,6 +33,7 @@ import { loggablePath, requestLog, type LogFields } from './log.js';
 import { describeError, OidcLogin, SignInError, type OidcPending, type OidcSettings } from './oidc.js';
 import { ERROR_STATUS, errorPage, step2Page, STYLESHEET, STYLESHEET_NAME, successPage, type ErrorCode, type ErrorPageInput } from './pages.js';
 import { proxyMatcher } from './proxies.js';
+import { securityHeaders } from './security-headers.js';
 import { bearerDigests, bearerMatches, csrfMatches, csrfToken, deriveKeys, newBrowserId, seal, unseal, type Keys } from './seal.js';
 
 export type { OidcSettings } from './oidc.js';
@@ -181,9 +182,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (_req, reply) => {
     if (closing) reply.header('connection', 'close');
   });
-  app.addHook('onRequest', async (req, reply) => {
+  const security = securityHeaders({ formActionOrigins: issuerOrigins, hsts: publicUrl?.startsWith('https:') ?? false });
+  app.addHook('onRequest', (req, reply, done) => {
     req.logExtra = {};
     reply.header('cache-control', 'no-store');
+    // On the raw response, as helmet set them: they stay whatever handler ends up answering.
+    for (const [name, value] of security) reply.raw.setHeader(name, value);
+    done();
   });
   app.addHook('onResponse', async (req, reply) => {
     log.write({
@@ -198,26 +203,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (req.url.startsWith('/register/') && req.method !== 'HEAD') void deliverEvents();
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'"],
-        // The form's POST answers with a redirect to the login service, and browsers hold every
-        // hop of that redirect chain to form-action — a login service may pass the browser
-        // through hosts of its own. So: this site, any https address, and the configured issuers
-        // (plain http only on this machine). Plain http elsewhere and other schemes stay refused.
-        formAction: ["'self'", 'https:', ...issuerOrigins],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    strictTransportSecurity: publicUrl?.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: false } : false,
-  });
   await app.register(cookie);
   // Only the Step 2 form is ever posted: no JSON, no text bodies.
   app.removeAllContentTypeParsers();
