@@ -70,12 +70,12 @@ export interface ClaimedMessage {
 
 export type ClaimOutcome = ClaimedMessage | 'sent' | 'gone' | 'busy';
 
-/** Step 1 inside a transaction; `portals` keeps the portals already asked for by this transaction. */
-async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp, portals: Map<number, Promise<Portal>>): Promise<ClaimOutcome> {
+/** Step 1 inside a transaction. */
+async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp): Promise<ClaimOutcome> {
   const at = iso(stamp.now);
   const taken = await tx.outbox.claim(outboxId, CLAIMANT, new Date().toISOString(), at, claimIsStale);
   if (typeof taken === 'string') return taken;
-  const { message: claimed, registration, user } = taken;
+  const { message: claimed, registration, user, portal } = taken;
   // A newer registration replaced this one, or the person linked, before the
   // email went out; a reminder whose link has expired or a warning whose
   // removal date has passed meanwhile would say what is no longer true.
@@ -88,9 +88,6 @@ async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp, portals: Map<nu
     await tx.outbox.remove(outboxId);
     return 'gone';
   }
-  let asked = portals.get(user.portalId);
-  if (!asked) portals.set(user.portalId, (asked = tx.portals.byId(user.portalId).then((p) => p!)));
-  const portal = await asked;
   let token: string | undefined;
   let expiresAt = registration.expiresAt;
   if (claimed.kind === 'registration') {
@@ -110,7 +107,7 @@ async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp, portals: Map<nu
 
 /** Step 1: take a queued message for delivery. 'sent': another process sent it meanwhile; 'gone': replaced or no longer needed; 'busy': another live process is sending it. */
 export function claimForDelivery(store: Store, outboxId: number, stamp: Stamp): Promise<ClaimOutcome> {
-  return store.write((tx) => claimInTx(tx, outboxId, stamp, new Map()));
+  return store.write((tx) => claimInTx(tx, outboxId, stamp));
 }
 
 /** How long a temporarily undeliverable message waits before the next try: 1, 2, 4 … minutes, at most 6 hours. */
@@ -161,8 +158,7 @@ export function settleAndClaim(store: Store, settled: readonly Settled[], outbox
     for (const s of settled) await recordInTx(tx, s.claimed, s.outcome, stamp);
     // The claims touch different messages, so they go side by side: on PostgreSQL their statements share
     // round trips instead of taking three each. Every one ends before the transaction does, also when one fails.
-    const portals = new Map<number, Promise<Portal>>();
-    const claims = await Promise.allSettled(outboxIds.map((id) => claimInTx(tx, id, stamp, portals)));
+    const claims = await Promise.allSettled(outboxIds.map((id) => claimInTx(tx, id, stamp)));
     const failed = claims.find((c) => c.status === 'rejected');
     if (failed) throw failed.reason;
     return claims.map((c) => (c as PromiseFulfilledResult<ClaimOutcome>).value);

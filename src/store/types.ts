@@ -99,6 +99,7 @@ export interface ClaimedRow {
   message: OutboxMessage;
   registration: Registration;
   user: UserListing;
+  portal: Portal;
 }
 
 /** An undelivered message with who it is for. */
@@ -304,7 +305,7 @@ export interface Tx {
     enqueue(registrationId: number, kind: MessageKind, at: string): Promise<number>;
     /**
      * Takes the message for delivery (attempts + 1) unless it was sent meanwhile, is gone or failed, or a live claim holds it;
-     * with the registration it belongs to and its user (on PostgreSQL the three are asked in one round trip).
+     * with the registration it belongs to, its user and portal (on PostgreSQL all four are asked in one round trip).
      */
     claim(
       id: number,

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TABLE_NAMES } from '../../src/store/tables.js';
-import type { Portal, PortalFields, Store, Tx } from '../../src/store/types.js';
+import type { ClaimedRow, Portal, PortalFields, Store, Tx } from '../../src/store/types.js';
 import { newStore, STORE_KINDS, type TestStore } from '../helpers/stores.js';
 
 const T0 = '2026-11-28T14:00:00.000Z';
@@ -167,6 +167,7 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
       registration: { id: p.registrationId, userId: p.userId, state: 'active' },
       user: { id: p.userId, email: 'o@example.org', portal: 'grants' },
     });
+    expect((first as ClaimedRow).portal).toEqual(await store.read((tx) => tx.portals.bySlug('grants')));
     expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('busy');
     await store.write((tx) => tx.outbox.markSent(p.outboxId, T0));
     expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('sent');

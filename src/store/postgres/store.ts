@@ -1264,11 +1264,13 @@ function queries(c: Conn): Tx {
       },
       claim: async (id, claimant, claimedAt, at, isStale) => {
         // A message another transaction is taking right now is busy: skipped, not waited for.
-        // Its registration and user are asked in the same round trip (pipelined), and used only if it is taken.
-        const [claimed, reg, user] = await Promise.all([
+        // Its registration, user and portal are asked in the same round trip (pipelined), and used only if it is taken.
+        const userId = 'SELECT r2.user_id FROM outbox o JOIN registrations r2 ON r2.id = o.registration_id WHERE o.id = $1';
+        const [claimed, reg, user, portal] = await Promise.all([
           c.q('SELECT * FROM outbox WHERE id = $1 FOR UPDATE SKIP LOCKED', [id]),
           c.q('SELECT r.* FROM outbox o JOIN registrations r ON r.id = o.registration_id WHERE o.id = $1', [id]),
-          c.q(`${LISTING} WHERE u.id = (SELECT r2.user_id FROM outbox o JOIN registrations r2 ON r2.id = o.registration_id WHERE o.id = $1)`, [id]),
+          c.q(`${LISTING} WHERE u.id = (${userId})`, [id]),
+          c.q(`SELECT * FROM portals WHERE id = (SELECT portal_id FROM users WHERE id = (${userId}))`, [id]),
         ]);
         const m = one(claimed, messageOf);
         if (!m) return (await c.q('SELECT 1 FROM outbox WHERE id = $1', [id])).length ? 'busy' : 'gone';
@@ -1279,6 +1281,7 @@ function queries(c: Conn): Tx {
           message: { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt },
           registration: registrationOf(reg[0]!),
           user: listingOf(user[0]!),
+          portal: portalOf(portal[0]!),
         };
       },
       markSent: async (id, at) => {

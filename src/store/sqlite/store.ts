@@ -540,6 +540,25 @@ export class SqliteStore implements Store {
     const one = <T>(row: Row | undefined, map: (r: Row) => T) => (row ? map(row) : undefined);
     const portalById = (id: number) => one(get('SELECT * FROM portals WHERE id = ?', id), portalOf);
     const listing = (id: number) => one(get(`${LISTING} WHERE u.id = ?`, id), listingOf);
+    /** A user as listed, with the portal, in one statement. */
+    const listingWithPortal = (id: number): { user: UserListing; portal: Portal } => {
+      const u = get(`${LISTING_WITH_PORTAL} WHERE u.id = ?`, id)!;
+      const portal = portalOf({
+        id: u.portal_id,
+        slug: u.portal,
+        name: u.p_name,
+        base_url: u.p_base_url,
+        admin_email: u.p_admin_email,
+        register_url: u.p_register_url,
+        link_days: u.p_link_days,
+        removal_days: u.p_removal_days,
+        time_zone: u.p_time_zone,
+        remind_days: u.p_remind_days,
+        warn_days: u.p_warn_days,
+        created_at: u.p_created_at,
+      });
+      return { user: listingOf(u), portal };
+    };
     return {
       portals: {
         all: async () => all('SELECT * FROM portals ORDER BY slug').map(portalOf),
@@ -730,25 +749,11 @@ export class SqliteStore implements Store {
             digest,
           );
           if (!r) return undefined;
-          const u = get(`${LISTING_WITH_PORTAL} WHERE u.id = ?`, r.user_id)!;
-          const portal = portalOf({
-            id: u.portal_id,
-            slug: u.portal,
-            name: u.p_name,
-            base_url: u.p_base_url,
-            admin_email: u.p_admin_email,
-            register_url: u.p_register_url,
-            link_days: u.p_link_days,
-            removal_days: u.p_removal_days,
-            time_zone: u.p_time_zone,
-            remind_days: u.p_remind_days,
-            warn_days: u.p_warn_days,
-            created_at: u.p_created_at,
-          });
+          const { user, portal } = listingWithPortal(r.user_id as number);
           return {
             token: { registrationId: r.id as number, mintedAt: r.t_minted_at as string, retiredAt: (r.t_retired_at as string | null) ?? null },
             registration: registrationOf(r),
-            user: listingOf(u),
+            user,
             portal,
           };
         },
@@ -782,7 +787,7 @@ export class SqliteStore implements Store {
           if (m.claimedBy && m.claimedAt && !isStale(m.claimedBy, m.claimedAt)) return 'busy';
           run('UPDATE outbox SET attempts = attempts + 1, updated_at = ?, claimed_by = ?, claimed_at = ? WHERE id = ?', at, claimant, claimedAt, id);
           const registration = registrationOf(get('SELECT * FROM registrations WHERE id = ?', m.registrationId)!);
-          return { message: { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt }, registration, user: listing(registration.userId)! };
+          return { message: { ...m, attempts: m.attempts + 1, claimedBy: claimant, claimedAt }, registration, ...listingWithPortal(registration.userId) };
         },
         markSent: async (id, at) => {
           run(
