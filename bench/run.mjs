@@ -322,6 +322,18 @@ const startupWhoami = await pairs(
   },
   { warmup: 3, runs: RUNS.startup, budgetMs: 60_000 },
 );
+// Not a target: what the SQLite driver alone costs (load it, open the store, one indexed SELECT),
+// so that the whoami-login ratio can be read against the floor any SQLite-backed answer has.
+const startupDriver = await pairs(
+  `start-up: the SQLite driver alone on ${fmtN(STARTUP_SIZE)} vs node -e 0`,
+  nodeBare,
+  {
+    label: 'better-sqlite3: open + one SELECT',
+    run: () => runProcess(NODE, [join(ROOT, 'bench', 'driver-floor.mjs'), startupStore.path, startupStore.lookupEmail.toLowerCase()]),
+    check: (r) => (r.out.includes(String(startupStore.lookupId)) ? undefined : 'user not in output'),
+  },
+  { warmup: 3, runs: RUNS.startup, budgetMs: 60_000 },
+);
 target('start-up: `--version` / `node -e 0`', fmtX(startupVersion.ratio), '≤ 1.15×', startupVersion.ratio <= 1.15);
 target(`start-up: \`users whoami-login EMAIL\` (${fmtN(STARTUP_SIZE)}) / \`node -e 0\``, fmtX(startupWhoami.ratio), '≤ 1.5×', startupWhoami.ratio <= 1.5);
 
@@ -777,7 +789,7 @@ const md = (rows) =>
 const targetRows = [['target', 'measured', 'goal', 'result', 'note'], ...targets.map((t) => [t.name, t.value, t.goal, mark(t.pass), t.note || ''])];
 const pairRows = [
   ['workload', 'A', 'B', 'median A', 'median B', 'B/A (median of pairs)', 'pairs'],
-  ...[startupVersion, startupWhoami, ...lookups, ...invites].map((r) => [
+  ...[startupVersion, startupWhoami, startupDriver, ...lookups, ...invites].map((r) => [
     r.name,
     r.a,
     r.b,
@@ -826,7 +838,7 @@ const memoryRows = [
     fmtMB(r.prune?.rssB ?? NaN),
   ]),
 ];
-const errors = [startupVersion, startupWhoami, ...lookups, ...list, ...prune, ...invites].flatMap((r) => r.errors.map((e) => `${r.name}: ${e}`));
+const errors = [startupVersion, startupWhoami, startupDriver, ...lookups, ...list, ...prune, ...invites].flatMap((r) => r.errors.map((e) => `${r.name}: ${e}`));
 
 log('');
 log(tableText(pairRows));
