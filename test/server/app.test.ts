@@ -289,3 +289,53 @@ describe('expired links', () => {
     expect(await expired()).toHaveLength(1); // once
   });
 });
+
+describe('every portal in the store, each in its own time zone', () => {
+  it('answers the links of a second portal with its own name, expiry zone, Site Administrator and Home page', async () => {
+    // The server's zone is America/New_York (as the world's TZ); this portal tells its times in Tokyo's.
+    const added = await w.run([
+      'portals',
+      'add',
+      'lab',
+      '--name',
+      'Tokyo Lab Portal',
+      '--url',
+      'https://lab.example.org',
+      '--admin-email',
+      'lab-admin@example.org',
+      '--time-zone',
+      'Asia/Tokyo',
+    ]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    const invited = await w.run(['--portal', 'lab', 'users', 'invite', '--email', 'kenji@example.org', '--first-name', 'Kenji', '--last-name', 'Sato']);
+    expect(invited.exitCode, invited.stderr).toBe(0);
+    const token = tokenFor('kenji@example.org');
+    let now = new Date(T0);
+    const app = await server({ clock: () => now });
+
+    const page = await app.inject({ url: `/register/link?token=${token}`, remoteAddress: '198.51.100.8' });
+    expect(page.statusCode, page.body).toBe(200);
+    expect(page.body).toContain('Hello Kenji, you have been registered as a user of <strong>Tokyo Lab Portal</strong>.');
+    // T0 + 7 days, told in the portal's zone, not the server's.
+    expect(page.body).toContain('This link expires on <strong>Saturday, December 5, 2026 at 23:00 Japan Standard Time (December 5, 14:00 UTC)</strong>.');
+    expect(page.body).not.toContain('Eastern');
+    expect(page.body).toContain('mailto:lab-admin@example.org');
+
+    // The expired page tells the time in that zone too.
+    now = new Date(Date.parse(T0) + 8 * 86_400_000);
+    const expired = await app.inject({ url: `/register/link?token=${token}`, remoteAddress: '198.51.100.8' });
+    expect(expired.statusCode).toBe(410);
+    expect(expired.body).toContain('The link expired on Saturday, December 5, 2026 at 23:00 Japan Standard Time (December 5, 14:00 UTC).');
+    expect(expired.body).toContain('mailto:lab-admin@example.org');
+    now = new Date(T0);
+
+    // Linked through the same server: the success page leads to this portal's Home page.
+    const { cookie } = await start(app, token, 'ims');
+    const linked = await app.inject({ url: '/register/callback/ims', remoteAddress: '10.0.0.5', headers: { cookie, 'x-remote-user': 'kenji.s' } });
+    expect(linked.statusCode, linked.body).toBe(200);
+    expect(h1(linked.body)).toBe('Your IMS Login Service account kenji.s is now linked to Tokyo Lab Portal');
+    expect(linked.body).toContain('<a href="https://lab.example.org" class="button">Go to Tokyo Lab Portal</a>');
+    const who = await w.run(['--portal', 'lab', 'users', 'whoami-login', 'kenji@example.org']);
+    expect(who.stdout).toContain('kenji.s (IMS Login Service)');
+  });
+});
