@@ -339,3 +339,36 @@ describe('every portal in the store, each in its own time zone', () => {
     expect(who.stdout).toContain('kenji.s (IMS Login Service)');
   });
 });
+
+describe('switching login service (the FAQ: Send New Registration, then Step 2 again)', () => {
+  it('tells a linked person the page is for switching, and replaces the account on the same user', async () => {
+    const grants = ['--portal', 'grants'];
+    const invited = await w.run([...grants, 'users', 'invite', '--email', 'switch@example.org', '--first-name', 'Max', '--last-name', 'Lee']);
+    expect(invited.exitCode, invited.stderr).toBe(0);
+    const app = await server();
+    const first = await start(app, tokenFor('switch@example.org'), 'ims');
+    const linked = await app.inject({
+      url: '/register/callback/ims',
+      remoteAddress: '10.0.0.5',
+      headers: { cookie: first.cookie, 'x-remote-user': 'max.old' },
+    });
+    expect(linked.statusCode, linked.body).toBe(200);
+    const before = (await w.json([...grants, 'users', 'show', 'switch@example.org'])).users[0];
+
+    expect((await w.run([...grants, 'users', 'resend-registration', 'switch@example.org'])).exitCode).toBe(0);
+    const again = await start(app, tokenFor('switch@example.org'), 'ims');
+    expect(again.page.body).toContain('You are linked as max.old (IMS Login Service).');
+    const relinked = await app.inject({
+      url: '/register/callback/ims',
+      remoteAddress: '10.0.0.5',
+      headers: { cookie: again.cookie, 'x-remote-user': 'max.new' },
+    });
+    expect(relinked.statusCode, relinked.body).toBe(200);
+    expect(h1(relinked.body)).toBe('Your IMS Login Service account max.new is now linked to Grants Portal');
+
+    const after = (await w.json([...grants, 'users', 'show', 'switch@example.org'])).users[0];
+    expect(after).toMatchObject({ id: before.id, status: 'linked', loginService: 'ims', username: 'max.new' });
+    const events = (await store.read((tx) => tx.events.since(0, 100_000))).filter((e) => e.userId === before.id).map((e) => e.type);
+    expect(events.filter((t) => t === 'linked' || t === 'relinked')).toEqual(['linked', 'relinked']);
+  });
+});
