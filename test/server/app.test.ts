@@ -372,3 +372,34 @@ describe('switching login service (the FAQ: Send New Registration, then Step 2 a
     expect(events.filter((t) => t === 'linked' || t === 'relinked')).toEqual(['linked', 'relinked']);
   });
 });
+
+describe('the username claim', () => {
+  it('is the configured one, not preferred_username', async () => {
+    const provider = await startOidcProvider({
+      clients: [{ client_id: 'byemail', client_secret: 'byemail-secret', redirect_uris: ['https://register.example.org/register/callback/nih'] }],
+      accounts: { lou: { sub: 'u-7', preferred_username: 'lou', email: 'lou.reed@nih.example' } },
+    });
+    try {
+      const app = await server({
+        publicUrl: 'https://register.example.org',
+        services: {
+          nih: { type: 'oidc', issuer: provider.issuer, clientId: 'byemail', clientSecret: 'byemail-secret', usernameClaim: 'email', scopes: 'openid email' },
+        },
+      });
+      const invited = await w.run(['--portal', 'grants', 'users', 'invite', '--email', 'lou@example.org', '--first-name', 'Lou', '--last-name', 'Reed']);
+      expect(invited.exitCode, invited.stderr).toBe(0);
+      const { post, cookie } = await start(app, tokenFor('lou@example.org'), 'nih');
+      const browser = new Agent();
+      const callback = (u: URL) => u.href.startsWith('https://register.example.org/register/callback/nih');
+      const login = await browser.follow(post.headers.location as string, callback);
+      const action = /<form method="post" action="([^"]+\/login)"/.exec(login.last.text)![1]!;
+      const back = await browser.follow(new URL(action, login.last.url), callback, { form: { username: 'lou', password: 'correct-horse' } });
+      const r = await app.inject({ url: `${back.stoppedAt!.pathname}${back.stoppedAt!.search}`, headers: { cookie } });
+      expect(r.statusCode, r.body).toBe(200);
+      expect(h1(r.body)).toBe('Your NIH Network Login account lou.reed@nih.example is now linked to Grants Portal');
+      expect((await w.json(['--portal', 'grants', 'users', 'show', 'lou@example.org'])).users[0]).toMatchObject({ username: 'lou.reed@nih.example' });
+    } finally {
+      await provider.close();
+    }
+  });
+});
