@@ -320,6 +320,10 @@ describe('every portal in the store, each in its own time zone', () => {
     expect(page.body).toContain('This link expires on <strong>Saturday, December 5, 2026 at 23:00 Japan Standard Time (December 5, 14:00 UTC)</strong>.');
     expect(page.body).not.toContain('Eastern');
     expect(page.body).toContain('mailto:lab-admin@example.org');
+    // Only ims is configured on this server: the others are shown, but cannot be chosen.
+    expect(page.body).toContain('<button type="button" disabled aria-describedby="service-hint-0">Link with NIH Network Login (not available)</button>');
+    expect(page.body).toContain('<button type="submit" name="service" value="ims" aria-describedby="service-hint-2">Link with IMS Login Service</button>');
+    expect((await start(app, token, 'nih')).post.statusCode).toBe(503);
 
     // The expired page tells the time in that zone too.
     now = new Date(Date.parse(T0) + 8 * 86_400_000);
