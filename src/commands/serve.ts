@@ -28,6 +28,9 @@ export interface ServeOptions {
   listen?: Listen;
 }
 
+/** Hosts an OpenID Connect issuer may be reached at over plain http (as oidc.ts allows). */
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
 export const DEFAULT_LISTEN: Listen = { host: '127.0.0.1', port: 8080 };
 
 /** "HOST:PORT", "[::1]:PORT" or ":PORT" (all addresses). */
@@ -64,6 +67,14 @@ function loginServices(ctx: Context): Partial<Record<ServiceKey, LoginServiceSet
   for (const key of keys) {
     const s = configured[key]!;
     if (s.type === 'oidc') {
+      // openid-client talks to a plain-http issuer only on this machine (oidc.ts): anywhere else every sign-in would fail.
+      const issuer = new URL(s.issuer);
+      if (issuer.protocol === 'http:' && !LOOPBACK_HOSTS.includes(issuer.hostname)) {
+        throw new UsageError(
+          `services.${key}.issuer ${quote(s.issuer)} in ${ctx.settings.configFile} is plain http: give the provider's https address (plain http only on this machine, for tests).`,
+          'invalid_config',
+        );
+      }
       const clientSecret = readSecretFile(s.clientSecretFile, `The client secret file of login service ${key} (services.${key}.clientSecretFile)`);
       out[key] = { type: 'oidc', issuer: s.issuer, clientId: s.clientId, clientSecret, usernameClaim: s.usernameClaim, scopes: s.scopes };
     } else {

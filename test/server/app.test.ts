@@ -289,3 +289,121 @@ describe('expired links', () => {
     expect(await expired()).toHaveLength(1); // once
   });
 });
+
+describe('every portal in the store, each in its own time zone', () => {
+  it('answers the links of a second portal with its own name, expiry zone, Site Administrator and Home page', async () => {
+    // The server's zone is America/New_York (as the world's TZ); this portal tells its times in Tokyo's.
+    const added = await w.run([
+      'portals',
+      'add',
+      'lab',
+      '--name',
+      'Tokyo Lab Portal',
+      '--url',
+      'https://lab.example.org',
+      '--admin-email',
+      'lab-admin@example.org',
+      '--time-zone',
+      'Asia/Tokyo',
+    ]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    const invited = await w.run(['--portal', 'lab', 'users', 'invite', '--email', 'kenji@example.org', '--first-name', 'Kenji', '--last-name', 'Sato']);
+    expect(invited.exitCode, invited.stderr).toBe(0);
+    const token = tokenFor('kenji@example.org');
+    let now = new Date(T0);
+    const app = await server({ clock: () => now });
+
+    const page = await app.inject({ url: `/register/link?token=${token}`, remoteAddress: '198.51.100.8' });
+    expect(page.statusCode, page.body).toBe(200);
+    expect(page.body).toContain('Hello Kenji, you have been registered as a user of <strong>Tokyo Lab Portal</strong>.');
+    // T0 + 7 days, told in the portal's zone, not the server's.
+    expect(page.body).toContain('This link expires on <strong>Saturday, December 5, 2026 at 23:00 Japan Standard Time (December 5, 14:00 UTC)</strong>.');
+    expect(page.body).not.toContain('Eastern');
+    expect(page.body).toContain('mailto:lab-admin@example.org');
+    // Only ims is configured on this server: the others are shown, but cannot be chosen.
+    expect(page.body).toContain('<button type="button" disabled aria-describedby="service-hint-0">Link with NIH Network Login (not available)</button>');
+    expect(page.body).toContain('<button type="submit" name="service" value="ims" aria-describedby="service-hint-2">Link with IMS Login Service</button>');
+    expect((await start(app, token, 'nih')).post.statusCode).toBe(503);
+
+    // The expired page tells the time in that zone too.
+    now = new Date(Date.parse(T0) + 8 * 86_400_000);
+    const expired = await app.inject({ url: `/register/link?token=${token}`, remoteAddress: '198.51.100.8' });
+    expect(expired.statusCode).toBe(410);
+    expect(expired.body).toContain('The link expired on Saturday, December 5, 2026 at 23:00 Japan Standard Time (December 5, 14:00 UTC).');
+    expect(expired.body).toContain('mailto:lab-admin@example.org');
+    now = new Date(T0);
+
+    // Linked through the same server: the success page leads to this portal's Home page.
+    const { cookie } = await start(app, token, 'ims');
+    const linked = await app.inject({ url: '/register/callback/ims', remoteAddress: '10.0.0.5', headers: { cookie, 'x-remote-user': 'kenji.s' } });
+    expect(linked.statusCode, linked.body).toBe(200);
+    expect(h1(linked.body)).toBe('Your IMS Login Service account kenji.s is now linked to Tokyo Lab Portal');
+    expect(linked.body).toContain('<a href="https://lab.example.org" class="button">Go to Tokyo Lab Portal</a>');
+    const who = await w.run(['--portal', 'lab', 'users', 'whoami-login', 'kenji@example.org']);
+    expect(who.stdout).toContain('kenji.s (IMS Login Service)');
+  });
+});
+
+describe('switching login service (the FAQ: Send New Registration, then Step 2 again)', () => {
+  it('tells a linked person the page is for switching, and replaces the account on the same user', async () => {
+    const grants = ['--portal', 'grants'];
+    const invited = await w.run([...grants, 'users', 'invite', '--email', 'switch@example.org', '--first-name', 'Max', '--last-name', 'Lee']);
+    expect(invited.exitCode, invited.stderr).toBe(0);
+    const app = await server();
+    const first = await start(app, tokenFor('switch@example.org'), 'ims');
+    const linked = await app.inject({
+      url: '/register/callback/ims',
+      remoteAddress: '10.0.0.5',
+      headers: { cookie: first.cookie, 'x-remote-user': 'max.old' },
+    });
+    expect(linked.statusCode, linked.body).toBe(200);
+    const before = (await w.json([...grants, 'users', 'show', 'switch@example.org'])).users[0];
+
+    expect((await w.run([...grants, 'users', 'resend-registration', 'switch@example.org'])).exitCode).toBe(0);
+    const again = await start(app, tokenFor('switch@example.org'), 'ims');
+    expect(again.page.body).toContain('You are linked as max.old (IMS Login Service).');
+    const relinked = await app.inject({
+      url: '/register/callback/ims',
+      remoteAddress: '10.0.0.5',
+      headers: { cookie: again.cookie, 'x-remote-user': 'max.new' },
+    });
+    expect(relinked.statusCode, relinked.body).toBe(200);
+    expect(h1(relinked.body)).toBe('Your IMS Login Service account max.new is now linked to Grants Portal');
+
+    const after = (await w.json([...grants, 'users', 'show', 'switch@example.org'])).users[0];
+    expect(after).toMatchObject({ id: before.id, status: 'linked', loginService: 'ims', username: 'max.new' });
+    const events = (await store.read((tx) => tx.events.since(0, 100_000))).filter((e) => e.userId === before.id).map((e) => e.type);
+    expect(events.filter((t) => t === 'linked' || t === 'relinked')).toEqual(['linked', 'relinked']);
+  });
+});
+
+describe('the username claim', () => {
+  it('is the configured one, not preferred_username', async () => {
+    const provider = await startOidcProvider({
+      clients: [{ client_id: 'byemail', client_secret: 'byemail-secret', redirect_uris: ['https://register.example.org/register/callback/nih'] }],
+      accounts: { lou: { sub: 'u-7', preferred_username: 'lou', email: 'lou.reed@nih.example' } },
+    });
+    try {
+      const app = await server({
+        publicUrl: 'https://register.example.org',
+        services: {
+          nih: { type: 'oidc', issuer: provider.issuer, clientId: 'byemail', clientSecret: 'byemail-secret', usernameClaim: 'email', scopes: 'openid email' },
+        },
+      });
+      const invited = await w.run(['--portal', 'grants', 'users', 'invite', '--email', 'lou@example.org', '--first-name', 'Lou', '--last-name', 'Reed']);
+      expect(invited.exitCode, invited.stderr).toBe(0);
+      const { post, cookie } = await start(app, tokenFor('lou@example.org'), 'nih');
+      const browser = new Agent();
+      const callback = (u: URL) => u.href.startsWith('https://register.example.org/register/callback/nih');
+      const login = await browser.follow(post.headers.location as string, callback);
+      const action = /<form method="post" action="([^"]+\/login)"/.exec(login.last.text)![1]!;
+      const back = await browser.follow(new URL(action, login.last.url), callback, { form: { username: 'lou', password: 'correct-horse' } });
+      const r = await app.inject({ url: `${back.stoppedAt!.pathname}${back.stoppedAt!.search}`, headers: { cookie } });
+      expect(r.statusCode, r.body).toBe(200);
+      expect(h1(r.body)).toBe('Your NIH Network Login account lou.reed@nih.example is now linked to Grants Portal');
+      expect((await w.json(['--portal', 'grants', 'users', 'show', 'lou@example.org'])).users[0]).toMatchObject({ username: 'lou.reed@nih.example' });
+    } finally {
+      await provider.close();
+    }
+  });
+});

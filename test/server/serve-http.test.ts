@@ -467,6 +467,10 @@ describe('rate limit', () => {
     const limited = await busy.request(link);
     expect(limited.status).toBe(429);
     expect(h1(limited.text)).toBe('Too many attempts');
+    // The form and the return from the login service share the bucket: a client cannot go on there instead.
+    const form = await busy.request(`${h.url}/register/link`, { form: { token: new URL(link).searchParams.get('token')!, csrf: 'x', service: 'ims' } });
+    expect(form.status).toBe(429);
+    expect((await busy.request(`${h.url}/register/callback/ims`, { headers: { 'x-remote-user': 'busy' } })).status).toBe(429);
     expect((await agent().request(link)).status).toBe(200);
   });
 });

@@ -146,6 +146,11 @@ describe('refusing to start on a bad configuration (exit 2, one clear line)', ()
       [],
       /services\.ims\.trustedProxies .*"proxy\.example\.org" is not an IP address or network/,
     );
+    await refuses(
+      { services: { nih: { ...oidc(good).nih, issuer: 'http://login.example.org' } } },
+      [],
+      /services\.nih\.issuer "http:\/\/login\.example\.org" in .*config\.json is plain http: give the provider's https address/,
+    );
     await refuses({ services: oidc(good) }, ['--listen', 'localhost'], /Invalid --listen "localhost": give HOST:PORT/);
     await refuses({ services: oidc(good) }, ['--listen', '127.0.0.1:99999'], /Invalid --listen/);
     await refuses({ services: oidc(good), serve: { listen: 'nowhere:port' } }, [], /Invalid serve\.listen in .*config\.json "nowhere:port"/);
