@@ -21,6 +21,8 @@ export function maskUrl(raw: string | undefined): string | undefined {
     // "smtp:user:pw@relay" parses, as an opaque path with no host: the password would be shown in it.
     if (url.host === '' && /[@:]/.test(url.pathname)) return '(not a valid URL)';
     if (url.password) url.password = '***';
+    // libpq, and so the PostgreSQL store, also takes the password as ?password=….
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
     return url.toString();
   } catch {
     // Not a URL (a path): nothing in it to mask — unless it looks like one, then show nothing of it.

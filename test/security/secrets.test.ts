@@ -67,6 +67,28 @@ describe('config masks the SMTP password by parsing the URL', () => {
     }
   });
 
+  it('a PostgreSQL URL carrying the password as ?password=…: masked by config, and a config file holding it must be 0600', async () => {
+    const urls = ['postgres://pg@127.0.0.1:1/portalctl?password=S3cr3t', 'postgresql://pg@127.0.0.1:1/portalctl?sslmode=disable&password=S3cr3t%2F1'];
+    for (const db of urls) {
+      for (const argv of [['config'], ['--json', 'config'], ['--debug', 'config']]) {
+        const r = await w.run(['--db', db, ...argv]);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stdout + r.stderr).not.toContain('S3cr3t');
+        expect(r.stdout).toMatch(/password=(\*\*\*|%2A%2A%2A)/);
+      }
+      const file = join(w.dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ db }));
+      chmodSync(file, 0o644);
+      const r = await w.run(['--json', 'config'], { env: { PORTALCTL_CONFIG: file } });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({
+        code: 'invalid_config',
+        message: expect.stringMatching(/holds a password but can be read by others/),
+      });
+      expect(r.stdout + r.stderr).not.toContain('S3cr3t');
+    }
+  });
+
   it('a URL that does not parse is not printed at all (it may hold a password)', async () => {
     for (const url of ['smtp:mailer:S3cr3t@relay', 'smtp://mailer:S3cr3t@relay:99999', 'smtp://mailer:S3cr3t@[::1']) {
       const r = await w.run(['--json', 'config'], { env: { PORTALCTL_SMTP_URL: url } });
