@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Resolved } from '../runtime/settings.js';
 import { info, warning, type Column, type Message, type Result } from '../output/results.js';
 import type { Context } from '../runtime/context.js';
+import { displayUrl } from '../webhooks/deliver.js';
 import type { RawInput } from './command.js';
 
 interface Row {
@@ -21,6 +22,8 @@ export function maskUrl(raw: string | undefined): string | undefined {
     // "smtp:user:pw@relay" parses, as an opaque path with no host: the password would be shown in it.
     if (url.host === '' && /[@:]/.test(url.pathname)) return '(not a valid URL)';
     if (url.password) url.password = '***';
+    // libpq, and so the PostgreSQL store, also takes the password as ?password=….
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
     return url.toString();
   } catch {
     // Not a URL (a path): nothing in it to mask — unless it looks like one, then show nothing of it.
@@ -63,7 +66,8 @@ export async function run(ctx: Context): Promise<Result> {
             .join(', ')
         : undefined,
     ),
-    fromFile('webhooks', file.webhooks ? file.webhooks.map((w) => maskUrl(w.url)).join(', ') : undefined),
+    // As every other message shows a webhook: without its query, which may carry a key.
+    fromFile('webhooks', file.webhooks ? file.webhooks.map((w) => displayUrl(w.url)).join(', ') : undefined),
     fromFile('serve.listen', file.serve?.listen),
     fromFile('serve.publicUrl', file.serve?.publicUrl),
     fromFile('serve.apiTokenFile', file.serve?.apiTokenFile),

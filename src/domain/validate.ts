@@ -126,9 +126,21 @@ export function parseSlug(raw: string): string {
  * carry a query or a fragment: Step 2 links are built by appending
  * /register/link?token=…, which a query or fragment would break.
  */
+/** A refused URL as its error message quotes it: never a password in it (masked when the URL parses, the URL left out when it does not). */
+function shownUrl(raw: string): string {
+  try {
+    const url = new URL(raw.trim());
+    if (!url.password) return quote(raw);
+    url.password = '***';
+    return quote(url.toString());
+  } catch {
+    return raw.includes('@') ? '(not shown: it may hold a password)' : quote(raw);
+  }
+}
+
 export function parseHttpUrl(raw: string, what: string, opts: { base?: boolean } = {}): string {
   const value = raw.trim();
-  const bad = (why: string) => new UsageError(`Invalid ${what} ${quote(raw)}: ${why}.`, 'invalid_url');
+  const bad = (why: string) => new UsageError(`Invalid ${what} ${shownUrl(raw)}: ${why}.`, 'invalid_url');
 
   if (/[\u0000-\u0020\u007f]/.test(value)) throw bad('it contains spaces or control characters');
   let url: URL;

@@ -142,7 +142,9 @@ function fail(path: string, what: string): UsageError {
 
 function urlHasPassword(raw: string): boolean {
   try {
-    return new URL(raw).password !== '';
+    // A PostgreSQL URL may carry it as ?password=… too.
+    const url = new URL(raw);
+    return url.password !== '' || url.searchParams.has('password');
   } catch {
     return false;
   }

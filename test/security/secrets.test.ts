@@ -67,6 +67,60 @@ describe('config masks the SMTP password by parsing the URL', () => {
     }
   });
 
+  it('a PostgreSQL URL carrying the password as ?password=…: masked by config, and a config file holding it must be 0600', async () => {
+    const urls = ['postgres://pg@127.0.0.1:1/portalctl?password=S3cr3t', 'postgresql://pg@127.0.0.1:1/portalctl?sslmode=disable&password=S3cr3t%2F1'];
+    for (const db of urls) {
+      for (const argv of [['config'], ['--json', 'config'], ['--debug', 'config']]) {
+        const r = await w.run(['--db', db, ...argv]);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stdout + r.stderr).not.toContain('S3cr3t');
+        expect(r.stdout).toMatch(/password=(\*\*\*|%2A%2A%2A)/);
+      }
+      const file = join(w.dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ db }));
+      chmodSync(file, 0o644);
+      const r = await w.run(['--json', 'config'], { env: { PORTALCTL_CONFIG: file } });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({
+        code: 'invalid_config',
+        message: expect.stringMatching(/holds a password but can be read by others/),
+      });
+      expect(r.stdout + r.stderr).not.toContain('S3cr3t');
+    }
+  });
+
+  it('a URL refused for carrying a password is quoted without it: a webhook in the config file, a portal URL', async () => {
+    const secret = join(w.dir, 'hook-secret');
+    writeFileSync(secret, 'k', { mode: 0o600 });
+    const file = join(w.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ webhooks: [{ url: 'https://hook:S3cr3t@hooks.example.org/in', secretFile: secret }] }), { mode: 0o600 });
+    for (const argv of [['config'], ['--json', 'users', 'list'], ['--debug', 'doctor']]) {
+      const r = await w.run(argv, { env: { PORTALCTL_CONFIG: file } });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/a URL with a user name or password is not allowed/);
+      expect(r.stdout + r.stderr).not.toContain('S3cr3t');
+    }
+    for (const url of ['https://admin:S3cr3t@q.example.org', 'https://admin:S3 cr3t@q.example.org', 'https://admin:S3cr3t@q.example.org:99999']) {
+      const r = await w.run(['--json', 'portals', 'add', 'q', '--name', 'Q', '--url', url, '--admin-email', 'admin@example.org']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(JSON.parse(r.stderr).error.code).toBe('invalid_url');
+      expect(r.stdout + r.stderr).not.toMatch(/S3(%20| )?cr3t/);
+    }
+  });
+
+  it('config shows a webhook URL without its query (it may carry a key), as every other message does', async () => {
+    const secret = join(w.dir, 'hook-secret');
+    writeFileSync(secret, 'k', { mode: 0o600 });
+    const file = join(w.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ webhooks: [{ url: 'https://hooks.example.org/in?key=S3cr3t', secretFile: secret }] }), { mode: 0o600 });
+    for (const argv of [['config'], ['--json', 'config']]) {
+      const r = await w.run(argv, { env: { PORTALCTL_CONFIG: file } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain('https://hooks.example.org/in?…');
+      expect(r.stdout + r.stderr).not.toContain('S3cr3t');
+    }
+  });
+
   it('a URL that does not parse is not printed at all (it may hold a password)', async () => {
     for (const url of ['smtp:mailer:S3cr3t@relay', 'smtp://mailer:S3cr3t@relay:99999', 'smtp://mailer:S3cr3t@[::1']) {
       const r = await w.run(['--json', 'config'], { env: { PORTALCTL_SMTP_URL: url } });
