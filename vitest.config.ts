@@ -35,6 +35,11 @@ const NOT_ON_POSTGRES = [
   // Parse-only: no store.
   'test/commands/registry.test.ts',
   'test/commands/completion.test.ts',
+  'test/commands/events.test.ts',
+  'test/commands/remind.test.ts',
+  'test/commands/serve.test.ts',
+  'test/commands/store/copy.test.ts',
+  'test/commands/users/remove.test.ts',
   // Files given to portalctl (CSV, config), not the store.
   'test/security/files.test.ts',
   // What the renderer and the messages make of the same rows, whichever store gave them: table layout

@@ -92,6 +92,11 @@ export async function reportError(ctx: Context, err: unknown, argv: readonly str
   let message: string;
   let exitCode: number;
   let details: Record<string, unknown> | undefined;
+  // A SQLite error that escaped the store's wrapper is still a store error (store_busy, store_corrupt, …), never an internal one.
+  if (!(err instanceof PortalctlError) && /^SQLITE_/.test(String((err as { code?: unknown } | null)?.code ?? ''))) {
+    const { sqliteError } = await import('../store/sqlite/open.js');
+    err = sqliteError(err);
+  }
   if (err instanceof PortalctlError) {
     ({ code, message, exitCode, details } = err);
   } else if (err instanceof CommanderError) {

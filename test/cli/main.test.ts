@@ -2,7 +2,11 @@
 // --json) and an exit code. Bad input is exit 2 with nothing changed.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
+import { reportError } from '../../src/cli/main.js';
 import { mintToken } from '../../src/domain/tokens.js';
+import { Context } from '../../src/runtime/context.js';
 import { GRANTS, world, type World } from '../helpers/run.js';
 import { inspect } from '../helpers/store.js';
 
@@ -73,6 +77,24 @@ describe('refused or failed: exit 1', () => {
     const r = await w.run(['users', 'show', '99']);
     expect(r).toMatchObject({ exitCode: 1, stdout: '' });
     expect(r.stderr).toBe('error: No user "99" in portal grants; find the user with `portalctl users list --search TEXT`.\n');
+  });
+  // Issue 9: a statement that bypassed the store's wrapper made a SQLite error an "internal error".
+  it.each([
+    ['SQLITE_BUSY', 'store_busy'],
+    ['SQLITE_CORRUPT', 'store_corrupt'],
+    ['SQLITE_FULL', 'store_io'],
+    ['SQLITE_READONLY_DBMOVED', 'store_readonly'],
+    ['SQLITE_ERROR', 'store_error'],
+  ])('a raw %s that reaches main is the store error %s (exit 1), not an internal error', async (sqliteCode, code) => {
+    const stderr = new PassThrough();
+    const ctx = new Context({
+      streams: { stdin: new PassThrough(), stdout: new PassThrough(), stderr, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false },
+      env: {},
+    });
+    ctx.globals.json = true;
+    const exit = await reportError(ctx, new Database.SqliteError('something went wrong', sqliteCode), ['users', 'list']);
+    expect(exit).toBe(1);
+    expect(JSON.parse(String(stderr.read())).error.code).toBe(code);
   });
 });
 

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { closedPort } from '../helpers/ports.js';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse } from '../../src/commands/doctor.js';
 import { GRANTS, onPostgres, rawInput, strip, world, type RunResult, type World } from '../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
@@ -218,6 +218,21 @@ describe('portalctl doctor', () => {
     expect(d.exitCode).toBe(1);
     expect(check(d, 'portal old')).toMatchObject({ status: 'warn', detail: expect.stringContaining('the base URL http://old.example.org is not https') });
     expect(check(d, 'mail')).toMatchObject({ status: 'fail', detail: expect.stringContaining('PORTALCTL_MAIL_FROM') });
+  });
+
+  // Issue 9: doctor read the mail settings from the environment only, and said everything looked fine.
+  it('a bad mailFrom in the config file fails, named with the file; the SMTP server is not tried', async () => {
+    w = world();
+    await w.run(PORTAL);
+    const file = join(w.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ mailFrom: 'not-an-address', smtpUrl: 'smtp://127.0.0.1:1' }), { mode: 0o600 });
+    const d = await w.run(['--json', 'doctor'], { env: { ...REAL_CLOCK, PORTALCTL_CONFIG: file } });
+    expect(d.exitCode).toBe(1);
+    const doc = JSON.parse(d.stdout) as { ok: boolean; checks: Line[] };
+    expect(doc.ok).toBe(false);
+    const mail = doc.checks.filter((c) => c.name.startsWith('mail') && c.name !== 'mail queue');
+    expect(mail).toEqual([{ name: 'mail', status: 'fail', detail: expect.stringMatching(/^Invalid sender address \(.*config\.json\) "not-an-address"/) }]);
+    expect(JSON.parse(d.stderr).error.details).toEqual({ failed: ['mail'] });
   });
 
   it('fails when the mail server refused emails, with the count and what to do', async () => {

@@ -75,6 +75,16 @@ const BAD: BadSetting[] = [
       return { PORTALCTL_CONFIG: file };
     },
   },
+  {
+    // Issue 9: this sender in the config file was first resolved after the write (exit 2 with the user and the email committed).
+    name: 'a bad mailFrom in the config file (with an smtpUrl that nothing would answer)',
+    code: 'invalid_sender',
+    setup: (w) => {
+      const file = join(w.dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ mailFrom: 'not-an-address', smtpUrl: 'smtp://127.0.0.1:1' }), { mode: 0o600 });
+      return { PORTALCTL_CONFIG: file };
+    },
+  },
 ];
 
 describe.each(BAD)('$name', (bad) => {

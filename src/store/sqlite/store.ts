@@ -338,10 +338,19 @@ export class SqliteStore implements Store {
         this.db.exec('COMMIT');
         return out;
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.rollback();
         throw sqliteError(err, this.location, this.busyTimeoutMs);
       }
     });
+  }
+
+  /** Ends a failed transaction; a ROLLBACK that fails too must not hide the error that says what happened. */
+  private rollback(): void {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite has rolled back already, or the connection is gone: nothing is committed either way.
+    }
   }
 
   /** Streams a query in batches; the statement is iterated, so memory stays flat whatever the size. */
@@ -477,11 +486,13 @@ export class SqliteStore implements Store {
             return out;
           },
         };
-        return await fn(dump);
+        const out = await fn(dump);
+        // Inside the try: a COMMIT that fails (the read met a damaged page) is a store error too, not an internal one.
+        this.db.exec('COMMIT');
+        return out;
       } catch (err) {
+        this.rollback();
         throw sqliteError(err, this.location);
-      } finally {
-        if (this.db.inTransaction) this.db.exec('COMMIT');
       }
     });
   }
