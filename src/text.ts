@@ -9,6 +9,8 @@
 
 /** C0 controls, DEL and C1 controls (ESC, CSI U+009B, NUL, …). */
 export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** DEL and the C1 controls alone (what JSON.stringify leaves as it is). */
+export const C1_CONTROL = /[\u007f-\u009f]/;
 /** Unicode line and paragraph separators: a new line to a terminal or a header. */
 export const LINE_SEPARATOR = /[\u2028\u2029]/;
 /** Bidirectional embeddings, overrides and isolates: they reorder what a reader sees. */
@@ -18,9 +20,19 @@ export const BIDI_MARK = /[\u200e\u200f\u061c]/;
 /** Characters that draw nothing: zero-width spaces and joiners, word joiner, BOM, tag characters. */
 export const INVISIBLE = /[\u200b-\u200d\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/u;
 
-const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+/**
+ * One expression matching a character of any of the given classes (each a
+ * single bracket expression above), with the given flags: the places that
+ * need a mix of them build it from these names instead of spelling it again.
+ */
+export function anyOf(flags: string, ...classes: RegExp[]): RegExp {
+  const inner = classes.map((c) => c.source.slice(1, -1)).join('');
+  return new RegExp(`[${inner}]`, classes.some((c) => c.unicode) && !flags.includes('u') ? `${flags}u` : flags);
+}
+
+const TERMINAL_UNSAFE = anyOf('g', CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK);
 /** The same, direction marks excepted: they are data (see neutralizeData). */
-const DATA_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const DATA_UNSAFE = anyOf('g', CONTROL, LINE_SEPARATOR, BIDI_CONTROL);
 
 function escapeChar(ch: string): string {
   const cp = ch.codePointAt(0)!;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { escapeHtml, hasVisibleCharacter, neutralize, plural, quote } from '../src/text.js';
+import { anyOf, BIDI_CONTROL, CONTROL, escapeHtml, hasVisibleCharacter, INVISIBLE, LINE_SEPARATOR, neutralize, plural, quote } from '../src/text.js';
 
 describe('untrusted text', () => {
   it('neutralize() never lets an escape, C1 control, line separator or bidi control through to a terminal', () => {
@@ -34,5 +34,19 @@ describe('untrusted text', () => {
   it('plural()', () => {
     expect(plural(1, 'user')).toBe('1 user');
     expect(plural(2, 'person', 'people')).toBe('2 people');
+  });
+});
+
+describe('anyOf', () => {
+  it('matches a character of any class given, and of no other', () => {
+    const linkUnsafe = anyOf('', CONTROL, BIDI_CONTROL);
+    for (const c of ['\u0000', '\u001b', '\u009b', '\u202e', '\u2066']) expect(linkUnsafe.test(`a${c}b`), JSON.stringify(c)).toBe(true);
+    for (const c of ['a', 'é', '\u2028', '\u200e']) expect(linkUnsafe.test(c), JSON.stringify(c)).toBe(false);
+  });
+
+  it('keeps the unicode flag a class needs (tag characters are astral)', () => {
+    const re = anyOf('g', LINE_SEPARATOR, INVISIBLE);
+    expect(re.flags).toBe('gu');
+    expect('x\u{e0041}y\u2028z'.replace(re, '')).toBe('xyz');
   });
 });

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { anyOf, CONTROL, LINE_SEPARATOR } from '../text.js';
 
 /**
  * The store and the portal as Settings resolves them (flag, environment,
@@ -32,8 +33,10 @@ function where(flags: { db?: string; portal?: string }, env: NodeJS.ProcessEnv):
   };
 }
 
+const LINE_BREAKING = anyOf('g', CONTROL, LINE_SEPARATOR);
+
 /** One line per candidate; tabs and line breaks in a description (untrusted names) become spaces. */
-const line = (value: string, description: string) => `${value}\t${description.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')}\n`;
+const line = (value: string, description: string) => `${value}\t${description.replace(LINE_BREAKING, ' ')}\n`;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   try {

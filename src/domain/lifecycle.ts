@@ -4,13 +4,16 @@
 // and its lifecycle events; none of them knows argv, terminals, HTTP or mail.
 
 import { RefusedError, UsageError } from '../errors.js';
-import { quote } from '../text.js';
+import { anyOf, BIDI_CONTROL, CONTROL, quote } from '../text.js';
 import type { NewEvent, Portal, Registration, StatusFilter, Store, Tx, UserListing } from '../store/types.js';
 import { accountKey, emailKey } from '../store/keys.js';
 import { serviceName, type ServiceKey } from './services.js';
 import { addDays, formatLocal, iso } from './time.js';
 import { isWellFormedToken, LINK_PATH, tokenDigest } from './tokens.js';
 import { auditSnapshot, userStatus } from './users.js';
+
+/** What a copied link never holds: control characters, and bidi controls that would hide part of it. */
+const LINK_UNSAFE = anyOf('', CONTROL, BIDI_CONTROL);
 
 /** When a change happens, who makes it, and the zone times are told in when the portal names none. */
 export interface Stamp {
@@ -255,7 +258,7 @@ export function parseLinkInput(raw: string): LinkInput {
   }
   const value = raw.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
 
-  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(value)) {
+  if (LINK_UNSAFE.test(value)) {
     throw new UsageError('The link given contains control characters; copy the link from the registration email again.', 'invalid_link');
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(value)) {

@@ -6,8 +6,11 @@
 
 import type { Writable } from 'node:stream';
 import { drained } from './stream.js';
+import { anyOf, BIDI_CONTROL, BIDI_MARK, C1_CONTROL, LINE_SEPARATOR } from '../text.js';
 
-const RISKY = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+// JSON.stringify escapes C0 controls in strings itself (and indenting adds our own line breaks);
+// what it leaves as it is would still reach a terminal that shows the JSON.
+const RISKY = anyOf('g', C1_CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK);
 
 export function toJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, null, indent).replace(RISKY, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
