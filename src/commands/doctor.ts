@@ -174,7 +174,7 @@ async function checkPortals(ctx: Context, store: Store, checks: Check[]): Promis
   for (const p of portals) checks.push(checkPortal(p));
 }
 
-async function checkQueue(store: Store, checks: Check[]): Promise<void> {
+async function checkQueue(store: Store, checks: Check[], toFiles: boolean): Promise<void> {
   let queued = 0;
   let failed = 0;
   for await (const batch of store.listPending({})) {
@@ -188,7 +188,8 @@ async function checkQueue(store: Store, checks: Check[]): Promise<void> {
     return;
   }
   const parts: string[] = [];
-  if (queued > 0) parts.push(`${plural(queued, 'email')} queued for a retry; run \`portalctl outbox send\``);
+  // `outbox send` refuses to write queued emails as .eml files: without a mail server, say what it needs.
+  if (queued > 0) parts.push(`${plural(queued, 'email')} queued for a retry; ${toFiles ? 'set PORTALCTL_SMTP_URL and run' : 'run'} \`portalctl outbox send\``);
   if (failed > 0)
     parts.push(
       `${plural(failed, 'email')} REFUSED by the mail server and not retried; see \`portalctl outbox list\`, fix the cause, then \`portalctl outbox send --include-failed\``,
@@ -317,7 +318,7 @@ export async function run(ctx: Context): Promise<Result> {
     if (store) {
       for (const [name, fn] of [
         ['portals', (s: Store) => checkPortals(ctx, s, checks)],
-        ['mail queue', (s: Store) => checkQueue(s, checks)],
+        ['mail queue', (s: Store) => checkQueue(s, checks, !ctx.settings.smtpUrl.value)],
         ['webhooks', (s: Store) => checkWebhooks(ctx, s, checks)],
       ] as const) {
         try {

@@ -3,7 +3,8 @@
 // address, making a user due for removal now. Confirmations default to No,
 // shown in a real terminal where Enter is pressed.
 
-import { writeFileSync } from 'node:fs';
+import { simpleParser } from 'mailparser';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GRANTS, at, world, type World } from '../helpers/run.js';
@@ -107,6 +108,22 @@ describe('risky single-user actions', () => {
     const script = await w.run(['users', 'resend-registration', '1']);
     expect(script.exitCode).toBe(0);
     expect(script.stderr).toContain('is already linked as jdoe (NIH Network Login)');
+  });
+
+  it('the email a linked user gets says whom they are linked as, and that the link is only to switch login service', async () => {
+    await w.run(['link', tokenFor(w.mailDir, 1), '--service', 'nih', '--account', 'jdoe']);
+    expect((await w.run(['users', 'resend-registration', '1'])).exitCode).toBe(0);
+    const newest = readdirSync(w.mailDir)
+      .filter((f) => f.includes('-user1-'))
+      .sort()
+      .pop()!;
+    const mail = await simpleParser(readFileSync(join(w.mailDir, newest)));
+    const text = (mail.text ?? '').replace(/\s+/g, ' ');
+    expect(text).toContain('You are linked as jdoe (NIH Network Login).');
+    expect(text).toContain('Use this link only if you want to switch to a different login service');
+    // Not the unlinked person's email: no "link before you sign in", no removal date.
+    expect(text).not.toContain('If you do not link an account by');
+    expect(String(mail.html)).toContain('Switch my login service');
   });
 
   it('resend --email NEW asks on a terminal, showing old → new; No changes nothing', async () => {

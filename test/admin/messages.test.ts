@@ -12,6 +12,8 @@ import { GRANTS, T0, at, world, type World } from '../helpers/run.js';
 import { sandbox } from '../helpers/cli.js';
 import { gatedSmtp, seedPeople, strip, tokenFor, type GatedSmtp } from './support.js';
 import { storeSql } from '../helpers/sql.js';
+import { describeDeliveries } from '../../src/output/delivery.js';
+import type { DeliveryResult } from '../../src/mail/deliver.js';
 
 let w: World;
 beforeEach(async () => {
@@ -166,6 +168,30 @@ describe('the .eml default is said plainly', () => {
     expect(JSON.parse(r.stderr).error.code).toBe('smtp_not_configured');
     expect(await count("SELECT count(*) AS n FROM outbox WHERE state = 'queued'")).toBe(3);
     expect(readdirSync(w.dir)).not.toContain('mail');
+  });
+});
+
+describe('with the .eml default, what is left queued is not sent to a refusal', () => {
+  // `outbox send` refuses to write queued emails as files; advice to run it alone leads there.
+  it('Ctrl-C during a bulk invite: set PORTALCTL_SMTP_URL, then outbox send', () => {
+    const results: DeliveryResult[] = [
+      { outboxId: 1, userId: 1, to: 'a@example.org', state: 'sent', where: '/m/1.eml' },
+      { outboxId: 2, userId: 2, to: 'b@example.org', state: 'skipped' },
+    ];
+    const eml = describeDeliveries(results, { toFiles: true, description: '.eml files in /m', interrupted: true });
+    expect(eml.error?.message).toBe(
+      'Interrupted: 1 of 2 emails went out; 1 is recorded and queued — set PORTALCTL_SMTP_URL and run `portalctl outbox send` to send it.',
+    );
+    const smtp = describeDeliveries(results, { toFiles: false, description: 'smtp://relay', interrupted: true });
+    expect(smtp.error?.message).toContain('— run `portalctl outbox send` to send it.');
+  });
+
+  it('doctor: the queued emails need PORTALCTL_SMTP_URL before outbox send', async () => {
+    await seedPeople(w, 2, T0);
+    const d = await w.json(['doctor']);
+    expect(d.checks.find((c: { name: string }) => c.name === 'mail queue').detail).toBe(
+      '2 emails queued for a retry; set PORTALCTL_SMTP_URL and run `portalctl outbox send`',
+    );
   });
 });
 

@@ -67,6 +67,17 @@ describe('a closed pipe', () => {
     expect(r.status).toBe(0);
   });
 
+  // bin/portalctl answers these two without main() and its guarded streams.
+  it.each([
+    ['--version', 'true'],
+    ['--version --json', 'true'],
+    ["__complete users -- ''", 'true'],
+  ])('%s | %s: the fast paths exit quietly too', async (args, reader) => {
+    const r = await piped(args, reader);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('prune --yes | head -1 still removes everyone due', async () => {
     const other = sandbox();
     try {
