@@ -82,6 +82,26 @@ describe('the import graph', () => {
     expect(printing).toEqual([]);
   });
 
+  it('starts light: what main imports statically reaches no command handler and no package but commander', () => {
+    // Each handler, and nodemailer, inquirer, ora, pg, fastify …, is imported inside the action or
+    // function that needs it, so --help, a typo or `users list` load only what they use.
+    const reached = new Set<string>();
+    const packages: string[] = [];
+    const walk = (f: string) => {
+      if (reached.has(f)) return;
+      reached.add(f);
+      const text = readFileSync(join(SRC, f), 'utf8');
+      for (const m of text.matchAll(/^(?:import|export)\s(?!type\s)[^'"]*?from\s+'([^']+)'|^import\s+'([^']+)'/gm)) {
+        const spec = (m[1] ?? m[2])!;
+        if (spec.startsWith('.')) walk(relative(SRC, resolve(dirname(join(SRC, f)), spec)).replace(/\.js$/, '.ts'));
+        else if (!spec.startsWith('node:') && spec !== 'commander') packages.push(`${f} → ${spec}`);
+      }
+    };
+    walk('cli/main.ts');
+    expect([...reached].filter((f) => f.startsWith('commands/') && f !== 'commands/registry.ts')).toEqual([]);
+    expect(packages).toEqual([]);
+  });
+
   it('names the classes of unsafe characters once, in text.ts', () => {
     // C1 controls, line separators, bidi controls and marks spelled out again elsewhere drift apart
     // (there were seven regexes for "unsafe"); other modules combine text.ts's names with anyOf().
