@@ -89,6 +89,8 @@ export interface RunOptions {
   onProgress?: (text: string) => void;
   /** Waiting between polls (events --follow); see ticker(). */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The clock itself (instead of PORTALCTL_NOW): a test can count how often a run reads it. */
+  clock?: () => Date;
 }
 
 export interface InterruptHandle {
@@ -218,6 +220,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     progress: tty ? watchedProgress(recordingProgress(progress), o.onProgress) : undefined,
     onInterrupt: (abort) => (o.interrupt as unknown as { attach?(a: (s: string) => void): void })?.attach?.(abort),
     wait: o.wait,
+    clock: o.clock,
   });
   return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), asked, progress };
 }

@@ -6,7 +6,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stripVTControlCharacters } from 'node:util';
-import { interruptHandle } from '../helpers/run.js';
+import { boxLines, interruptHandle, tsv } from '../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { at, linkIn, mailsTo, portalWith, REMINDER_SUBJECT, rows } from './fixtures.js';
 import type { World } from '../helpers/run.js';
@@ -249,5 +249,40 @@ describe('asking first', () => {
     for (const line of stripVTControlCharacters(yes.stdout).trimEnd().split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
     expect(yes.stdout).toMatch(/reminder[\s\S]*\(day 2\)/);
     for (const e of emails) expect(reminders(e)).toHaveLength(1);
+  });
+});
+
+describe('what remind shows', () => {
+  it('piped: one tab-separated row per notice, ISO times; on a terminal: a table, local times; --json: the notices', async () => {
+    const { w, emails } = await setup(2);
+    const [a, b] = emails as [string, string];
+    const piped = await w.run(['remind', '--yes'], { now: at(2) });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    expect(tsv(piped.stdout)).toEqual(
+      [1, 2].map((id) => ({
+        Portal: 'grants',
+        User: String(id),
+        Email: id === 1 ? a : b,
+        Notice: 'reminder (day 2)',
+        'Link expires': '2026-12-05T14:00:00.000Z',
+        Removal: '2026-12-28T14:00:00.000Z',
+        Result: 'sent',
+        Error: '',
+      })),
+    );
+    const terminal = await w.run(['remind', '--yes'], { now: at(5), tty: true, columns: 200 });
+    expect(terminal.exitCode, terminal.stderr).toBe(0);
+    const lines = boxLines(terminal.stdout);
+    expect(lines[1]).toMatch(/│ User │ Email +│ Notice +│ Link expires +│ Removal +│ Result │/);
+    expect(lines.filter((l) => l.includes('reminder (day 5)'))).toHaveLength(2);
+    expect(lines.join('\n')).toContain('2026-12-05 09:00 EST (in 2 days)');
+    expect(lines.join('\n')).not.toContain('T14:00:00');
+    const json = await w.json(['remind', '--yes'], { now: at(23) });
+    expect(json).toEqual({
+      dryRun: false,
+      notices: [1, 2].map((id) =>
+        expect.objectContaining({ portal: 'grants', userId: id, kind: 'removal_warning', removalAt: '2026-12-28T14:00:00.000Z', state: 'sent', error: null }),
+      ),
+    });
   });
 });

@@ -2,14 +2,22 @@
 // email, every time the Step 2 link was opened, every link attempt and its
 // outcome, every change of login account.
 
-import { serviceName } from '../../domain/services.js';
-import { formatRelative, iso } from '../../domain/time.js';
+import { iso } from '../../domain/time.js';
 import { findUser, parseUserRef, toUserView, type UserRef } from '../../domain/users.js';
 import type { OutboxMessage, Registration } from '../../store/types.js';
-import type { Column, Result } from '../../output/results.js';
+import type { Result } from '../../output/results.js';
+import {
+  accountChangeColumns,
+  linkAttemptColumns,
+  linkViewColumns,
+  registrationColumns,
+  registrationStacked,
+  type AccountChangeRow,
+  type LinkAttemptRow,
+  type LinkViewRow,
+} from '../../output/user-detail.js';
 import type { Context } from '../../runtime/context.js';
 import type { RawInput } from '../command.js';
-import { neutralize } from '../../text.js';
 
 export interface ShowOptions {
   user: UserRef;
@@ -59,13 +67,13 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
           .map((m) => ({ id: m.id, kind: m.kind, state: m.state, sentAt: m.sentAt, lastError: m.lastError })),
       };
     });
-    const linkViews = viewRows.map((v) => ({
+    const linkViews = viewRows.map((v): LinkViewRow => ({
       at: v.at,
       registrationId: v.registrationId,
       clientAddress: v.clientAddress,
       userAgent: v.userAgent,
     }));
-    const linkAttempts = attemptRows.map((a) => ({
+    const linkAttempts = attemptRows.map((a): LinkAttemptRow => ({
       at: a.at,
       registrationId: a.registrationId,
       loginService: a.service,
@@ -73,7 +81,7 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
       outcome: a.outcome,
       actor: a.actor,
     }));
-    const accountChanges = changeRows.map((c) => {
+    const accountChanges = changeRows.map((c): AccountChangeRow => {
       const before = c.before as { loginService: string | null; username: string | null } | null;
       const after = c.after as { loginService: string | null; username: string | null } | null;
       return {
@@ -85,61 +93,6 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
     });
     return { view: toUserView(user, now), registrations, linkViews, linkAttempts, accountChanges };
   });
-  type Reg = (typeof doc.registrations)[number];
-  type View = (typeof doc.linkViews)[number];
-  type Attempt = (typeof doc.linkAttempts)[number];
-  type Change = (typeof doc.accountChanges)[number];
-  const account = (a: { loginService: string | null; username: string | null } | null) =>
-    a?.loginService ? `${a.username} (${serviceName(a.loginService) ?? a.loginService})` : '(not linked)';
-  const regColumns: Column<Reg>[] = [
-    { header: 'ID', value: (r) => r.id, kind: 'number' },
-    { header: 'Sent to', value: (r) => r.email },
-    { header: 'Created', value: (r) => r.createdAt, kind: 'time' },
-    { header: 'Sent', value: (r) => r.sentAt, kind: 'time' },
-    { header: 'Link expires', short: 'Expires', value: (r) => r.expiresAt, kind: 'time' },
-    { header: 'State', value: (r) => r.state },
-    { header: 'Mail', value: (r) => (r.mail ? `${r.mail.state}${r.mail.lastError ? `: ${r.mail.lastError}` : ''}` : '') },
-  ];
-  const expiry = (relative: string) => (relative.startsWith('link') ? relative : `link expires ${relative}`);
-  // On a narrow terminal: the address above the state, the three times above each other.
-  const regStacked: Column<Reg>[] = [
-    { header: 'ID', value: (r) => r.id, kind: 'number' },
-    {
-      header: 'Sent to\nState, mail',
-      value: (r) => `${r.email}\n${r.state}${r.mail ? `, ${regColumns[6]!.value(r)}` : ''}`,
-      multiline: true,
-      tty: (r) => `${neutralize(r.email)}\n${neutralize(`${r.state}${r.mail ? `, ${regColumns[6]!.value(r)}` : ''}`)}`,
-    },
-    {
-      header: 'Created\nSent\nLink expires',
-      value: (r) => [r.createdAt, r.sentAt ?? '', r.expiresAt].join('\n'),
-      tty: (r, at) =>
-        [
-          `created ${formatRelative(r.createdAt, at.now)}`,
-          r.sentAt ? `sent ${formatRelative(r.sentAt, at.now)}` : 'not sent',
-          expiry(formatRelative(r.expiresAt, at.now, 'link expired')),
-        ].join('\n'),
-      multiline: true,
-    },
-  ];
-  const viewColumns: Column<View>[] = [
-    { header: 'Opened', value: (v) => v.at, kind: 'time' },
-    { header: 'Registration', short: 'Reg.', value: (v) => v.registrationId, kind: 'number' },
-    { header: 'From', value: (v) => v.clientAddress ?? '' },
-    { header: 'Browser', value: (v) => v.userAgent ?? '' },
-  ];
-  const attemptColumns: Column<Attempt>[] = [
-    { header: 'At', value: (a) => a.at, kind: 'time' },
-    { header: 'Account', value: (a) => account(a) },
-    { header: 'Outcome', value: (a) => a.outcome },
-    { header: 'By', value: (a) => a.actor },
-  ];
-  const changeColumns: Column<Change>[] = [
-    { header: 'At', value: (c) => c.at, kind: 'time' },
-    { header: 'From', value: (c) => account(c.from) },
-    { header: 'To', value: (c) => account(c.to) },
-    { header: 'By', value: (c) => c.actor },
-  ];
   return {
     kind: 'document',
     json: {
@@ -147,10 +100,10 @@ export async function run(ctx: Context, o: ShowOptions): Promise<Result> {
     },
     sections: [
       { kind: 'users', users: [doc.view] },
-      { kind: 'table', title: 'Registrations', columns: regColumns, rows: doc.registrations, stacked: regStacked },
-      { kind: 'table', title: 'Step 2 link opened', columns: viewColumns, rows: doc.linkViews, empty: 'never (the link in the email has not been opened)' },
-      { kind: 'table', title: 'Link attempts', columns: attemptColumns, rows: doc.linkAttempts },
-      { kind: 'table', title: 'Login account changes', columns: changeColumns, rows: doc.accountChanges },
+      { kind: 'table', title: 'Registrations', columns: registrationColumns, rows: doc.registrations, stacked: registrationStacked },
+      { kind: 'table', title: 'Step 2 link opened', columns: linkViewColumns, rows: doc.linkViews, empty: 'never (the link in the email has not been opened)' },
+      { kind: 'table', title: 'Link attempts', columns: linkAttemptColumns, rows: doc.linkAttempts },
+      { kind: 'table', title: 'Login account changes', columns: accountChangeColumns, rows: doc.accountChanges },
     ],
   };
 }

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '../../../src/commands/users/invite.js';
-import { boxLines, GRANTS, rawInput, strip, thrown, tsv, world, type World } from '../../helpers/run.js';
+import { boxLines, GRANTS, newestEml, rawInput, strip, thrown, tsv, world, type World } from '../../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../../helpers/smtp.js';
 import { inspectStore } from '../../helpers/store.js';
 
@@ -128,6 +128,35 @@ describe('users invite, emails written as .eml files (the embedded default)', ()
       expect(JSON.parse(r.stderr).error.message).toContain('PORTALCTL_MAIL_FROM');
     }
     expect((await inspectStore(w)).users).toBe(0);
+  });
+});
+
+describe('one clock reading per run', () => {
+  let w: World;
+  afterEach(() => w.close());
+
+  it('every time an invitation records is the same instant, and the link expires link-days after it', async () => {
+    w = world();
+    await w.run(GRANTS);
+    // A clock that moves a second at each reading, far from the real one: a second reading, or a
+    // `new Date()` below the command, would record another time.
+    let reads = 0;
+    const clock = () => new Date(Date.parse('2026-11-01T10:00:00Z') + 1000 * reads++);
+    const r = await w.run(JANE, { clock, env: { PORTALCTL_NOW: undefined } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(reads).toBe(1);
+    const t = '2026-11-01T10:00:00.000Z';
+    const reg = (await w.json(['users', 'show', '1'])).users[0].registrations[0];
+    expect(reg).toMatchObject({ createdAt: t, sentAt: t, expiresAt: '2026-11-08T10:00:00.000Z' });
+    const events = (await w.json(['events'])).events;
+    expect(events.map((e: { type: string; at: string }) => [e.type, e.at])).toEqual([
+      ['invited', t],
+      ['email_sent', t],
+    ]);
+    expect(events[1].data.expiresAt).toBe('2026-11-08T10:00:00.000Z');
+    const invited = (await w.json(['audit'])).audit.find((a: { action: string }) => a.action === 'invite');
+    expect(invited.at).toBe(t);
+    expect(readFileSync(newestEml(w.mailDir), 'utf8')).toMatch(/^Date: Sun, 01 Nov 2026 10:00:00 \+0000$/m);
   });
 });
 
