@@ -210,6 +210,10 @@ describe('delivery through the outbox', () => {
     expect(reminders(a)).toHaveLength(0);
     expect(reminders(b)).toHaveLength(1);
     expect((await w.json(['outbox', 'list'])).messages).toMatchObject([{ to: a, kind: 'reminder', state: 'queued', attempts: 1 }]);
+    // The failed attempt is in the event log (SPEC: `email_failed`), saying it will be retried.
+    const failed = (await w.json(['events', '--type', 'email_failed'])).events;
+    expect(failed.map((e: any) => [e.email, e.data.kind, e.data.willRetry])).toEqual([[a, 'reminder', true]]);
+    expect(failed[0].data.error).toContain('Try again later');
 
     // The next run retries it once its backoff is over, and records nothing new.
     const next = await w.json(['remind', '--yes'], { now: minutes(at(2), 60) });
