@@ -8,6 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -196,6 +198,20 @@ describe('one deliverer per webhook at a time', () => {
     expect(await deliverWebhooks(store, [target], new Date(at(2)))).toMatchObject([{ busy: true, delivered: 0 }]);
     expect(await take('elsewhere.example.org:1', new Date(Date.now() - 1000).toISOString())).toBe(true);
     expect(await deliverWebhooks(store, [target], new Date(at(2)))).toMatchObject([{ busy: false, delivered: 2 }]);
+  });
+});
+
+describe('redirects', () => {
+  it('are not followed: a 307 to a receiver that would accept is a failed attempt, and the receiver never sees the event', async () => {
+    const { w } = await setup(1);
+    const store = await storeOf(w);
+    const redirector = createServer((_req, res) => res.writeHead(307, { location: rx.url }).end());
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => redirector.close(r)));
+    const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/hooks/portalctl`;
+    const [r] = await deliverWebhooks(store, [{ url, secret: SECRET }], new Date(T0));
+    expect(r).toMatchObject({ delivered: 0, failed: 1, lastError: 'HTTP 307: redirects are not followed; configure the final URL' });
+    expect(rx.requests).toEqual([]);
   });
 });
 
