@@ -81,6 +81,19 @@ describe('reminders on the portal’s --remind-days', () => {
     expect(reminders(emails[0]!)).toHaveLength(1);
   });
 
+  it('a new registration email (resend-registration) starts a new schedule, counted from when it went out', async () => {
+    const { w, emails } = await setup(1);
+    const e = emails[0]!;
+    expect((await w.json(['remind', '--yes'], { now: at(2) })).notices).toMatchObject([{ day: 2, state: 'sent' }]);
+    expect((await w.run(['users', 'resend-registration', e], { now: at(3) })).exitCode).toBe(0);
+    // Day 5 of the old schedule is day 2 of the new one: nothing until then.
+    expect((await w.json(['remind', '--yes'], { now: minutes(at(5), -1) })).notices).toEqual([]);
+    expect((await w.json(['remind', '--yes'], { now: at(5) })).notices).toMatchObject([{ email: e, day: 2, state: 'sent', expiresAt: at(10) }]);
+    expect((await w.json(['remind', '--yes'], { now: at(8) })).notices).toMatchObject([{ email: e, day: 5, state: 'sent' }]);
+    expect(reminders(e)).toHaveLength(3);
+    expect(reminders(e)[1]!.text).toContain('Your link expires on Tuesday, December 8, 2026');
+  });
+
   it('the original link keeps working after a reminder, the reminder’s link works too, and using either uses the registration', async () => {
     const { w, emails } = await setup(3);
     await w.run(['remind', '--yes'], { now: at(2) });
@@ -210,6 +223,10 @@ describe('delivery through the outbox', () => {
     expect(reminders(a)).toHaveLength(0);
     expect(reminders(b)).toHaveLength(1);
     expect((await w.json(['outbox', 'list'])).messages).toMatchObject([{ to: a, kind: 'reminder', state: 'queued', attempts: 1 }]);
+    // The failed attempt is in the event log (SPEC: `email_failed`), saying it will be retried.
+    const failed = (await w.json(['events', '--type', 'email_failed'])).events;
+    expect(failed.map((e: any) => [e.email, e.data.kind, e.data.willRetry])).toEqual([[a, 'reminder', true]]);
+    expect(failed[0].data.error).toContain('Try again later');
 
     // The next run retries it once its backoff is over, and records nothing new.
     const next = await w.json(['remind', '--yes'], { now: minutes(at(2), 60) });

@@ -107,6 +107,24 @@ describe('users remove USER…', () => {
     expect(await emailsOf(w)).toEqual([]);
   });
 
+  it('drops their queued emails: a reminder waiting for the mail server is never sent after the removal', async () => {
+    const { w, emails } = await setup(2);
+    const [a, b] = emails as [string, string];
+    smtp.fault = { kind: 'rcpt', code: 451, message: 'Try again later', only: a };
+    try {
+      expect((await w.run(['remind', '--yes'], { now: at(2) })).exitCode).toBe(75);
+    } finally {
+      smtp.fault = { kind: 'none' };
+    }
+    expect((await w.json(['outbox', 'list'])).messages).toMatchObject([{ to: a, kind: 'reminder', state: 'queued' }]);
+    expect((await w.run(['users', 'remove', a, '--yes'], { now: at(2.5) })).exitCode).toBe(0);
+    expect((await w.json(['outbox', 'list'])).messages).toEqual([]);
+    const send = await w.run(['outbox', 'send'], { now: at(3) });
+    expect(send.exitCode, send.stderr).toBe(0);
+    expect(mailsTo(smtp, a).map((m) => m.subject)).toEqual(['Your registration for Grants Portal']);
+    expect(mailsTo(smtp, b).map((m) => m.subject)).toEqual(['Your registration for Grants Portal', REMINDER_SUBJECT]);
+  });
+
   it('bad invocations are usage errors that change nothing', async () => {
     const { w, emails } = await setup(1);
     for (const args of [

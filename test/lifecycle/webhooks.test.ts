@@ -8,11 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Store } from '../../src/store/types.js';
-import { deliverWebhooks, webhookBackoff, MAX_ATTEMPTS, type WebhookTarget } from '../../src/webhooks/deliver.js';
+import { deliverWebhooks, webhookBackoff, GIVE_UP_AFTER, MAX_ATTEMPTS, type WebhookTarget } from '../../src/webhooks/deliver.js';
 import { sign, verify, webhookBody } from '../../src/webhooks/sign.js';
 import type { World } from '../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
@@ -196,6 +198,42 @@ describe('one deliverer per webhook at a time', () => {
     expect(await deliverWebhooks(store, [target], new Date(at(2)))).toMatchObject([{ busy: true, delivered: 0 }]);
     expect(await take('elsewhere.example.org:1', new Date(Date.now() - 1000).toISOString())).toBe(true);
     expect(await deliverWebhooks(store, [target], new Date(at(2)))).toMatchObject([{ busy: false, delivered: 2 }]);
+  });
+});
+
+describe('one run does not hold up a nightly job', () => {
+  it(`leaves a webhook after ${GIVE_UP_AFTER} failures in a row, and stops at its request budget; the next run carries on`, async () => {
+    const { w } = await setup(4);
+    const store = await storeOf(w);
+    const target = { url: rx.url, secret: SECRET };
+    rx.answer = () => 500;
+    const [down] = await deliverWebhooks(store, [target], new Date(T0));
+    // Four people's first events are due; the receiver is down: three tries, not four.
+    expect(down).toMatchObject({ queued: 8, delivered: 0, failed: GIVE_UP_AFTER, stopped: true });
+    expect(rx.requests).toHaveLength(GIVE_UP_AFTER);
+
+    rx.answer = () => 200;
+    const later1 = later(new Date(T0), webhookBackoff(1));
+    const [budget] = await deliverWebhooks(store, [target], later1, { maxRequests: 5 });
+    expect(budget).toMatchObject({ delivered: 5, stopped: true });
+    const [rest] = await deliverWebhooks(store, [target], later1);
+    expect(rest).toMatchObject({ delivered: 3, stopped: false });
+    expect(new Set(ids(rx.accepted()))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8]));
+    expect(rx.accepted()).toHaveLength(8);
+  });
+});
+
+describe('redirects', () => {
+  it('are not followed: a 307 to a receiver that would accept is a failed attempt, and the receiver never sees the event', async () => {
+    const { w } = await setup(1);
+    const store = await storeOf(w);
+    const redirector = createServer((_req, res) => res.writeHead(307, { location: rx.url }).end());
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => redirector.close(r)));
+    const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/hooks/portalctl`;
+    const [r] = await deliverWebhooks(store, [{ url, secret: SECRET }], new Date(T0));
+    expect(r).toMatchObject({ delivered: 0, failed: 1, lastError: 'HTTP 307: redirects are not followed; configure the final URL' });
+    expect(rx.requests).toEqual([]);
   });
 });
 
