@@ -17,8 +17,11 @@
 // `remind`, `prune`, `outbox send` and `serve` run at once.
 //
 // `now` is the lifecycle's time (PORTALCTL_NOW in tests): it decides what is
-// due and stamps the requests. Leases are about real processes and use the
-// real clock, like the outbox's claims.
+// due and when a failed attempt is tried again. The timestamp each request
+// carries (X-Portalctl-Timestamp, and `timestamp` in the signed body) is when
+// it is really sent — a receiver holds it against its own clock to refuse
+// replays — so it comes from the real clock, as do the leases (they are about
+// real processes, like the outbox's claims).
 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -45,6 +48,8 @@ export interface WebhookOptions {
   giveUpAfter?: number;
   /** Attempts per webhook per call, so that a long backlog never holds up a nightly job for long. */
   maxRequests?: number;
+  /** The real clock that stamps each request (tests replace it); never PORTALCTL_NOW. */
+  clock?: () => Date;
 }
 
 export const TIMEOUT_MS = 10_000;
@@ -168,8 +173,9 @@ async function deliverOne(store: Store, target: WebhookTarget, now: Date, o: Req
           return report;
         }
         requests += 1;
-        const body = webhookBody(d.event, now);
-        const outcome = await post(target.url, webhookHeaders(target.secret, d.event, d.id, body, now), body, o.timeoutMs, o.signal);
+        const sentAt = o.clock();
+        const body = webhookBody(d.event, sentAt);
+        const outcome = await post(target.url, webhookHeaders(target.secret, d.event, d.id, body, sentAt), body, o.timeoutMs, o.signal);
         if (!outcome.ok && outcome.interrupted) {
           report.stopped = true;
           return report;
@@ -217,6 +223,7 @@ export async function deliverWebhooks(store: Store, targets: readonly WebhookTar
     maxAttempts: opts.maxAttempts ?? MAX_ATTEMPTS,
     giveUpAfter: opts.giveUpAfter ?? GIVE_UP_AFTER,
     maxRequests: opts.maxRequests ?? MAX_REQUESTS,
+    clock: opts.clock ?? (() => new Date()),
   };
   return Promise.all(targets.map((t) => deliverOne(store, t, now, o)));
 }
