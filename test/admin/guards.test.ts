@@ -96,7 +96,7 @@ describe('risky single-user actions', () => {
     await w.run(['link', tokenFor(w.mailDir, 1), '--service', 'nih', '--account', 'jdoe']);
     const before = await outbox();
     const no = await w.run(['users', 'resend-registration', '1'], { tty: true, answers: [false] });
-    expect(no.asked).toEqual(['User 1 is already linked; send a new registration email anyway?']);
+    expect(no.asked).toEqual(['User 1 is already linked as jdoe (NIH Network Login); send a new registration email anyway?']);
     expect(no.exitCode).toBe(1);
     expect(await outbox()).toBe(before);
     const yes = await w.run(['users', 'resend-registration', '1'], { tty: true, answers: [true] });

@@ -45,9 +45,11 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
     // Every user is found before anything changes: one bad reference changes nothing.
     const users = await store.read(async (tx) => Promise.all(o.users.map((r) => findUser(tx, portal, r))));
     ids = [...new Set(users.map((u) => u.id))];
+    // The confirmation names the account too: the warning that says so is printed with the result, after the answer.
+    const linkedAs = (u: (typeof users)[number]) => neutralize(usernameCell(toUserView(u, iso(ctx.now))));
     for (const u of users) {
       if (u.loginService) {
-        const linked = `User ${u.id} (${neutralize(u.email)}) is already linked as ${neutralize(usernameCell(toUserView(u, iso(ctx.now))))}; a new registration email lets them switch login service`;
+        const linked = `User ${u.id} (${neutralize(u.email)}) is already linked as ${linkedAs(u)}; a new registration email lets them switch login service`;
         messages.push(warning(`${linked}, and their current account keeps working until they use it.`));
       }
     }
@@ -55,7 +57,7 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
     if (linked.length > 0)
       await confirmIfInteractive(
         ctx,
-        `${linked.length === 1 ? `User ${linked[0]!.id} is already linked` : `${linked.length} of these users are already linked`}; send a new registration email anyway?`,
+        `${linked.length === 1 ? `User ${linked[0]!.id} is already linked as ${linkedAs(linked[0]!)}` : `${linked.length} of these users are already linked`}; send a new registration email anyway?`,
       );
     if (o.email !== undefined && emailKey(o.email) !== emailKey(users[0]!.email)) {
       await confirmIfInteractive(

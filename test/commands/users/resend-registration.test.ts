@@ -97,7 +97,7 @@ describe('users resend-registration', () => {
     await link('bo@example.org', 'nih', 'bbrown');
     const before = mails();
     const r = await w.run(['users', 'resend-registration', '1'], { tty: true, answers: [false] });
-    expect(r.asked).toEqual(['User 1 is already linked; send a new registration email anyway?']);
+    expect(r.asked).toEqual(['User 1 is already linked as bbrown (NIH Network Login); send a new registration email anyway?']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('Cancelled; nothing was changed.');
     expect(mails()).toBe(before);
