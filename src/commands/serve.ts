@@ -16,6 +16,7 @@ import type { Context } from '../runtime/context.js';
 import { readSecretFile } from '../runtime/settings.js';
 import { webhookTargets } from '../runtime/webhooks.js';
 import type { LoginServiceSettings } from '../server/app.js';
+import { isLoopbackHttp } from '../server/oidc.js';
 import { proxyMatcher } from '../server/proxies.js';
 import { str, type RawInput } from './command.js';
 
@@ -27,9 +28,6 @@ export interface Listen {
 export interface ServeOptions {
   listen?: Listen;
 }
-
-/** Hosts an OpenID Connect issuer may be reached at over plain http (as oidc.ts allows). */
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
 
 export const DEFAULT_LISTEN: Listen = { host: '127.0.0.1', port: 8080 };
 
@@ -69,7 +67,7 @@ function loginServices(ctx: Context): Partial<Record<ServiceKey, LoginServiceSet
     if (s.type === 'oidc') {
       // openid-client talks to a plain-http issuer only on this machine (oidc.ts): anywhere else every sign-in would fail.
       const issuer = new URL(s.issuer);
-      if (issuer.protocol === 'http:' && !LOOPBACK_HOSTS.includes(issuer.hostname)) {
+      if (issuer.protocol === 'http:' && !isLoopbackHttp(issuer)) {
         throw new UsageError(
           `services.${key}.issuer ${quote(s.issuer)} in ${ctx.settings.configFile} is plain http: give the provider's https address (plain http only on this machine, for tests).`,
           'invalid_config',

@@ -112,7 +112,7 @@ export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext
     return {
       messages,
       error: new MailQueuedError(
-        `${waiting === 1 ? `The ${noun} is recorded but` : `${waiting} ${noun}s are recorded but`} queued: delivery failed${why}.${server ? ' The mail server could not be used; check PORTALCTL_SMTP_URL and the relay.' : ''} ${d.toFiles ? 'To send it, set PORTALCTL_SMTP_URL and run `portalctl outbox send`.' : 'Run `portalctl outbox send` to retry.'}`,
+        `${waiting === 1 ? `The ${noun} is recorded but` : `${waiting} ${noun}s are recorded but`} queued: delivery failed${why}.${server ? ' The mail server could not be used; check PORTALCTL_SMTP_URL and the relay.' : ''} ${d.toFiles ? `To send ${waiting === 1 ? 'it' : 'them'}, ${runOutboxSend(d)}.` : 'Run `portalctl outbox send` to retry.'}`,
         { queued: [...queued, ...skipped].map((q) => q.outboxId) },
       ),
     };

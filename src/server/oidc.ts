@@ -44,7 +44,7 @@ const RETRY_DISCOVERY_MS = 5_000;
 const REQUEST_TIMEOUT_S = 10;
 
 /** Plain http only to a login service on this machine (tests, a local proxy); anything else must be https. */
-function isLoopbackHttp(issuer: URL): boolean {
+export function isLoopbackHttp(issuer: URL): boolean {
   return issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
 }
 
