@@ -11,7 +11,7 @@ const SRC = resolve(import.meta.dirname, '../../src');
 
 /** Lowest first. A path matches the first prefix that fits. */
 const LAYERS: [string, string[]][] = [
-  ['leaf', ['text.ts', 'errors.ts']],
+  ['leaf', ['text.ts', 'errors.ts', 'install-root.ts']],
   ['store', ['store/']],
   ['domain', ['domain/']],
   ['mail', ['mail/']],

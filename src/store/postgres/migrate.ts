@@ -7,14 +7,14 @@
 
 import type pg from 'pg';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
+import { INSTALL_ROOT } from '../../install-root.js';
 
 /** The newest migration in migrations/postgres/ (a test keeps the two in step). */
 export const LATEST_POSTGRES_VERSION = 1;
 
-export const POSTGRES_MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'migrations', 'postgres');
+export const POSTGRES_MIGRATIONS_DIR = join(INSTALL_ROOT, 'migrations', 'postgres');
 
 /** pg_advisory_lock key of the migration runner ("portalctl migrate"). */
 export const MIGRATION_LOCK = 0x706f7274_0001n;

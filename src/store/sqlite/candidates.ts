@@ -15,7 +15,8 @@ export interface Candidate {
 const LIMIT = 100;
 
 export async function completionCandidates(path: string, kind: 'portals' | 'users', portalSlug: string | undefined, prefix: string): Promise<Candidate[]> {
-  const { default: Database } = await import('better-sqlite3');
+  const { loadDriver } = await import('./driver.js');
+  const Database = loadDriver();
   let db;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true, timeout: 50 });

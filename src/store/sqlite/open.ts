@@ -12,6 +12,7 @@
 // applied in one immediate transaction together with PRAGMA user_version.
 
 import type Database from 'better-sqlite3';
+import { loadDriver } from './driver.js';
 import {
   accessSync,
   closeSync,
@@ -28,21 +29,20 @@ import {
   readSync,
   rmSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StoreError, EXIT } from '../../errors.js';
 import { foldKey, nameKey, searchKey } from '../keys.js';
 import { quote } from '../../text.js';
 import { APPLICATION_ID, LATEST_SQLITE_VERSION } from './facts.js';
+import { INSTALL_ROOT } from '../../install-root.js';
 
 export type DB = Database.Database;
 
 export { APPLICATION_ID, LATEST_SQLITE_VERSION };
 export const BUSY_TIMEOUT_MS = 5000;
 
-export const SQLITE_MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'migrations', 'sqlite');
+export const SQLITE_MIGRATIONS_DIR = join(INSTALL_ROOT, 'migrations', 'sqlite');
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -97,29 +97,6 @@ function inspect(path: string): PathKind {
 }
 
 const LEGACY_TABLES = ['audit', 'link_attempts', 'link_tokens', 'outbox', 'portals', 'registrations', 'users'];
-
-let driver: typeof Database | undefined;
-
-function loadDriver(): typeof Database {
-  // Required here, not imported at the top, so that --help, --version and
-  // completion never load the native module. The addon is required from where
-  // better-sqlite3 builds it; only when it is not there does the driver look
-  // for it itself (the \`bindings\` package tries a dozen paths).
-  if (driver) return driver;
-  const require = createRequire(import.meta.url);
-  const Driver = require('better-sqlite3') as typeof Database;
-  let addon: object | undefined;
-  try {
-    addon = require(join(dirname(require.resolve('better-sqlite3')), '..', 'build', 'Release', 'better_sqlite3.node')) as object;
-  } catch {
-    // a build elsewhere: the driver finds it
-  }
-  if (!addon) return (driver = Driver);
-  const bound = function (filename?: string | Buffer, options?: Database.Options) {
-    return new Driver(filename, { ...options, nativeBinding: addon as never });
-  } as unknown as typeof Database;
-  return (driver = bound);
-}
 
 /** The SQL functions migrations and statements use: the store's key rules. */
 function registerFunctions(db: DB): void {
