@@ -11,6 +11,7 @@ import { stylesFor } from '../output/styles.js';
 import type { Result } from '../output/results.js';
 import { Context, type ContextDeps } from '../runtime/context.js';
 import { processStreams } from '../runtime/io.js';
+import { keepHeapSmall } from '../runtime/heap.js';
 import { applyGlobals, buildProgram } from './program.js';
 import { COMMANDS, GLOBAL_OPTIONS, NOUNS } from '../commands/registry.js';
 
@@ -19,6 +20,7 @@ export function processDeps(): ContextDeps {
   return {
     streams: processStreams(),
     env: process.env,
+    prepareToStream: keepHeapSmall,
     onInterrupt: (abort) => {
       let count = 0;
       const handler = (signal: NodeJS.Signals) => {
@@ -122,25 +124,28 @@ export async function reportError(ctx: Context, err: unknown, argv: readonly str
   return exitCode;
 }
 
+/** Where the first word that is not an option (nor a global option's value) is, or -1 (none, or after `--`). */
+function firstWordAt(argv: readonly string[]): number {
+  const takesValue = new Set(GLOBAL_OPTIONS.filter((o) => o.flags.includes('<')).flatMap((o) => o.flags.split(/[ ,]+/).filter((f) => f.startsWith('-'))));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return -1;
+    if (!a.startsWith('-')) return i;
+    if (takesValue.has(a)) i++;
+  }
+  return -1;
+}
+
 /**
  * `portalctl help users list` as `portalctl users list --help`: commander's
  * help command takes one word, so it showed the help of `users`.
  */
 export function helpAsFlag(argv: readonly string[]): string[] {
-  const takesValue = new Set(GLOBAL_OPTIONS.filter((o) => o.flags.includes('<')).flatMap((o) => o.flags.split(/[ ,]+/).filter((f) => f.startsWith('-'))));
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') return [...argv];
-    if (a.startsWith('-')) {
-      if (takesValue.has(a)) i++;
-      continue;
-    }
-    // One word is commander's own business (`help users`, and its error for `help bogus`).
-    const path = argv.slice(i + 1).join(' ');
-    if (a !== 'help' || !COMMANDS.some((c) => c.path.length > 1 && c.path.join(' ') === path)) return [...argv];
-    return [...argv.slice(0, i), ...argv.slice(i + 1), '--help'];
-  }
-  return [...argv];
+  const i = firstWordAt(argv);
+  // One word is commander's own business (`help users`, and its error for `help bogus`).
+  const path = argv.slice(i + 1).join(' ');
+  if (i < 0 || argv[i] !== 'help' || !COMMANDS.some((c) => c.path.length > 1 && c.path.join(' ') === path)) return [...argv];
+  return [...argv.slice(0, i), ...argv.slice(i + 1), '--help'];
 }
 
 /** Runs portalctl with argv (without "node portalctl") and returns the exit code. */
@@ -156,7 +161,8 @@ export async function main(argvGiven: string[], deps: ContextDeps = processDeps(
     return version(head.includes('--json') ? ['--json'] : [], db === undefined ? deps.env : { ...deps.env, PORTALCTL_DB: db }, ctx.io.stdout);
   }
   let result: Result | undefined;
-  const program = buildProgram(ctx, (r) => (result = r));
+  const word = argv[firstWordAt(argv)];
+  const program = buildProgram(ctx, (r) => (result = r), word);
   try {
     await program.parseAsync(argv, { from: 'user' });
     if (result) {

@@ -40,7 +40,15 @@ export function applyGlobals(ctx: Context, program: Command): void {
   if (!ctx.globals.color) ctx.io.disableColor();
 }
 
-export function buildProgram(ctx: Context, onResult: (result: Result) => void): Command {
+/**
+ * The command tree. With `only` (the first word on the command line, when it
+ * names a command or a noun) just that branch is built — most of a short
+ * command's start-up went into building the other forty; anything else (no
+ * word, `help`, a typo that wants a suggestion, `completion`) gets the whole
+ * tree.
+ */
+export function buildProgram(ctx: Context, onResult: (result: Result) => void, only?: string): Command {
+  const branch = only !== undefined && TOP_LEVEL_ORDER.includes(only) && !COMMANDS.some((c) => c.path[0] === only && c.wholeTree) ? only : undefined;
   const program = new Command(BIN);
   program
     .description('Portal user registration for single sign-on: invite people, send registration emails, link login-service accounts, prune unlinked profiles.')
@@ -92,12 +100,13 @@ export function buildProgram(ctx: Context, onResult: (result: Result) => void): 
       const self = received[received.length - 1] as Command;
       const args = received.slice(0, spec.args?.length ?? 0);
       const mod = await spec.load();
+      if (spec.streams) ctx.prepareToStream();
       const options = mod.parse({ args, options: self.opts(), program });
       onResult(await mod.run(ctx, options));
     });
   };
   let group = '';
-  for (const name of TOP_LEVEL_ORDER) {
+  for (const name of branch === undefined ? TOP_LEVEL_ORDER : [branch]) {
     const noun = NOUNS.find((n) => n.name === name);
     const spec = COMMANDS.find((c) => c.path.length === 1 && c.path[0] === name);
     const g = noun?.group ?? spec?.group ?? '';

@@ -45,6 +45,10 @@ export interface CommandSpec {
   examples: string[];
   /** The help group the command is listed under (top-level commands and noun children). */
   group?: string;
+  /** Streams a report that grows with the store (a million rows): run with a heap kept small (runtime/heap.ts). */
+  streams?: boolean;
+  /** Reads the whole command tree (completion scripts are made from it). */
+  wholeTree?: boolean;
   load(): Promise<CommandModule<any>>;
 }
 
@@ -115,6 +119,7 @@ export const COMMANDS: CommandSpec[] = [
   // ---------------------------------------------------------------- users
   {
     path: ['users', 'list'],
+    streams: true,
     summary: 'the Users overview',
     description: 'The Users overview: every user of the portal with their Username/ID (Login Service), status, link expiry and removal countdown.',
     options: [
@@ -175,6 +180,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['users', 'remove'],
+    streams: true,
     summary: 'remove profiles now (a mistyped invitation, a person who left)',
     description:
       'Remove portal user profiles now; every link of theirs stops working at once. Linked users only with --include-linked.\nSelect users by id or address, or every unlinked user with a status (--status expired), and try it with --dry-run first.',
@@ -258,6 +264,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['prune'],
+    streams: true,
     summary: 'remove unlinked users past their removal date',
     description:
       'Remove portal user profiles that were never linked and whose removal date has passed.\nNever removes a linked user, nor one whose Step 2 link is still valid. Without a terminal it needs --yes.',
@@ -324,6 +331,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['audit'],
+    streams: true,
     summary: 'the audit trail, newest first',
     description:
       'Every change — invite, resend-registration, set-removal-days, link, relink, prune, remove, portal changes — with when, who, and the values before and after.',
@@ -338,6 +346,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['events'],
+    streams: true,
     summary: 'the lifecycle event log, oldest first',
     description:
       'Every lifecycle event (invited, email_sent, email_failed, reminded, removal_warned, link_viewed, linked, relinked, link_failed, expired, removed) with its id, the cursor for --since, oldest first. --follow keeps printing new ones (one JSON object per line with --json) until Ctrl-C. Also shows the webhook deliveries still pending or dead.',
@@ -380,6 +389,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['completion'],
+    wholeTree: true,
     summary: 'print a shell completion script (bash, zsh or fish)',
     description: 'Print the completion script for SHELL (bash, zsh or fish) on stdout. The same scripts are kept in completions/ of the package.',
     args: [{ name: 'shell', description: `the shell: ${SHELLS.join(', ')}`, required: true, choices: SHELLS }],

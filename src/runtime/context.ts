@@ -40,6 +40,8 @@ export interface ContextDeps {
   clock?: () => Date;
   /** Waiting between polls (events --follow): resolves after `ms`, or at once when the signal aborts. Tests step it by hand. */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Before a command that streams a report of the whole store (production: keepHeapSmall). */
+  prepareToStream?: () => void;
 }
 
 /** A timer that ends early, without an error, when the signal aborts. */
@@ -89,6 +91,11 @@ export class Context {
   /** The clock, for what runs long (serve, events --follow). Everything else uses `now`. */
   get clock(): () => Date {
     return this.deps.clock ?? clockFromEnv(this.env);
+  }
+
+  /** Called before a command that streams a report growing with the store (users list, events, prune, …). */
+  prepareToStream(): void {
+    this.deps.prepareToStream?.();
   }
 
   /** Waits `ms` between polls of a long run, or less when the signal aborts. */

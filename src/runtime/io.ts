@@ -5,6 +5,7 @@
 // that fails otherwise (`> /dev/full`) is remembered and reported as one line.
 
 import type { Readable, Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 import type { ColorLevel } from '../output/styles.js';
 
 export interface RawStreams {
@@ -81,7 +82,13 @@ export function createIO(raw: RawStreams, env: NodeJS.ProcessEnv): IOStreams {
   const out = { closed: false } as { closed: boolean; error?: NodeJS.ErrnoException };
   const err = { closed: false } as { closed: boolean; error?: NodeJS.ErrnoException };
   const io: IOStreams = {
-    ...raw,
+    get stdin() {
+      return raw.stdin; // read only by the commands that take input
+    },
+    stdinIsTTY: raw.stdinIsTTY,
+    stdoutIsTTY: raw.stdoutIsTTY,
+    stderrIsTTY: raw.stderrIsTTY,
+    columns: raw.columns,
     stdout: guard(raw.stdout, out),
     stderr: guard(raw.stderr, err),
     colorOut: colorLevel(env, raw.stdoutIsTTY),
@@ -106,10 +113,14 @@ export function createIO(raw: RawStreams, env: NodeJS.ProcessEnv): IOStreams {
 
 export function processStreams(): RawStreams {
   return {
-    stdin: process.stdin,
+    // Made on first use: Node builds process.stdin (a file, pipe or terminal
+    // stream) only when asked, and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stdinIsTTY: isatty(0),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     columns: process.stdout.isTTY ? process.stdout.columns : undefined,

@@ -31,7 +31,13 @@ async function guarded<T>(p: Promise<T>): Promise<T> {
 }
 
 export function inquirerPrompter(io: IOStreams): Prompter {
-  const streams = { input: io.stdin, output: io.stderr, clearPromptOnDone: false };
+  const streams = {
+    get input() {
+      return io.stdin; // made only when a prompt is shown
+    },
+    output: io.stderr,
+    clearPromptOnDone: false,
+  };
   const load = () => import('@inquirer/prompts');
   return {
     async input(message, validate) {
