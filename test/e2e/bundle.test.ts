@@ -1,0 +1,89 @@
+// bin/portalctl runs dist/bundle/portalctl.cjs with the compiled code the
+// build saved beside it (bin/load-bundle.cjs, scripts/bundle.mjs). These
+// tests hold the two promises that make that safe: the saved code is what V8
+// takes for this very file, and a file changed after the build never runs
+// with the code of the old one.
+
+import { execa } from 'execa';
+import { copyFileSync, readFileSync, writeFileSync, utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { Script } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.js';
+import { GRANTS, sandbox } from '../helpers/cli.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const LOADER = join(ROOT, 'bin', 'load-bundle.cjs');
+const BUNDLE = join(ROOT, 'dist', 'bundle', 'portalctl.cjs');
+const { cacheFileFor } = createRequire(import.meta.url)(LOADER) as { cacheFileFor(f: string): string };
+
+const wrap = (source: string) => `(function (exports, require, module, __filename, __dirname, __portalctlImport) {${source}\n})`;
+
+describe('the bundle bin/portalctl runs', () => {
+  it('has its compiled code beside it, and V8 takes it', async () => {
+    const cachedData = readFileSync(cacheFileFor(BUNDLE));
+    const script = new Script(wrap(readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
+  it('a bundle changed after the build runs as it is now, not with the old compiled code', async () => {
+    const dir = tempDir('bundle-');
+    const copy = join(dir, 'portalctl.cjs');
+    copyFileSync(BUNDLE, copy);
+    const built = new Date('2026-01-01T00:00:00Z');
+    utimesSync(copy, built, built);
+    const builtName = cacheFileFor(copy);
+    copyFileSync(cacheFileFor(BUNDLE), builtName); // the build's code, filed for the copy
+    // The same length: V8 itself takes the old code for the new text (it compares lengths only).
+    const before = readFileSync(copy, 'utf8');
+    expect(before).toContain('show help for a command');
+    writeFileSync(copy, before.replace('show help for a command', 'SHOW HELP FOR A COMMAND'));
+    const later = new Date('2026-01-02T00:00:00Z');
+    utimesSync(copy, later, later);
+    expect(cacheFileFor(copy)).not.toBe(builtName);
+
+    const help = await execa(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(LOADER)}).loadBundle('portalctl.cjs', { dir: ${JSON.stringify(dir)} }).main(['--help']).then((c) => { process.exitCode = c; })`,
+      ],
+      {
+        reject: false,
+      },
+    );
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('SHOW HELP FOR A COMMAND');
+  });
+});
+
+describe('what a command loads', () => {
+  /** The built-in modules the command loaded: Node's own list, written as the process exits. */
+  async function builtinsLoadedBy(args: string[]): Promise<Set<string>> {
+    const sb = sandbox();
+    try {
+      expect((await sb.run(GRANTS)).exitCode).toBe(0);
+      const invite = await sb.run(['users', 'invite', '--email', 'jane.doe@example.org', '--first-name', 'Jane', '--last-name', 'Doe']);
+      expect(invite.exitCode, invite.stderr).toBe(0);
+      const list = join(sb.dir, 'modules.json');
+      const probe = join(sb.dir, 'probe.cjs');
+      writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));`);
+      const r = await sb.run(args, { env: { NODE_OPTIONS: `--require ${probe}` } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const names = JSON.parse(readFileSync(list, 'utf8')) as string[];
+      return new Set(names.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)));
+    } finally {
+      sb.cleanup();
+    }
+  }
+
+  it('a look-up does not load what it does not use: crypto, child processes, V8 heap settings', async () => {
+    const loaded = await builtinsLoadedBy(['users', 'whoami-login', 'jane.doe@example.org']);
+    for (const m of ['crypto', 'child_process', 'v8']) expect(loaded.has(m), m).toBe(false);
+  });
+
+  it('a listing of the whole store keeps its heap small (node:v8, runtime/heap.ts)', async () => {
+    expect((await builtinsLoadedBy(['users', 'list'])).has('v8')).toBe(true);
+  });
+});
