@@ -79,7 +79,7 @@ _portalctl_options() {
         'portals help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox list') REPLY='-h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
-        'outbox send') REPLY='--include-failed -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
+        'outbox send') REPLY='--include-failed --eml -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'outbox help') REPLY='--db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'audit') REPLY='--user --since --limit -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;
         'events') REPLY='--since --follow --type --retry-dead -h --help --db --portal --json --no-color -q --quiet -y --yes --actor' ;;

@@ -329,6 +329,7 @@ complete -c portalctl -n "__fish_portalctl_at 'outbox list'" -s h -l help -d 'sh
 
 # portalctl outbox send
 complete -c portalctl -n "__fish_portalctl_at 'outbox send'" -l include-failed -d 'also retry emails the mail server refused (after fixing the cause)'
+complete -c portalctl -n "__fish_portalctl_at 'outbox send'" -l eml -d 'with no mail server set (PORTALCTL_SMTP_URL unset), write the queued emails as .eml files'
 complete -c portalctl -n "__fish_portalctl_at 'outbox send'" -s h -l help -d 'show help for a command'
 
 # portalctl outbox help

@@ -189,7 +189,10 @@ async function checkQueue(store: Store, checks: Check[], toFiles: boolean): Prom
   }
   const parts: string[] = [];
   // `outbox send` refuses to write queued emails as .eml files: without a mail server, say what it needs.
-  if (queued > 0) parts.push(`${plural(queued, 'email')} queued for a retry; ${toFiles ? 'set PORTALCTL_SMTP_URL and run' : 'run'} \`portalctl outbox send\``);
+  if (queued > 0)
+    parts.push(
+      `${plural(queued, 'email')} queued for a retry; ${toFiles ? 'run `portalctl outbox send --eml` to write them as .eml files, or set PORTALCTL_SMTP_URL and run `portalctl outbox send`' : 'run `portalctl outbox send`'}`,
+    );
   if (failed > 0)
     parts.push(
       `${plural(failed, 'email')} REFUSED by the mail server and not retried; see \`portalctl outbox list\`, fix the cause, then \`portalctl outbox send --include-failed\``,

@@ -325,8 +325,15 @@ export const COMMANDS: CommandSpec[] = [
     path: ['outbox', 'send'],
     summary: 'retry delivery of queued emails',
     description: 'Retry queued emails, oldest first. Each retry of a registration email carries a fresh Step 2 link that replaces the undelivered one.',
-    options: [{ flags: '--include-failed', description: 'also retry emails the mail server refused (after fixing the cause)' }],
-    examples: ['portalctl outbox send', 'portalctl outbox send --include-failed'],
+    options: [
+      { flags: '--include-failed', description: 'also retry emails the mail server refused (after fixing the cause)' },
+      { flags: '--eml', description: 'with no mail server set (PORTALCTL_SMTP_URL unset), write the queued emails as .eml files' },
+    ],
+    examples: [
+      'portalctl outbox send',
+      'portalctl outbox send --include-failed',
+      'portalctl outbox send --eml    # the .eml default: write what an interrupted run left queued',
+    ],
     load: () => import('./outbox/send.js'),
   },
   {

@@ -28,11 +28,16 @@ export function parkedWarning(failed: number): Message {
 }
 
 /**
- * What to run for the emails left queued. `outbox send` sends only through a mail
- * server (it refuses to turn queued emails into .eml files), so with the .eml
- * default the advice must say so, or it leads to a refusal.
+ * What to run for the emails left queued. `outbox send` alone sends only through a
+ * mail server (it refuses to turn queued emails into .eml files unasked), so with
+ * the .eml default the advice names `--eml`, or it leads to a refusal.
  */
-const runOutboxSend = (d: DeliveryContext) => (d.toFiles ? 'set PORTALCTL_SMTP_URL and run `portalctl outbox send`' : 'run `portalctl outbox send`');
+function runOutboxSend(d: DeliveryContext, waiting: number): string {
+  const them = waiting === 1 ? 'it' : 'them';
+  return d.toFiles
+    ? `run \`portalctl outbox send --eml\` to write ${them} as .eml files (or set PORTALCTL_SMTP_URL and run \`portalctl outbox send\` to send ${them})`
+    : `run \`portalctl outbox send\` to send ${them}`;
+}
 
 export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext): { messages: Message[]; error?: PortalctlError } {
   const noun = d.noun ?? 'registration email';
@@ -92,7 +97,7 @@ export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext
     return {
       messages,
       error: new MailQueuedError(
-        `${what}Then the store could not be written: ${why[0]!.toLowerCase()}${why.slice(1)} ${sent.length} of ${results.length} ${noun}s went out; ${waiting} ${waiting === 1 ? 'is' : 'are'} queued${reached}. Once the store can be written again, ${runOutboxSend(d)}.`,
+        `${what}Then the store could not be written: ${why[0]!.toLowerCase()}${why.slice(1)} ${sent.length} of ${results.length} ${noun}s went out; ${waiting} ${waiting === 1 ? 'is' : 'are'} queued${reached}. Once the store can be written again, ${runOutboxSend(d, waiting)}.`,
         { storeError: storeError.code, sent: sent.length, queued: [...queued, ...skipped, ...unrecorded].map((q) => q.outboxId) },
       ),
     };
@@ -101,7 +106,7 @@ export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext
     return {
       messages,
       error: new InterruptedError(
-        `Interrupted: ${sent.length} of ${results.length} emails went out; ${waiting} ${waiting === 1 ? 'is' : 'are'} recorded and queued — ${runOutboxSend(d)} to send ${waiting === 1 ? 'it' : 'them'}.`,
+        `Interrupted: ${sent.length} of ${results.length} emails went out; ${waiting} ${waiting === 1 ? 'is' : 'are'} recorded and queued — ${runOutboxSend(d, waiting)}.`,
         { sent: sent.length, queued: waiting },
       ),
     };
@@ -112,7 +117,7 @@ export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext
     return {
       messages,
       error: new MailQueuedError(
-        `${waiting === 1 ? `The ${noun} is recorded but` : `${waiting} ${noun}s are recorded but`} queued: delivery failed${why}.${server ? ' The mail server could not be used; check PORTALCTL_SMTP_URL and the relay.' : ''} ${d.toFiles ? `To send ${waiting === 1 ? 'it' : 'them'}, ${runOutboxSend(d)}.` : 'Run `portalctl outbox send` to retry.'}`,
+        `${waiting === 1 ? `The ${noun} is recorded but` : `${waiting} ${noun}s are recorded but`} queued: delivery failed${why}.${server ? ' The mail server could not be used; check PORTALCTL_SMTP_URL and the relay.' : ''} ${d.toFiles ? `To deliver ${waiting === 1 ? 'it' : 'them'}, ${runOutboxSend(d, waiting)}.` : 'Run `portalctl outbox send` to retry.'}`,
         { queued: [...queued, ...skipped].map((q) => q.outboxId) },
       ),
     };

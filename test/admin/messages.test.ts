@@ -161,36 +161,57 @@ describe('the .eml default is said plainly', () => {
     expect(strip(many.stderr).match(/no email was sent/g)).toHaveLength(1);
   });
 
-  it('outbox send refuses to turn a queued email into a file', async () => {
+  it('outbox send refuses to turn a queued email into a file unasked, and names --eml', async () => {
     await seedPeople(w, 3, T0);
     const r = await w.run(['--json', 'outbox', 'send']);
     expect(r.exitCode).toBe(2);
-    expect(JSON.parse(r.stderr).error.code).toBe('smtp_not_configured');
+    const error = JSON.parse(r.stderr).error;
+    expect(error.code).toBe('smtp_not_configured');
+    expect(error.message).toContain('or run `portalctl outbox send --eml` to write them to the mail folder.');
     expect(await count("SELECT count(*) AS n FROM outbox WHERE state = 'queued'")).toBe(3);
     expect(readdirSync(w.dir)).not.toContain('mail');
+  });
+
+  it('outbox send --eml writes what is queued as .eml files, each with its own working link', async () => {
+    await seedPeople(w, 3, T0);
+    const r = await w.run(['outbox', 'send', '--eml']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3 emails written to /);
+    expect(await count("SELECT count(*) AS n FROM outbox WHERE state = 'queued'")).toBe(0);
+    expect(readdirSync(w.mailDir).filter((f) => f.endsWith('.eml'))).toHaveLength(3);
+    const linked = await w.run(['link', tokenFor(w.mailDir, 1), '--service', 'nih', '--account', 'jdoe']);
+    expect(linked.exitCode, linked.stderr).toBe(0);
+  });
+
+  it('outbox send --eml with a mail server set is a usage error: nothing written, nothing sent', async () => {
+    await seedPeople(w, 1, T0);
+    const r = await w.run(['--json', 'outbox', 'send', '--eml'], { env: { PORTALCTL_SMTP_URL: 'smtp://127.0.0.1:1' } });
+    expect(r.exitCode).toBe(2);
+    expect(JSON.parse(r.stderr).error.code).toBe('eml_with_smtp');
+    expect(await count("SELECT count(*) AS n FROM outbox WHERE state = 'queued'")).toBe(1);
   });
 });
 
 describe('with the .eml default, what is left queued is not sent to a refusal', () => {
-  // `outbox send` refuses to write queued emails as files; advice to run it alone leads there.
-  it('Ctrl-C during a bulk invite: set PORTALCTL_SMTP_URL, then outbox send', () => {
+  // `outbox send` alone refuses to write queued emails as files; the advice names --eml.
+  it('Ctrl-C during a bulk invite: outbox send --eml, or a mail server and outbox send', () => {
     const results: DeliveryResult[] = [
       { outboxId: 1, userId: 1, to: 'a@example.org', state: 'sent', where: '/m/1.eml' },
       { outboxId: 2, userId: 2, to: 'b@example.org', state: 'skipped' },
     ];
     const eml = describeDeliveries(results, { toFiles: true, description: '.eml files in /m', interrupted: true });
     expect(eml.error?.message).toBe(
-      'Interrupted: 1 of 2 emails went out; 1 is recorded and queued — set PORTALCTL_SMTP_URL and run `portalctl outbox send` to send it.',
+      'Interrupted: 1 of 2 emails went out; 1 is recorded and queued — run `portalctl outbox send --eml` to write it as .eml files (or set PORTALCTL_SMTP_URL and run `portalctl outbox send` to send it).',
     );
     const smtp = describeDeliveries(results, { toFiles: false, description: 'smtp://relay', interrupted: true });
     expect(smtp.error?.message).toContain('— run `portalctl outbox send` to send it.');
   });
 
-  it('doctor: the queued emails need PORTALCTL_SMTP_URL before outbox send', async () => {
+  it('doctor: the queued emails need --eml or PORTALCTL_SMTP_URL', async () => {
     await seedPeople(w, 2, T0);
     const d = await w.json(['doctor']);
     expect(d.checks.find((c: { name: string }) => c.name === 'mail queue').detail).toBe(
-      '2 emails queued for a retry; set PORTALCTL_SMTP_URL and run `portalctl outbox send`',
+      '2 emails queued for a retry; run `portalctl outbox send --eml` to write them as .eml files, or set PORTALCTL_SMTP_URL and run `portalctl outbox send`',
     );
   });
 });

@@ -11,15 +11,23 @@ import { flag, type RawInput } from '../command.js';
 
 export interface OutboxSendOptions {
   includeFailed: boolean;
+  /** With PORTALCTL_SMTP_URL unset: write the queued emails as .eml files, as invite does, instead of refusing. */
+  eml: boolean;
 }
 
 export function parse(raw: RawInput): OutboxSendOptions {
-  return { includeFailed: flag(raw, 'includeFailed') };
+  return { includeFailed: flag(raw, 'includeFailed'), eml: flag(raw, 'eml') };
 }
 
 export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
   const portal = await ctx.portalScope();
   const settings = ctx.mailSettings();
+  if (o.eml && settings.smtp) {
+    throw new UsageError(
+      '--eml writes the queued emails as .eml files only when PORTALCTL_SMTP_URL (or smtpUrl in the config file) is unset; with a mail server set, run `portalctl outbox send` to send them.',
+      'eml_with_smtp',
+    );
+  }
   const targets = webhookTargets(ctx.settings);
   const store = await ctx.store();
   const ids: number[] = [];
@@ -32,10 +40,12 @@ export async function run(ctx: Context, o: OutboxSendOptions): Promise<Result> {
       else parked++;
     }
   }
-  if (!settings.smtp && ids.length + failed.length > 0) {
-    // The queue holds emails that were meant for a server: turning them into files would lose them quietly.
+  if (!settings.smtp && !o.eml && ids.length + failed.length > 0) {
+    // The queue may hold emails that were meant for a server (a cron line that lost its
+    // PORTALCTL_SMTP_URL): turning them into files unasked would lose them quietly.
+    const n = ids.length + failed.length;
     throw new UsageError(
-      `PORTALCTL_SMTP_URL is not set: ${ids.length + failed.length} queued email${ids.length + failed.length === 1 ? '' : 's'} would only be written as .eml files, not sent. Set PORTALCTL_SMTP_URL (or smtpUrl in the config file) and run again.`,
+      `PORTALCTL_SMTP_URL is not set: ${n} queued email${n === 1 ? '' : 's'} would only be written as .eml files, not sent. Set PORTALCTL_SMTP_URL (or smtpUrl in the config file) and run again, or run \`portalctl outbox send --eml\` to write ${n === 1 ? 'it' : 'them'} to the mail folder.`,
       'smtp_not_configured',
     );
   }

@@ -6,9 +6,10 @@ import { boxLines, GRANTS, rawInput, strip, tsv, world, type World } from '../..
 import { startSmtp, type TestSmtp } from '../../helpers/smtp.js';
 
 describe('parse', () => {
-  it('reads --include-failed', () => {
-    expect(parse(rawInput([], { includeFailed: true }))).toEqual({ includeFailed: true });
-    expect(parse(rawInput())).toEqual({ includeFailed: false });
+  it('reads --include-failed and --eml', () => {
+    expect(parse(rawInput([], { includeFailed: true }))).toEqual({ includeFailed: true, eml: false });
+    expect(parse(rawInput([], { eml: true }))).toEqual({ includeFailed: false, eml: true });
+    expect(parse(rawInput())).toEqual({ includeFailed: false, eml: false });
   });
 });
 
