@@ -18,7 +18,6 @@
 import type { Writable } from 'node:stream';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import rateLimit from '@fastify/rate-limit';
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PortalctlError, RefusedError, StoreError } from '../errors.js';
 import { diagnoseAccess } from '../domain/access.js';
@@ -33,6 +32,7 @@ import { loggablePath, requestLog, type LogFields } from './log.js';
 import { describeError, OidcLogin, SignInError, type OidcPending, type OidcSettings } from './oidc.js';
 import { ERROR_STATUS, errorPage, step2Page, STYLESHEET, STYLESHEET_NAME, successPage, type ErrorCode, type ErrorPageInput } from './pages.js';
 import { proxyMatcher } from './proxies.js';
+import { perAddressLimit } from './rate-limit.js';
 import { securityHeaders } from './security-headers.js';
 import { bearerDigests, bearerMatches, csrfMatches, csrfToken, deriveKeys, newBrowserId, seal, unseal, type Keys } from './seal.js';
 
@@ -207,15 +207,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Only the Step 2 form is ever posted: no JSON, no text bodies.
   app.removeAllContentTypeParsers();
   await app.register(formbody, { bodyLimit: MAX_BODY });
-  await app.register(rateLimit, { global: false });
-  const window = deps.rateLimit ?? { max: 60, windowMs: 60_000 };
-  // One bucket per client address shared by every link route (page, form, callback).
-  const linkLimit = app.rateLimit({
-    max: window.max,
-    timeWindow: window.windowMs,
-    keyGenerator: (req) => req.ip,
-    errorResponseBuilder: (_req, ctx) => Object.assign(new Error('Too many requests'), { statusCode: ctx.statusCode }),
-  });
+  // One count per client address shared by every link route (page, form, callback).
+  const limit = perAddressLimit(deps.rateLimit ?? { max: 60, windowMs: 60_000 });
+  const linkLimit = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const verdict = limit(req.ip);
+    if (verdict.allowed) return done();
+    reply.header('retry-after', String(verdict.retryAfterSeconds));
+    void errorReply(req, reply, 'rate_limited');
+  };
 
   // ------------------------------------------------------------ pages
 
@@ -575,7 +574,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (status >= 500) req.logExtra.error = describeError(err);
     if (isApi(req))
       return apiError(reply, status >= 500 ? 500 : status, status >= 500 ? 'internal' : 'bad_request', status >= 500 ? 'Internal error.' : err.message);
-    if (status === 429) return errorReply(req, reply, 'rate_limited');
     // A body too large, of another type, or unreadable: not what the Step 2 form sends.
     if (status < 500) return errorReply(req, reply, 'form_expired', { status, reason: err.message });
     return errorReply(req, reply, 'service_unavailable', { status: err instanceof StoreError ? 503 : 500 });

@@ -467,6 +467,9 @@ describe('rate limit', () => {
     const limited = await busy.request(link);
     expect(limited.status).toBe(429);
     expect(h1(limited.text)).toBe('Too many attempts');
+    // When to come back: the rest of the minute, in seconds.
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     // The form and the return from the login service share the bucket: a client cannot go on there instead.
     const form = await busy.request(`${h.url}/register/link`, { form: { token: new URL(link).searchParams.get('token')!, csrf: 'x', service: 'ims' } });
     expect(form.status).toBe(429);
