@@ -30,6 +30,7 @@ export function parse(raw: RawInput): ListOptions {
   const search = str(raw, 'search');
   const sort = str(raw, 'sort');
   const limit = str(raw, 'limit');
+  if (flag(raw, 'csv') && raw.program.opts().json) throw new UsageError('--csv and --json ask for two formats; give one of them.', 'conflicting_options');
   return {
     status: status === undefined ? undefined : parseStatusFilter(status),
     search: search === undefined ? undefined : parseSearch(search),

@@ -64,6 +64,19 @@ describe('users list', () => {
     );
   });
 
+  it('--csv with --json is a usage error naming both: one format or the other, never one silently', async () => {
+    for (const args of [
+      ['--json', 'users', 'list', '--csv'],
+      ['users', 'list', '--csv', '--json'],
+    ]) {
+      const r = await w.run(args);
+      expect(r.exitCode).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('conflicting_options');
+      expect(r.stderr).toContain('--csv and --json');
+    }
+  });
+
   it('--json: the users as SPEC describes them', async () => {
     const doc = await w.json(['users', 'list']);
     expect(doc.users[0]).toEqual({
