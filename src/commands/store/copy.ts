@@ -21,7 +21,8 @@ export interface CopyOptions {
 export function parse(raw: RawInput): CopyOptions {
   const to = str(raw, 'to');
   if (!to || to.trim() === '') throw new UsageError('Name the target store with --to (a postgres:// URL or a SQLite path).', 'usage');
-  return { to: isPostgresUrl(to) ? to.trim() : resolve(to) };
+  // A URL pasted with a space before it is still the URL, not a SQLite file named " postgres:/…" here.
+  return { to: isPostgresUrl(to.trim()) ? to.trim() : resolve(to) };
 }
 
 interface CountRow {

@@ -12,6 +12,10 @@ describe('parse', () => {
     expect(parse(rawInput([], { to: 'copy.db' }))).toEqual({ to: resolve('copy.db') });
   });
 
+  it('a URL pasted with spaces around it is the URL, not a SQLite file named after it', () => {
+    expect(parse(rawInput([], { to: ' postgres://portalctl@db.example.org/portalctl\n' }))).toEqual({ to: 'postgres://portalctl@db.example.org/portalctl' });
+  });
+
   it('refuses a missing or empty --to', async () => {
     expect(await codeOf(() => parse(rawInput()))).toBe('usage');
     expect(await codeOf(() => parse(rawInput([], { to: '  ' })))).toBe('usage');
