@@ -144,6 +144,14 @@ export async function run(ctx: Context, o: EventsOptions): Promise<Result> {
   const scope = await ctx.portalScope({ readOnly: true });
   const store = await ctx.store({ readOnly: true });
   const [queues, last] = await Promise.all([webhookQueues(ctx, store), store.read((tx) => tx.events.last())]);
+  // A cursor is an event a run has shown: one past the newest is a typo or another store, and
+  // would show nothing, now or ever after — a script would skip events without a word.
+  if (o.since > last) {
+    throw new UsageError(
+      `--since ${o.since} is past the newest event (${last === 0 ? 'there are none yet' : last}), so no event would be shown; give the cursor a run printed, or 0 for the whole log. Check --db / PORTALCTL_DB if it came from another store.`,
+      'invalid_cursor',
+    );
+  }
   const query = { portal: scope?.slug, types: o.types };
   let cursor = o.since;
 

@@ -108,6 +108,20 @@ describe('the event log', () => {
     }
   });
 
+  it('--since past the newest event (a typo, another store) is a usage error, also with --follow: nothing silently skipped', async () => {
+    const { w } = await setup(1);
+    const last = (await w.json(['events'])).events.at(-1).id as number;
+    for (const args of [
+      ['events', '--since', String(last + 1)],
+      ['events', '--since', String(last * 10), '--follow'],
+    ]) {
+      const r = await w.run(['--json', ...args]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'invalid_cursor', message: expect.stringContaining(`past the newest event (${last})`) });
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('--follow prints the backlog, then each new event as other runs record it, one JSON object per line, until Ctrl-C (exit 0)', async () => {
     const { w, emails } = await setup(1);
     const t = ticker();
