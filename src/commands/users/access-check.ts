@@ -1,17 +1,18 @@
 // `users access-check`: the FAQ's "Access Denied" diagnosis.
 
-import { UsageError } from '../../errors.js';
 import { neutralize } from '../../text.js';
 import { diagnoseAccess } from '../../domain/access.js';
-import { parseServiceKey, type ServiceKey } from '../../domain/services.js';
+import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../../domain/services.js';
 import { parseAccount, parseEmail } from '../../domain/validate.js';
 import type { Result } from '../../output/results.js';
+import { choiceOrPrompt, valueOrPrompt } from '../../runtime/ask.js';
 import type { Context } from '../../runtime/context.js';
 import { str, type RawInput } from '../command.js';
 
 export interface AccessCheckOptions {
-  service: ServiceKey;
-  account: string;
+  /** Asked for on a terminal when not given, like link's. */
+  service?: ServiceKey;
+  account?: string;
   email?: string;
 }
 
@@ -19,15 +20,24 @@ export function parse(raw: RawInput): AccessCheckOptions {
   const service = str(raw, 'service');
   const account = str(raw, 'account');
   const email = str(raw, 'email');
-  if (service === undefined)
-    throw new UsageError('Missing --service; give the login service the person signed in with (nih, ims-employee, ims).', 'missing_value');
-  if (account === undefined) throw new UsageError('Missing --account; give the username the person signed in with.', 'missing_value');
-  return { service: parseServiceKey(service), account: parseAccount(account), email: email === undefined ? undefined : parseEmail(email) };
+  return {
+    service: service === undefined ? undefined : parseServiceKey(service),
+    account: account === undefined ? undefined : parseAccount(account),
+    email: email === undefined ? undefined : parseEmail(email),
+  };
 }
 
 export async function run(ctx: Context, o: AccessCheckOptions): Promise<Result> {
   const portal = await ctx.portal({ readOnly: true });
-  const d = await diagnoseAccess(await ctx.store(), portal, o, ctx.now, ctx.zone);
+  const service = await choiceOrPrompt(
+    ctx,
+    o.service,
+    '--service',
+    'Which login service did the person sign in with?',
+    LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })),
+  );
+  const account = parseAccount(await valueOrPrompt(ctx, o.account, '--account', `Their ${serviceName(service)} username:`, parseAccount));
+  const d = await diagnoseAccess(await ctx.store(), portal, { service, account, email: o.email }, ctx.now, ctx.zone);
   return {
     kind: 'document',
     json: d,

@@ -12,11 +12,11 @@ describe('parse', () => {
       email: 'jane@example.org',
     });
     expect(parse(rawInput([], { service: 'ims', account: 'jdoe' }))).toEqual({ service: 'ims', account: 'jdoe', email: undefined });
+    // Missing ones are asked for on a terminal (run), like link's.
+    expect(parse(rawInput([], {}))).toEqual({ service: undefined, account: undefined, email: undefined });
   });
 
   it.each([
-    [{ account: 'jdoe' }, 'missing_value', '--service'],
-    [{ service: 'nih' }, 'missing_value', '--account'],
     [{ service: 'google', account: 'jdoe' }, 'invalid_service', '"google"'],
     [{ service: 'nih', account: 'j doe' }, 'invalid_account', '"j doe"'],
     [{ service: 'nih', account: 'jdoe', email: 'jane' }, 'invalid_email', '"jane"'],
@@ -45,6 +45,20 @@ describe('users access-check', () => {
   });
   afterAll(() => w.close());
   const check = (args: string[], now = at(0)) => w.json(['--portal', 'grants', 'users', 'access-check', ...args], { now });
+
+  it('on a terminal, asks for the service and the account that are missing, as link does; without one, names the flag', async () => {
+    const asked = await w.run(['--portal', 'grants', 'users', 'access-check'], { tty: true, answers: ['ims', 'bo.brown'], now: at(0) });
+    expect(asked.exitCode, asked.stderr).toBe(0);
+    expect(strip(asked.stdout)).toContain('bo.brown (IMS Login Service) is linked to user 1 (Bo Doe) of portal grants');
+    for (const [args, flag] of [
+      [['--account', 'bo.brown'], '--service'],
+      [['--service', 'ims'], '--account'],
+    ] as const) {
+      const r = await w.run(['--json', '--portal', 'grants', 'users', 'access-check', ...args]);
+      expect(r.exitCode).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'missing_value', message: expect.stringContaining(`Missing ${flag}`) });
+    }
+  });
 
   it('a linked account (any case): linked, and the bookmark advice', async () => {
     const d = await check(['--service', 'ims', '--account', 'BO.BROWN']);
