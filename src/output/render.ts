@@ -358,7 +358,17 @@ async function renderSection(section: Section, mode: Mode, o: RenderOptions, s: 
       break;
     }
     case 'text':
-      for (const line of section.lines) await w.write(`${line}\n`);
+      for (const line of section.lines) {
+        if (mode !== 'tty' || o.columns === undefined) {
+          await w.write(`${line}\n`);
+          continue;
+        }
+        // On a terminal a long line wraps between words, a bullet's continuation under its text (not
+        // the terminal's own wrap, which cuts words). Piped, each stays one line for grep.
+        const lead = /^ *(?:- )?/.exec(line)![0];
+        const wrapped = wrapText(line.slice(lead.length), Math.max(20, o.columns - lead.length));
+        await w.write(`${wrapped.map((l, i) => `${i === 0 ? lead : ' '.repeat(lead.length)}${l}`).join('\n')}\n`);
+      }
       break;
     case 'checks': {
       const paint = { ok: s.green, warn: s.yellow, fail: s.red } as const;

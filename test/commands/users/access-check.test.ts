@@ -129,6 +129,20 @@ describe('users access-check', () => {
       columns: 80,
     });
     for (const l of boxLines(tty.stdout)) expect([...l].length).toBeLessThanOrEqual(80);
-    expect(strip(tty.stdout)).toContain('  - user 2 (eve@example.org) has not completed Step 2');
+    // The diagnosis wraps between words within 80 columns, each step's continuation under its text.
+    const text = strip(tty.stdout)
+      .split('\n')
+      .slice(
+        strip(tty.stdout)
+          .split('\n')
+          .findIndex((l) => l.startsWith('eve (NIH')),
+      );
+    for (const l of text) expect([...l].length, l).toBeLessThanOrEqual(80);
+    expect(text[0]).toBe('eve (NIH Network Login) is not linked to any user of portal grants: the user has');
+    expect(text[1]).toBe('not linked their login service account to the portal, so the portal answers');
+    const step = text.findIndex((l) => l.startsWith('  - user 2 (eve@example.org) has not completed Step 2'));
+    expect(step).toBeGreaterThan(0);
+    expect(text[step + 1]).toMatch(/^ {4}\S/);
+    expect(text.join(' ').replace(/ +/g, ' ')).toContain('portalctl users resend-registration 2');
   });
 });
