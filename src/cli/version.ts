@@ -3,7 +3,7 @@
 // and reading only the store's header and SQLite's (no driver, no network),
 // so it stays about as fast as starting Node.
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { VERSION } from './version-number.js';
@@ -30,7 +30,26 @@ function schemaLevel(path: string): number | undefined {
   }
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+/**
+ * Standard output written directly, without building process.stdout (a
+ * stream: ~3 ms, a tenth of what --version costs beyond Node). A reader that
+ * went away (`--version | true`) is no error, as with coreutils.
+ */
+const stdoutFd = {
+  write(text: string): boolean {
+    try {
+      writeSync(1, text);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A non-blocking pipe that is full: the stream waits for it.
+      if (code === 'EAGAIN') return process.stdout.write(text);
+      if (code !== 'EPIPE') throw err;
+    }
+    return true;
+  },
+};
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out: Pick<NodeJS.WritableStream, 'write'> = stdoutFd): Promise<number> {
   const path = storePath(env);
   const postgres = /^postgres(?:ql)?:\/\//i.test(path);
   const level = postgres ? undefined : schemaLevel(path);

@@ -83,6 +83,12 @@ describe('what a command loads', () => {
     for (const m of ['crypto', 'child_process', 'v8']) expect(loaded.has(m), m).toBe(false);
   });
 
+  it('--version writes to its output directly: no stream is built for the pipe it is read through (node:net)', async () => {
+    const loaded = await builtinsLoadedBy(['--version']);
+    expect(loaded.has('net')).toBe(false);
+    expect((await builtinsLoadedBy(['users', 'whoami-login', 'jane.doe@example.org'])).has('net')).toBe(true);
+  });
+
   it('a listing of the whole store keeps its heap small (node:v8, runtime/heap.ts)', async () => {
     expect((await builtinsLoadedBy(['users', 'list'])).has('v8')).toBe(true);
   });
