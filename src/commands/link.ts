@@ -3,13 +3,13 @@
 import { UsageError } from '../errors.js';
 import { neutralize } from '../text.js';
 import { inspectLink, isPortalLinkUrl, parseLinkInput, redeemLink, type LinkInput } from '../domain/lifecycle.js';
-import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
+import { parseServiceKey, serviceName, type ServiceKey } from '../domain/services.js';
 import { iso } from '../domain/time.js';
 import { toUserView } from '../domain/users.js';
 import { parseAccount } from '../domain/validate.js';
 import type { Portal } from '../store/types.js';
 import { info, type Result } from '../output/results.js';
-import { choiceOrPrompt, valueOrPrompt } from '../runtime/ask.js';
+import { serviceOrPrompt, valueOrPrompt } from '../runtime/ask.js';
 import type { Context } from '../runtime/context.js';
 import { str, type RawInput } from './command.js';
 
@@ -67,13 +67,7 @@ export async function run(ctx: Context, o: LinkOptions): Promise<Result> {
     const { error } = await inspectLink(await ctx.store(), link.token, ctx.stamp(), portal.id);
     if (error && error.code !== 'link_used') throw error;
   }
-  const service: ServiceKey = await choiceOrPrompt(
-    ctx,
-    o.service,
-    '--service',
-    'Which login service do you sign in with?',
-    LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })),
-  );
+  const service: ServiceKey = await serviceOrPrompt(ctx, o.service, 'Which login service do you sign in with?');
   const account = parseAccount(await valueOrPrompt(ctx, o.account, '--account', `Your ${serviceName(service)} username:`, parseAccount));
   const result = await redeemLink(await ctx.store(), { token: link.token, service, account, portalId: portal.id }, ctx.stamp());
   const what = `${neutralize(account)} (${serviceName(service)})`;

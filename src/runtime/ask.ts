@@ -3,6 +3,7 @@
 // confirmation needs --yes: a piped "y" is never taken as consent.
 
 import { CancelError, UsageError } from '../errors.js';
+import { LOGIN_SERVICES, type ServiceKey } from '../domain/services.js';
 import type { Choice } from './prompter.js';
 import type { Context } from './context.js';
 
@@ -18,6 +19,17 @@ export async function choiceOrPrompt<T extends string>(ctx: Context, value: T | 
   if (!ctx.io.canPrompt)
     throw new UsageError(`Missing ${flag}; give it on the command line (one of: ${choices.map((c) => c.value).join(', ')}).`, 'missing_value');
   return ctx.prompter.select(message, choices);
+}
+
+/** The login service given with --service, or chosen from the list on a terminal. */
+export function serviceOrPrompt(ctx: Context, value: ServiceKey | undefined, message: string): Promise<ServiceKey> {
+  return choiceOrPrompt(
+    ctx,
+    value,
+    '--service',
+    message,
+    LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })),
+  );
 }
 
 /** Destructive or risky work: --yes, or a yes at a terminal prompt (Enter means no). Without a terminal, --yes is required. */

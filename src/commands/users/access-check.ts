@@ -2,10 +2,10 @@
 
 import { neutralize } from '../../text.js';
 import { diagnoseAccess } from '../../domain/access.js';
-import { LOGIN_SERVICES, parseServiceKey, serviceName, type ServiceKey } from '../../domain/services.js';
+import { parseServiceKey, serviceName, type ServiceKey } from '../../domain/services.js';
 import { parseAccount, parseEmail } from '../../domain/validate.js';
 import type { Result } from '../../output/results.js';
-import { choiceOrPrompt, valueOrPrompt } from '../../runtime/ask.js';
+import { serviceOrPrompt, valueOrPrompt } from '../../runtime/ask.js';
 import type { Context } from '../../runtime/context.js';
 import { str, type RawInput } from '../command.js';
 
@@ -29,13 +29,7 @@ export function parse(raw: RawInput): AccessCheckOptions {
 
 export async function run(ctx: Context, o: AccessCheckOptions): Promise<Result> {
   const portal = await ctx.portal({ readOnly: true });
-  const service = await choiceOrPrompt(
-    ctx,
-    o.service,
-    '--service',
-    'Which login service did the person sign in with?',
-    LOGIN_SERVICES.map((s) => ({ value: s.key, name: s.name })),
-  );
+  const service = await serviceOrPrompt(ctx, o.service, 'Which login service did the person sign in with?');
   const account = parseAccount(await valueOrPrompt(ctx, o.account, '--account', `Their ${serviceName(service)} username:`, parseAccount));
   const d = await diagnoseAccess(await ctx.store(), portal, { service, account, email: o.email }, ctx.now, ctx.zone);
   return {
