@@ -42,7 +42,6 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
     o.dryRun,
     o.dryRun ? 'Finding users due for removal…' : 'Removing unlinked users past their removal date…',
   );
-  if (!o.dryRun) await recordExpiries(store, stamp);
   const done = o.dryRun ? 'Would remove' : 'Removed';
   return {
     ...removalReport(removal, o.dryRun),
@@ -58,6 +57,9 @@ export async function run(ctx: Context, o: PruneOptions): Promise<Result> {
           ),
         };
       }
+      // The expiries of the links of users who stay, once the removals are done (those of the
+      // removed users were recorded with their removal).
+      if (!o.dryRun) await recordExpiries(store, stamp);
       // The nightly prune is also a webhook delivery run (its removals and the expiries it recorded among them).
       const webhooks = await deliverConfigured(store, targets, stamp.now, signal);
       return { messages: [...(count === 0 ? [] : [info(`${done} ${plural(count, 'user')}${o.dryRun ? ' (dry run; nothing changed)' : ''}.`)]), ...webhooks] };

@@ -290,6 +290,8 @@ export interface Tx {
     setExpiry(id: number, expiresAt: string): Promise<void>;
     /** Active registrations past expiry that no event has recorded as expired yet. */
     newlyExpired(now: string, limit: number): Promise<{ registration: Registration; user: UserListing }[]>;
+    /** The same, among the active registrations of these users only (prune records them as it removes their users). */
+    newlyExpiredOf(userIds: number[], now: string): Promise<Registration[]>;
     markExpiryRecorded(ids: number[]): Promise<void>;
   };
   tokens: {

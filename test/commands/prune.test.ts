@@ -64,6 +64,25 @@ describe('prune', () => {
     expect((await w.json(['audit', '--since', at(30)])).audit.map((a: { action: string }) => a.action)).toEqual(['prune', 'prune']);
   });
 
+  it('records each link expiry it notices once: a removed user’s just before the removal, a staying user’s after', async () => {
+    await threeUsers();
+    // invited on day 20: the link expires on day 27, the removal is due on day 50.
+    await w.run(['users', 'invite', '--email', 'stays@example.org', '--first-name', 'S', '--last-name', 'T'], { now: at(20) });
+    const since = (await w.json(['events'])).cursor;
+    const changes = async () => (await w.json(['events', '--since', String(since)])).events.map((e: any) => [e.type, e.email, e.data.expiredAt]);
+    await w.run(['prune', '--dry-run'], { now: at(31) });
+    expect(await changes()).toEqual([]);
+    await w.run(['prune', '--yes'], { now: at(31) });
+    expect(await changes()).toEqual([
+      ['expired', 'gone@example.org', at(7)],
+      ['removed', 'gone@example.org', undefined],
+      ['expired', 'stays@example.org', at(27)],
+    ]);
+    await w.run(['prune', '--yes'], { now: at(32) });
+    await w.run(['remind', '--yes'], { now: at(32) });
+    expect((await changes()).filter(([type]: string[]) => type === 'expired')).toHaveLength(2);
+  });
+
   it('piped and on a terminal: the removed users and how many', async () => {
     await threeUsers();
     const r = await w.run(['prune', '--yes'], { now: at(31), tty: true, columns: 200 });

@@ -1207,6 +1207,13 @@ function queries(c: Conn): Tx {
         const users = await listings(regs.map((r) => r.userId));
         return regs.map((registration) => ({ registration, user: users.get(registration.userId)! }));
       },
+      newlyExpiredOf: async (userIds, now) =>
+        (
+          await c.q(
+            `SELECT * FROM registrations WHERE user_id = ANY($1::bigint[]) AND state = 'active' AND NOT expiry_recorded AND expires_at <= $2 ORDER BY id`,
+            [userIds, now],
+          )
+        ).map(registrationOf),
       markExpiryRecorded: async (ids) => {
         if (ids.length) c.send('UPDATE registrations SET expiry_recorded = true WHERE id = ANY($1::bigint[])', [ids]);
       },

@@ -809,6 +809,12 @@ export class SqliteStore implements Store {
           const users = new Map(all(`${LISTING} WHERE u.id IN (SELECT user_id FROM (${due}))`, now, limit).map((row) => [row.id as number, listingOf(row)]));
           return regs.map((registration) => ({ registration, user: users.get(registration.userId)! }));
         },
+        newlyExpiredOf: async (userIds, now) =>
+          all(
+            `SELECT * FROM registrations WHERE user_id IN (SELECT value FROM json_each(?)) AND state = 'active' AND expiry_recorded = 0 AND expires_at <= ? ORDER BY id`,
+            JSON.stringify(userIds),
+            now,
+          ).map(registrationOf),
         markExpiryRecorded: async (ids) => {
           const mark = this.stmt('UPDATE registrations SET expiry_recorded = 1 WHERE id = ?');
           for (const id of ids) mark.run(id);
