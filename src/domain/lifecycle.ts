@@ -487,8 +487,25 @@ export async function redeemLink(store: Store, req: LinkRequest, stamp: Stamp): 
 
 // ---------------------------------------------------------------- removal
 
-/** How many users one removal transaction takes: the write lock is held briefly, whatever the total. */
-export const REMOVAL_BATCH = 500;
+/**
+ * How many users each removal transaction takes: 500 first, so that a small run is one short
+ * transaction and its first progress shows at once, then twice as many each time up to 2,000. The
+ * write lock is held briefly whatever the total (~0.2 s a batch on a 100k store, ~0.3 s on 1M),
+ * and a batch rewrites each index page it touches once: with 500 a batch, removing 50k of 100k
+ * users rewrote the email, name and token indexes' pages ~40 times over (prune 1.58x the
+ * set-based SQL; with 2,000, 1.26x).
+ */
+export const REMOVAL_BATCH = { first: 500, most: 2000 } as const;
+
+/** The sizes of successive removal batches (REMOVAL_BATCH). */
+function removalBatchSizes(): () => number {
+  let next: number = REMOVAL_BATCH.first;
+  return () => {
+    const size = next;
+    next = Math.min(next * 2, REMOVAL_BATCH.most);
+    return size;
+  };
+}
 
 async function removeInTx(tx: Tx, users: UserListing[], stamp: Stamp, action: 'prune' | 'remove'): Promise<void> {
   const at = iso(stamp.now);
@@ -521,12 +538,14 @@ async function removeInTx(tx: Tx, users: UserListing[], stamp: Stamp, action: 'p
  */
 export async function* prune(store: Store, scope: { portalId?: number }, stamp: Stamp, dryRun: boolean): AsyncIterable<UserListing[]> {
   const now = iso(stamp.now);
+  const nextSize = removalBatchSizes();
   let afterId = 0;
   for (;;) {
+    const size = nextSize();
     const batch = dryRun
-      ? await store.read((tx) => tx.users.prunable({ ...scope, afterId }, now, REMOVAL_BATCH))
+      ? await store.read((tx) => tx.users.prunable({ ...scope, afterId }, now, size))
       : await store.write(async (tx) => {
-          const due = await tx.users.prunable({ ...scope, afterId }, now, REMOVAL_BATCH);
+          const due = await tx.users.prunable({ ...scope, afterId }, now, size);
           if (due.length) await removeInTx(tx, due, stamp, 'prune');
           return due;
         });
@@ -557,11 +576,13 @@ export async function* removeUsers(
   const now = iso(stamp.now);
   const keep = (u: UserListing | undefined): u is UserListing => u !== undefined && u.portalId === portal.id && (opts.includeLinked || !u.loginService); // gone meanwhile, or linked meanwhile
   const inTx = <T>(fn: (tx: Tx) => Promise<T>) => (opts.dryRun ? store.read(fn) : store.write(fn));
+  const nextSize = removalBatchSizes();
   if ('status' in target) {
     let afterId = 0;
     for (;;) {
+      const size = nextSize();
       const { page, users } = await inTx(async (tx) => {
-        const page = await tx.users.withStatus({ portalId: portal.id, status: target.status, afterId, throughId: target.throughId }, now, REMOVAL_BATCH);
+        const page = await tx.users.withStatus({ portalId: portal.id, status: target.status, afterId, throughId: target.throughId }, now, size);
         const users = page.filter(keep);
         if (!opts.dryRun && users.length) await removeInTx(tx, users, stamp, 'remove');
         return { page, users };
@@ -571,8 +592,8 @@ export async function* removeUsers(
       if (users.length) yield users;
     }
   }
-  for (let i = 0; i < target.ids.length; i += REMOVAL_BATCH) {
-    const ids = target.ids.slice(i, i + REMOVAL_BATCH);
+  for (let i = 0, size = nextSize(); i < target.ids.length; i += size, size = nextSize()) {
+    const ids = target.ids.slice(i, i + size);
     const batch = await inTx(async (tx) => {
       const found = new Map((await tx.users.listings(ids)).map((u) => [u.id, u]));
       const users = ids.map((id) => found.get(id)).filter(keep);

@@ -207,7 +207,7 @@ describe('racing processes on one PostgreSQL store', { timeout: 120_000 }, () =>
     const sb = await pgSandbox(pgs, { PORTALCTL_SMTP_URL: `smtp://127.0.0.1:${await closedPort()}` });
     try {
       expect((await sb.run(GRANTS)).exitCode).toBe(0);
-      const n = 1200; // prune removes 500 a transaction
+      const n = 1200; // prune removes 500, then 1,000 a transaction
       const invited = await sb.run([
         'users',
         'invite',
