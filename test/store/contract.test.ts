@@ -210,6 +210,21 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(batch.map((e) => (e.data as { n: number }).n)).toEqual([...Array(40).keys()]);
   });
 
+  it('keeps whatever text it is given; a lone surrogate in a name is replaced, not refused', async () => {
+    const odd = 'O\'Brien "Ö" \\ \\ud800 \n\t😀 \u00e9';
+    const lone = 'A\uD800B\uDC00C';
+    const { userId } = await store.write(async (tx) => {
+      const p = await person(tx, portal, 'odd@example.org', odd, lone);
+      await tx.events.append({ at: T0, type: 'invited', portal: 'grants', userId: p.userId, email: null, data: { odd, lone } });
+      return p;
+    });
+    // In a text column, a lone surrogate (not UTF-8 at all) is written as replacement characters
+    // (by better-sqlite3 one per byte of its WTF-8 form); a JSON document keeps its \uD800 escape.
+    expect(await store.read((tx) => tx.users.byId(userId))).toMatchObject({ firstName: odd, lastName: expect.stringMatching(/^A\uFFFD+B\uFFFD+C$/) });
+    const [event] = await store.read((tx) => tx.events.since(0, 10));
+    expect(event!.data).toEqual({ odd, lone });
+  });
+
   it('queues webhook deliveries in order, one per user at a time', async () => {
     await store.write(async (tx) => {
       for (const [u, type] of [

@@ -272,6 +272,18 @@ const PG_ARRAY_TYPE: Record<string, string> = {
   bool: 'boolean[]',
 };
 
+/**
+ * Buffered rows as the JSON an append sends. Text that is not well-formed
+ * UTF-16 (a lone surrogate, which jsonb refuses) goes as its well-formed
+ * equivalent (U+FFFD), as pg writes a text parameter.
+ */
+function appendedJson(rows: unknown[][]): string {
+  const json = JSON.stringify(rows);
+  if (!/\\u[dD][89abAB]/.test(json)) return json;
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  return JSON.stringify(rows, (_key, v: unknown) => (typeof v === 'string' ? v.replace(lone, '\uFFFD') : v));
+}
+
 /** Statement names for pg's per-connection prepared statements: parsed once per connection. */
 const statementNames = new Map<string, string>();
 function statementName(text: string): string {
@@ -965,15 +977,15 @@ class Conn {
       if (!a.rows.length) continue;
       const rows = a.rows;
       a.rows = [];
-      const casts = a.columns.map(([, type], i) => `$${i + 1}::${type}`).join(', ');
       const overriding = a.columns[0]![0] === 'id' ? 'OVERRIDING SYSTEM VALUE ' : '';
-      // In the order appended (WITH ORDINALITY … ORDER BY): rows whose ids the sequence gives get them in that order.
       const names = a.columns.map(([c]) => c).join(', ');
-      const text = `INSERT INTO ${a.table} (${names}) ${overriding}SELECT ${names} FROM unnest(${casts}) WITH ORDINALITY AS t(${names}, n) ORDER BY n`;
-      this.send(
-        text,
-        a.columns.map((_, i) => rows.map((r) => r[i])),
-      );
+      // The rows travel as one JSON array of arrays: JSON.stringify is native, where pg's text
+      // arrays escaped every value in JavaScript, one array a column (prune of 50k: client CPU
+      // 3.1 s -> 2.0 s, and less garbage). In the order appended (WITH ORDINALITY … ORDER BY):
+      // rows whose ids the sequence gives get them in that order.
+      const values = a.columns.map(([, type], i) => `(e->>${i})::${type.slice(0, -2)}`);
+      const text = `INSERT INTO ${a.table} (${names}) ${overriding}SELECT ${values.join(', ')} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`;
+      this.send(text, [appendedJson(rows)]);
     }
   }
 
