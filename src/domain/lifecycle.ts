@@ -512,7 +512,16 @@ async function removeInTx(tx: Tx, users: UserListing[], stamp: Stamp, action: 'p
   // prune records the expiry it notices (SPEC: events) of the links of the users it removes here,
   // before their removal: their registrations go with them, so nothing needs marking, and the
   // expiry sweep after the removal is left with the users who stay.
-  const expired = new Map(action === 'prune' ? (await tx.registrations.newlyExpiredOf(users.map((u) => u.id), at)).map((r) => [r.userId, r]) : []);
+  const expired = new Map(
+    action === 'prune'
+      ? (
+          await tx.registrations.newlyExpiredOf(
+            users.map((u) => u.id),
+            at,
+          )
+        ).map((r) => [r.userId, r])
+      : [],
+  );
   for (const u of users) {
     const registration = expired.get(u.id);
     if (registration) await emit(tx, 'expired', u.portal, u, at, { registrationId: registration.id, expiredAt: registration.expiresAt });

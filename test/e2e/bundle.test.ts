@@ -27,6 +27,12 @@ describe('the bundle bin/portalctl runs', () => {
     expect(script.cachedDataRejected).toBe(false);
   });
 
+  it('so has the PostgreSQL driver, in a file of its own', async () => {
+    const driver = join(ROOT, 'dist', 'bundle', 'pg.cjs');
+    const script = new Script(wrap(readFileSync(driver, 'utf8')), { filename: driver, cachedData: readFileSync(cacheFileFor(driver)) });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
   it('a bundle changed after the build runs as it is now, not with the old compiled code', async () => {
     const dir = tempDir('bundle-');
     const copy = join(dir, 'portalctl.cjs');

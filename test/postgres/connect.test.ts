@@ -3,7 +3,7 @@
 // passwordFile or ~/.pgpass; sslmode honoured; and the password never shown
 // by `config`, `doctor` or `--debug` when everything works.
 
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GRANTS, sandbox, type Sandbox } from '../helpers/cli.js';
@@ -114,6 +114,22 @@ describe('sslmode', { timeout: 60_000 }, () => {
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain('sometimes');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  });
+});
+
+describe('the driver', { timeout: 60_000 }, () => {
+  it('comes from its bundle (dist/bundle/pg.cjs, compiled code saved at build), not ~25 files of node_modules/pg', async () => {
+    await withSandbox({ PORTALCTL_DB: await pgs.createDatabase(), PGPASSWORD: pgs.password }, async (sb) => {
+      await works(sb);
+      const files = join(sb.dir, 'files.json');
+      const probe = join(sb.dir, 'probe.cjs');
+      writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(files)}, JSON.stringify(Object.keys(require.cache))));`);
+      const r = await sb.run(['users', 'list'], { env: { NODE_OPTIONS: `--require ${probe}` } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const loaded = JSON.parse(readFileSync(files, 'utf8')) as string[];
+      expect(loaded.some((f) => f.endsWith(join('bin', 'load-bundle.cjs')))).toBe(true);
+      expect(loaded.filter((f) => /node_modules[\\/]pg[\\/-]/.test(f))).toEqual([]);
     });
   });
 });

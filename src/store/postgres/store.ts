@@ -36,6 +36,8 @@
 
 import type pg from 'pg';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { INSTALL_ROOT } from '../../install-root.js';
 import type { Writable } from 'node:stream';
 import { EXIT, PortalctlError, StoreError } from '../../errors.js';
 import { accountKey, emailKey, foldKey, nameKey, searchKey } from '../keys.js';
@@ -79,6 +81,9 @@ const START_RETRY_MS = 5000;
 /** A write waiting longer than this for a row or advisory lock gives up (store_busy), like SQLite's busy timeout. */
 const LOCK_TIMEOUT = '30s';
 
+declare const PORTALCTL_BUNDLED: boolean | undefined;
+type LoadBundle = { loadBundle(name: string): unknown };
+
 function loadPg(): typeof pg {
   // Loaded only for a PostgreSQL store: SQLite users never pay for it.
   // pg asks on load whether it runs in a Cloudflare Worker: without a global
@@ -89,7 +94,10 @@ function loadPg(): typeof pg {
   const stand = g.navigator === undefined;
   if (stand) g.navigator = { userAgent: 'Node.js' };
   try {
-    return createRequire(import.meta.url)('pg') as typeof pg;
+    const require = createRequire(import.meta.url);
+    // Under bin/portalctl: the driver bundled into one file with its compiled code (scripts/bundle.mjs).
+    if (typeof PORTALCTL_BUNDLED === 'boolean') return (require(join(INSTALL_ROOT, 'bin', 'load-bundle.cjs')) as LoadBundle).loadBundle('pg.cjs') as typeof pg;
+    return require('pg') as typeof pg;
   } finally {
     if (stand) delete g.navigator;
   }
