@@ -121,6 +121,9 @@ export function sqliteLibraryVersion(): string {
   }
 }
 
+/** WAL pages after which a commit copies the WAL back into the store (SQLite's default: 1,000). */
+export const WAL_AUTOCHECKPOINT = 10_000;
+
 function configure(db: DB): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -129,7 +132,8 @@ function configure(db: DB): void {
   // removal of many users in batches dirties thousands of pages a batch, and checkpointing after
   // nearly every batch cost a quarter of prune's time (100k store, 50k removed: 14.3 s -> 10.7 s).
   // Commands that write little never reach either mark; the last connection to close checkpoints.
-  db.pragma('wal_autocheckpoint = 10000');
+  // A removal raises it further (SqliteStore.roomForRemovals).
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
   registerFunctions(db);
 }
 
