@@ -320,13 +320,21 @@ describe("PostgreSQL's own faults", { timeout: 120_000 }, () => {
       }
       const r = await child;
       expect(dropped).toBeGreaterThan(0);
-      expect([0, 1]).toContain(r.exitCode);
+      // 0: every drop hit a transaction that was run again; 1: the invite itself could not be recorded;
+      // 75: a drop hit the COMMIT of a sent email's record (whether it was kept is unknown, so it is not
+      // run again): everyone is invited, the unsent emails stay queued, and the command says so.
+      expect([0, 1, 75]).toContain(r.exitCode);
       if (r.exitCode === 1) expect(r.stderr).toMatch(/store_unavailable|Lost the PostgreSQL store/);
+      if (r.exitCode === 75) {
+        expect(r.stderr).toMatch(/are invited to grants and their emails are queued, and that is kept/);
+        expect(r.stderr).toMatch(/run `portalctl outbox send` to send them/);
+      }
       const s = await inspect(sb);
       expect(s).toMatchObject({ orphanUsers: 0, orphanRegs: 0, dupActive: 0 });
       expect([0, n]).toContain(s.users);
       expect(s.auditInvites).toBe(s.users);
       expect(s.invitedEvents).toBe(s.users);
+      if (r.exitCode === 75) expect((await sb.run(['outbox', 'send'])).exitCode).toBe(0);
       const again = await sb.run(['users', 'invite', '--from-csv', f, '--yes']);
       expect(again.exitCode, again.stderr).toBe(0);
       expect(await inspect(sb)).toMatchObject({ users: n, queued: 0, auditInvites: n });
