@@ -351,8 +351,8 @@ export class SqliteStore implements Store {
    * Removing users rewrites index pages all over the store (email, name,
    * tokens), batch after batch: from the first removal on, this connection
    * lets the WAL grow to the size of the store itself before copying it back,
-   * instead of 10,000 pages. Prune of 500k of 1M users: 1.53x the set-based
-   * SQL -> 1.16x; 50k of 100k: 1.26x -> ~1.18x. A big removal may so need
+   * instead of 10,000 pages. Prune of 500k of 1M users: 1.53-1.57x the
+   * set-based SQL -> 1.16-1.34x (single pairs); 50k of 100k: 1.26x -> 1.20x. A big removal may so need
    * as much free disk again as the store takes; the WAL goes when the last
    * connection closes.
    */
