@@ -68,6 +68,9 @@ function readFileParam(path: string, what: string): string {
   }
 }
 
+/** An IPv4 or IPv6 address rather than a host name. */
+const isAddress = (host: string) => host.includes(':') || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+
 function tlsOptions(mode: SslMode, params: URLSearchParams, host: string): false | ConnectionOptions {
   if (mode === 'disable' || mode === 'allow') return false;
   const opts: ConnectionOptions = { rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full' };
@@ -78,7 +81,9 @@ function tlsOptions(mode: SslMode, params: URLSearchParams, host: string): false
   if (cert) opts.cert = readFileParam(cert, 'the sslcert file');
   if (key) opts.key = readFileParam(key, 'the sslkey file');
   if (mode === 'verify-ca') opts.checkServerIdentity = () => undefined;
-  else if (mode === 'verify-full' && !host.startsWith('/')) opts.servername = host;
+  // The name the certificate must carry; an address is checked as an address (a servername may not be
+  // one: RFC 6066, and Node prints a deprecation warning for it).
+  else if (mode === 'verify-full' && !host.startsWith('/') && !isAddress(host)) opts.servername = host;
   return opts;
 }
 

@@ -336,7 +336,13 @@ export class PostgresStore implements Store {
     const { Pool, Client, types } = loadPg();
     // pg leaves the socket of a connection that failed on our side (no password for SCRAM, say)
     // open until the server's authentication_timeout (60 s) — and the process with it.
+    const prefer = this.target.sslmode === 'prefer' && ssl !== false;
     class ClosingClient extends Client {
+      constructor(config: pg.ClientConfig) {
+        super(config);
+        if (prefer) continueInClearOnRefusal(this as unknown as { connection: PgConnection });
+      }
+
       // @ts-expect-error pg's typings declare the overloads; pg-pool always passes a callback.
       override connect(callback: (err: Error | null) => void): void {
         super.connect((err: Error | null) => {
@@ -398,22 +404,11 @@ export class PostgresStore implements Store {
     this.pool = this.makePool(t.ssl);
     let client: pg.PoolClient;
     try {
+      // sslmode=prefer (libpq's default): TLS when the server offers it, else plain (continueInClearOnRefusal).
       client = await this.connectAtStart();
     } catch (err) {
-      // sslmode=prefer (libpq's default): TLS when the server offers it, else plain.
-      if (t.sslmode === 'prefer' && /does not support SSL/i.test((err as Error).message)) {
-        await this.pool.end().catch(() => {});
-        this.pool = this.makePool(false);
-        try {
-          client = await this.pool.connect();
-        } catch (err2) {
-          await this.close();
-          throw this.fail(err2, 'connect');
-        }
-      } else {
-        await this.close();
-        throw this.fail(err, 'connect');
-      }
+      await this.close();
+      throw this.fail(err, 'connect');
     }
     try {
       const version = await postgresSchemaVersion(client);
@@ -848,6 +843,48 @@ export function notEmpty(location: string, held: string[]): StoreError {
 
 export function countMismatch(table: string, expected: number, got: number): StoreError {
   return new StoreError('store_copy_mismatch', `The copy of ${table} holds ${got} rows where the source has ${expected}; nothing was copied.`);
+}
+
+// ---------------------------------------------------------------- connecting
+
+/** The parts of pg's Connection that sslmode=prefer works with. */
+interface PgConnection {
+  stream: Writable;
+  connect(port: number, host: string): void;
+  attachListeners(stream: unknown): void;
+  emit(event: 'sslconnect'): boolean;
+}
+
+/**
+ * sslmode=prefer as libpq does it: ask for TLS, and if the server answers
+ * "N" (it has none), go on in clear on the same connection. pg treats that
+ * answer as an error, and reconnecting without TLS costs a second backend
+ * (~5–15 ms of the server forking, on every command). pg reads the answer
+ * with the one `once('data')` its connect() sets up; that reader is wrapped:
+ * "N" makes the connection ready for pg's start-up message, as TLS would;
+ * "S" and anything else go to pg's reader as before.
+ */
+function continueInClearOnRefusal(client: { connection: PgConnection }): void {
+  const con = client.connection;
+  const connect = con.connect.bind(con);
+  con.connect = (port, host) => {
+    const stream = con.stream;
+    const once = stream.once;
+    stream.once = function (this: Writable, event: string | symbol, reader: (...args: unknown[]) => void) {
+      if (event !== 'data') return once.call(this, event, reader);
+      stream.once = once;
+      return once.call(this, 'data', (answer: Buffer) => {
+        if (answer.length !== 1 || answer[0] !== 0x4e /* N */) return reader(answer);
+        con.attachListeners(stream);
+        con.emit('sslconnect');
+      });
+    } as Writable['once'];
+    try {
+      connect(port, host);
+    } finally {
+      stream.once = once;
+    }
+  };
 }
 
 // ---------------------------------------------------------------- one transaction
