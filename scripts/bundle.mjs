@@ -120,6 +120,16 @@ for (const name of ['version.cjs', 'complete.cjs']) {
 // only when a command opens a PostgreSQL store: ~25 files read and compiled one by one took
 // ~36 ms of every such command, the one file ~13 ms. pg-native, which pg loads only when asked
 // for it, stays outside.
+// pg's lib/crypto/utils.js is replaced by scripts/pg-node-crypto.cjs (why: in that file).
+const pgCrypto = join(root, 'node_modules', 'pg', 'lib', 'crypto', 'utils.js');
+const pgNodeCrypto = {
+  name: 'pg-node-crypto',
+  setup(b) {
+    b.onResolve({ filter: /utils$/ }, (args) =>
+      join(args.resolveDir, `${args.path}.js`) === pgCrypto ? { path: join(root, 'scripts', 'pg-node-crypto.cjs') } : undefined,
+    );
+  },
+};
 await build({
   stdin: { contents: "module.exports = require('pg');", resolveDir: root, sourcefile: 'pg-entry.cjs' },
   outfile: join(outdir, 'pg.cjs'),
@@ -128,6 +138,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['pg-native'],
+  plugins: [pgNodeCrypto],
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',

@@ -1,8 +1,10 @@
-// sslmode against a server that has TLS and one that has none, on a private
-// cluster that logs every connection it accepts (log_connections): the TLS
-// modes do what libpq's do, and `prefer` (the default) costs one connection
-// a command either way — a server without TLS is answered in clear on the
-// connection that asked, as libpq does, not on a second one.
+// How a connection to PostgreSQL is made, on a private cluster that logs
+// every connection it accepts (log_connections): sslmode against a server
+// that has TLS and one that has none — the modes do what libpq's do, and
+// `prefer` (the default) costs one connection a command either way (a server
+// without TLS is answered in clear on the connection that asked, as libpq
+// does) — and the password log-ins, SCRAM and md5, through the driver as
+// bin/portalctl bundles it (its crypto is node:crypto's, scripts/bundle.mjs).
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -123,6 +125,42 @@ describe('a server with TLS', { timeout: 60_000 }, () => {
       expect(err.code).toBe('store_unavailable');
       expect(err.message).toMatch(/over TLS: .*certificate/);
       expect(err.message).not.toContain(cluster.password);
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
+describe('password log-ins', { timeout: 60_000 }, () => {
+  it('SCRAM (the default) and md5 (older roles) both log in; a wrong password is one clear line', async () => {
+    // The cluster's roles log in with SCRAM over TCP; one more role whose password is stored as md5,
+    // with a pg_hba.conf line of its own ahead of the others.
+    const hba = join(cluster.dir, 'data', 'pg_hba.conf');
+    writeFileSync(hba, `host all md5_role 127.0.0.1/32 md5\n${readFileSync(hba, 'utf8')}`);
+    await cluster.sql('postgres', "SET password_encryption = 'md5'; CREATE ROLE md5_role LOGIN PASSWORD 'md5-secret'");
+    await cluster.sql('postgres', 'SELECT pg_reload_conf()');
+    const stored = await cluster.sql<{ p: string }>(
+      'postgres',
+      "SELECT left(rolpassword, 3) AS p FROM pg_authid WHERE rolname IN ('md5_role', 'portalctl') ORDER BY rolname",
+    );
+    expect(stored.map((r) => r.p)).toEqual(['md5', 'SCR']);
+
+    await withSandbox('', async (sb) => {
+      expect((await sb.run(['users', 'list'])).exitCode).toBe(0);
+    });
+    // md5_role owns no store: the answer that there is none comes after a successful log-in.
+    const url = new URL(await cluster.createDatabase());
+    url.username = 'md5_role';
+    const sb = sandbox({ PORTALCTL_DB: url.href, PGPASSWORD: 'md5-secret' });
+    try {
+      const r = await sb.run(['users', 'list']);
+      expect(r.stderr).toMatch(/holds no portalctl store/);
+      expect(r.exitCode).toBe(2);
+      const wrong = await sb.run(['users', 'list'], { env: { PGPASSWORD: 'not-it' } });
+      expect(wrong.exitCode).toBe(1);
+      expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+      expect(wrong.stderr).toMatch(/password/i);
+      expect(wrong.stderr).not.toContain('not-it');
     } finally {
       sb.cleanup();
     }
