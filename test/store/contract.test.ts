@@ -167,7 +167,11 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
       registration: { id: p.registrationId, userId: p.userId, state: 'active' },
       user: { id: p.userId, email: 'o@example.org', portal: 'grants' },
     });
+    // Whole rows, as the store's own look-ups read them (the PostgreSQL store asks for all four in one statement).
     expect((first as ClaimedRow).portal).toEqual(await store.read((tx) => tx.portals.bySlug('grants')));
+    expect((first as ClaimedRow).registration).toEqual(await store.read((tx) => tx.registrations.get(p.registrationId)));
+    expect((first as ClaimedRow).user).toEqual(await store.read((tx) => tx.users.byEmail(portal.id, 'o@example.org')));
+    expect((first as ClaimedRow).message).toEqual({ ...(await store.read((tx) => tx.outbox.get(p.outboxId))), claimedAt: T0 });
     expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('busy');
     await store.write((tx) => tx.outbox.markSent(p.outboxId, T0));
     expect(await store.write((tx) => tx.outbox.claim(p.outboxId, 'host:2', T0, T0, live))).toBe('sent');
