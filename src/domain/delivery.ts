@@ -94,9 +94,7 @@ async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp): Promise<ClaimO
     // The person gets the full link lifetime from this email; earlier attempts' links die.
     token = mintToken();
     expiresAt = iso(addDays(stamp.now, portal.linkDays));
-    await tx.tokens.retireAll(registration.id, at);
-    await tx.tokens.insert(tokenDigest(token), registration.id, at);
-    await tx.registrations.setExpiry(registration.id, expiresAt);
+    await tx.registrations.renewLink(registration.id, tokenDigest(token), at, expiresAt);
   } else if (claimed.kind === 'reminder') {
     // Another working link to the same registration: the original keeps working.
     token = mintToken();
@@ -127,8 +125,8 @@ async function recordInTx(tx: Tx, c: ClaimedMessage, outcome: DeliveryOutcome, s
   const at = iso(stamp.now);
   const m = c.message;
   if (outcome.state === 'sent') {
+    // A registration email marks its registration sent too.
     await tx.outbox.markSent(m.id, at);
-    if (m.kind === 'registration') await tx.registrations.markSent(c.registration.id, at);
     await emit(tx, 'email_sent', c.portal, c.user, at, { kind: m.kind, messageId: m.id, registrationId: c.registration.id, expiresAt: c.expiresAt });
   } else {
     const next = outcome.state === 'queued' ? iso(new Date(stamp.now.getTime() + backoff(m.attempts))) : null;

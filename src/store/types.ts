@@ -286,8 +286,11 @@ export interface Tx {
     /** Retires the user's active registration: its links stop working and its unsent emails are dropped. */
     supersedeActive(userId: number, at: string): Promise<Registration | undefined>;
     markUsed(id: number, at: string, service: string, username: string): Promise<void>;
-    markSent(id: number, at: string): Promise<void>;
-    setExpiry(id: number, expiresAt: string): Promise<void>;
+    /**
+     * A new link for the registration (its email goes out again): its earlier tokens retire at `at`, the token
+     * `digest` is minted then, and the link's expiry restarts at `expiresAt`.
+     */
+    renewLink(id: number, digest: Buffer, at: string, expiresAt: string): Promise<void>;
     /** Active registrations past expiry that no event has recorded as expired yet. */
     newlyExpired(now: string, limit: number): Promise<{ registration: Registration; user: UserListing }[]>;
     /** The same, among the active registrations of these users only (prune records them as it removes their users). */
@@ -299,7 +302,6 @@ export interface Tx {
     /** Where a link leads: the token, its registration, the registration's user and portal (fewer statements than asking each; one round trip on PostgreSQL). */
     target(digest: Buffer): Promise<{ token: LinkToken; registration: Registration; user: UserListing; portal: Portal } | undefined>;
     insert(digest: Buffer, registrationId: number, at: string): Promise<void>;
-    retireAll(registrationId: number, at: string): Promise<void>;
     retireOthers(registrationId: number, keep: Buffer, at: string): Promise<void>;
   };
   outbox: {
@@ -316,6 +318,7 @@ export interface Tx {
       at: string,
       isStale: (claimedBy: string, claimedAt: string) => boolean,
     ): Promise<ClaimedRow | 'sent' | 'gone' | 'busy'>;
+    /** The message went out; a registration email's registration is marked sent with it. */
     markSent(id: number, at: string): Promise<void>;
     markUnsent(id: number, state: 'queued' | 'failed', error: string, at: string, nextAttemptAt: string | null): Promise<void>;
     remove(id: number): Promise<void>;

@@ -179,13 +179,35 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(await all(store.listPending({}))).toEqual([]);
   });
 
+  it('renews a link: earlier tokens retire, the new one is minted, the expiry restarts (and is recorded again when it passes)', async () => {
+    const p = await store.write((tx) => person(tx, portal, 'renew@example.org'));
+    await store.write((tx) => tx.tokens.insert(digest('first'), p.registrationId, T0));
+    await store.write((tx) => tx.registrations.markExpiryRecorded([p.registrationId]));
+    await store.write((tx) => tx.registrations.renewLink(p.registrationId, digest('second'), at(1), at(8)));
+    expect(await store.read((tx) => tx.tokens.byDigest(digest('first')))).toEqual({ registrationId: p.registrationId, mintedAt: T0, retiredAt: at(1) });
+    expect(await store.read((tx) => tx.tokens.byDigest(digest('second')))).toEqual({ registrationId: p.registrationId, mintedAt: at(1), retiredAt: null });
+    expect((await store.read((tx) => tx.registrations.get(p.registrationId)))?.expiresAt).toBe(at(8));
+    const expired = await store.read((tx) => tx.registrations.newlyExpired(at(9), 10));
+    expect(expired.map((e) => e.registration.id)).toContain(p.registrationId);
+  });
+
+  it("marks a message sent; a registration email's registration with it, a reminder's not", async () => {
+    const p = await store.write((tx) => person(tx, portal, 'sent@example.org'));
+    const reminder = await store.write((tx) => tx.outbox.enqueue(p.registrationId, 'reminder', T0));
+    await store.write((tx) => tx.outbox.markSent(reminder, at(1)));
+    expect((await store.read((tx) => tx.registrations.get(p.registrationId)))?.sentAt).toBeNull();
+    await store.write((tx) => tx.outbox.markSent(p.outboxId, at(2)));
+    expect((await store.read((tx) => tx.registrations.get(p.registrationId)))?.sentAt).toBe(at(2));
+    expect((await store.read((tx) => tx.outbox.get(p.outboxId)))?.sentAt).toBe(at(2));
+  });
+
   it('claims a notice exactly once', async () => {
     const p = await store.write((tx) => person(tx, portal, 'n@example.org'));
     expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 2, T0))).toBe(true);
     expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 2, T0))).toBe(false);
     expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 5, T0))).toBe(true);
     expect(await store.write((tx) => tx.notices.claim(p.registrationId, 'reminder', 3, T0))).toBe(false); // a later reminder makes it moot
-    await store.write((tx) => tx.registrations.markSent(p.registrationId, T0));
+    await store.write((tx) => tx.outbox.markSent(p.outboxId, T0));
     const c = await store.read((tx) => tx.notices.reminderCandidates({ portalId: portal.id, now: T0, sentBefore: T0, afterUserId: 0, limit: 10 }));
     expect(c.map((x) => [x.user.id, x.registration.id, x.sentSteps])).toEqual([[p.userId, p.registrationId, [2, 5]]]);
   });

@@ -1276,11 +1276,14 @@ function queries(c: Conn): Tx {
           id,
         ]);
       },
-      markSent: async (id, at) => {
-        c.send('UPDATE registrations SET sent_at = $1 WHERE id = $2', [at, id]);
-      },
-      setExpiry: async (id, expiresAt) => {
-        c.send('UPDATE registrations SET expires_at = $1, expiry_recorded = false WHERE id = $2', [expiresAt, id]);
+      renewLink: async (id, digest, at, expiresAt) => {
+        // One statement for three changes: a resend of a registration email makes one for every message.
+        c.send(
+          `WITH retired AS (UPDATE link_tokens SET retired_at = $3 WHERE registration_id = $2 AND retired_at IS NULL),
+                renewed AS (UPDATE registrations SET expires_at = $4, expiry_recorded = false WHERE id = $2)
+           INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES ($1, $2, $3)`,
+          [digest, id, at, expiresAt],
+        );
       },
       newlyExpired: async (now, limit) => {
         const regs = (
@@ -1330,9 +1333,6 @@ function queries(c: Conn): Tx {
       insert: async (digest, registrationId, at) => {
         c.send('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES ($1, $2, $3)', [digest, registrationId, at]);
       },
-      retireAll: async (registrationId, at) => {
-        c.send('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND retired_at IS NULL', [at, registrationId]);
-      },
       retireOthers: async (registrationId, keep, at) => {
         c.send('UPDATE link_tokens SET retired_at = $1 WHERE registration_id = $2 AND digest <> $3 AND retired_at IS NULL', [at, registrationId, keep]);
       },
@@ -1373,7 +1373,10 @@ function queries(c: Conn): Tx {
       },
       markSent: async (id, at) => {
         c.send(
-          `UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, last_error = NULL, next_attempt_at = NULL, claimed_by = NULL, claimed_at = NULL WHERE id = $2`,
+          `WITH m AS (
+             UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, last_error = NULL, next_attempt_at = NULL, claimed_by = NULL, claimed_at = NULL
+             WHERE id = $2 RETURNING registration_id, kind)
+           UPDATE registrations r SET sent_at = $1 FROM m WHERE r.id = m.registration_id AND m.kind = 'registration'`,
           [at, id],
         );
       },

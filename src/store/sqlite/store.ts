@@ -814,10 +814,9 @@ export class SqliteStore implements Store {
             id,
           );
         },
-        markSent: async (id, at) => {
-          run('UPDATE registrations SET sent_at = ? WHERE id = ?', at, id);
-        },
-        setExpiry: async (id, expiresAt) => {
+        renewLink: async (id, digest, at, expiresAt) => {
+          run('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND retired_at IS NULL', at, id);
+          run('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)', digest, id, at);
           run('UPDATE registrations SET expires_at = ?, expiry_recorded = 0 WHERE id = ?', expiresAt, id);
         },
         newlyExpired: async (now, limit) => {
@@ -864,9 +863,6 @@ export class SqliteStore implements Store {
         insert: async (digest, registrationId, at) => {
           run('INSERT INTO link_tokens (digest, registration_id, minted_at) VALUES (?, ?, ?)', digest, registrationId, at);
         },
-        retireAll: async (registrationId, at) => {
-          run('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND retired_at IS NULL', at, registrationId);
-        },
         retireOthers: async (registrationId, keep, at) => {
           run('UPDATE link_tokens SET retired_at = ? WHERE registration_id = ? AND digest <> ? AND retired_at IS NULL', at, registrationId, keep);
         },
@@ -894,6 +890,7 @@ export class SqliteStore implements Store {
             at,
             id,
           );
+          run(`UPDATE registrations SET sent_at = ? WHERE id = (SELECT registration_id FROM outbox WHERE id = ? AND kind = 'registration')`, at, id);
         },
         markUnsent: async (id, state, error, at, nextAttemptAt) => {
           run(
