@@ -22,9 +22,24 @@ function cacheFileFor(filename) {
   return `${filename}.${size}-${Math.trunc(mtimeMs)}.v8cache`;
 }
 
+let debugging = false;
+
+/**
+ * --debug: from now on bundles load as ordinary CommonJS files, with source maps, so that a stack
+ * trace names the TypeScript the code came from (src/store/open.ts:31:11) instead of a column of a
+ * minified line. node:vm does not read source maps; require() does. Slower to start, on purpose only.
+ */
+function debugBundles() {
+  debugging = true;
+  process.setSourceMapsEnabled(true);
+  // The bundle's imports of the libraries left outside it, as load-bundle passes them in below.
+  globalThis.__portalctlImport = (specifier) => import(specifier);
+}
+
 /** The exports of dist/bundle/NAME (`dir`: another folder, for tests). */
 function loadBundle(name, { writeCache = false, dir = BUNDLE } = {}) {
   const filename = join(dir, name);
+  if (debugging) return require(filename);
   const cacheFile = cacheFileFor(filename);
   let cachedData;
   if (!writeCache) {
@@ -45,4 +60,4 @@ function loadBundle(name, { writeCache = false, dir = BUNDLE } = {}) {
   return mod.exports;
 }
 
-module.exports = { loadBundle, cacheFileFor };
+module.exports = { loadBundle, cacheFileFor, debugBundles };

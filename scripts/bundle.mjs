@@ -104,6 +104,8 @@ await build({
   // one folder deeper than tsc's output; import.meta.url is this file's own URL.
   define: { PORTALCTL_BUNDLED: 'true', 'import.meta.url': '__portalctlUrl' },
   banner: { js: "const __portalctlUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // For --debug (bin/load-bundle.cjs): a stack trace names src/*.ts, through tsc's maps of dist/.
+  sourcemap: 'linked',
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
@@ -139,6 +141,8 @@ await build({
   target: 'node20',
   external: ['pg-native'],
   plugins: [pgNodeCrypto],
+  // For --debug (bin/load-bundle.cjs): a stack trace names src/*.ts, through tsc's maps of dist/.
+  sourcemap: 'linked',
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',

@@ -2,7 +2,8 @@
 // build saved beside it (bin/load-bundle.cjs, scripts/bundle.mjs). These
 // tests hold the two promises that make that safe: the saved code is what V8
 // takes for this very file, and a file changed after the build never runs
-// with the code of the old one.
+// with the code of the old one. And --debug's stack traces name the
+// TypeScript source, not a column of the minified bundle.
 
 import { execa } from 'execa';
 import { copyFileSync, readFileSync, writeFileSync, utimesSync } from 'node:fs';
@@ -97,5 +98,31 @@ describe('what a command loads', () => {
 
   it('a listing of the whole store keeps its heap small (node:v8, runtime/heap.ts)', async () => {
     expect((await builtinsLoadedBy(['users', 'list'])).has('v8')).toBe(true);
+  });
+});
+
+describe('--debug', () => {
+  it("a stack trace names the TypeScript files and lines it came from, the bundle's libraries included", async () => {
+    const sb = sandbox();
+    try {
+      const missing = await sb.run(['--debug', 'users', 'list', '--db', join(sb.dir, 'no-such-dir', 'store.db')]);
+      expect(missing.exitCode).toBe(2);
+      expect(missing.stderr).toMatch(/^error: There is no store at /);
+      expect(missing.stderr).toMatch(/\n {4}at openSqlite \(.*src\/store\/sqlite\/open\.ts:\d+:\d+\)\n/);
+      expect(missing.stderr).not.toContain('portalctl.cjs');
+      // A command that imports a library left outside the bundle (csv-parse) under --debug.
+      expect((await sb.run(GRANTS)).exitCode).toBe(0);
+      const csv = join(sb.dir, 'people.csv');
+      writeFileSync(csv, 'email,first_name,last_name\na@example.org,A,B\n"b@example.org,C,D\n');
+      const bad = await sb.run(['--debug', 'users', 'invite', '--from-csv', csv, '--yes']);
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr).toMatch(/Quote Not Closed/);
+      expect(bad.stderr).toMatch(/\n {4}at .*src\/domain\/csv\.ts:\d+:\d+\)\n/);
+      // Without --debug: one line, no trace.
+      const plain = await sb.run(['users', 'invite', '--from-csv', csv, '--yes']);
+      expect(plain.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      sb.cleanup();
+    }
   });
 });
