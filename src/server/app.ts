@@ -507,6 +507,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   const apiError = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } });
 
+  // The portals, read once for all the API requests of one turn of the event loop (under load the
+  // poll phase takes in many at once): a change another process makes shows from the next turn on.
+  let portalsRead: Promise<Portal[]> | undefined;
+  const portalsThisTurn = () => {
+    if (!portalsRead) {
+      portalsRead = store.read((tx) => tx.portals.all());
+      setImmediate(() => (portalsRead = undefined));
+    }
+    return portalsRead;
+  };
+
   app.get<{ Querystring: Query }>('/api/v1/access', { exposeHeadRoute: false }, async (req, reply) => {
     if (apiDigests.length === 0) return apiError(reply, 503, 'api_not_configured', 'The access API is off: serve.apiTokenFile is not set in the config file.');
     const m = /^Bearer +([\x21-\x7e]+) *$/i.exec(one(req.headers.authorization) ?? '');
@@ -530,7 +541,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const email = one(q.email);
       if (service === undefined || account === undefined) return apiError(reply, 400, 'usage', 'Give service=KEY and account=USERNAME (and portal=SLUG).');
       question = { service: parseServiceKey(service), account: parseAccount(account), email: email === undefined ? undefined : parseEmail(email) };
-      const portals = await store.read((tx) => tx.portals.all());
+      const portals = await portalsThisTurn();
       if (slug !== undefined) portal = portals.find((p) => p.slug === parseSlug(slug));
       else if (portals.length === 1) portal = portals[0];
       else return apiError(reply, 400, 'portal_required', 'Give portal=SLUG: the store holds several portals.');

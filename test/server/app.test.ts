@@ -39,6 +39,8 @@ async function invite(email: string): Promise<string> {
 }
 
 const lines: string[] = [];
+/** The request log writes once a turn of the event loop: a request's line is there once the turn that answered it ends. */
+const afterTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sink = new Writable({
   write(chunk, _e, done) {
     lines.push(...String(chunk).split('\n').filter(Boolean));
@@ -105,6 +107,7 @@ describe('behind a load balancer: state in the browser, not in the host', () => 
 
     const refused = await stranger.inject({ url: '/register/callback/ims', remoteAddress: '10.0.0.5', headers: { cookie, 'x-remote-user': 'ann' } });
     expect(refused.statusCode).toBe(400);
+    await afterTurn();
     expect(lines.at(-1)).toContain('pending sign-in cookie not ours');
 
     const linked = await b.inject({ url: '/register/callback/ims', remoteAddress: '10.0.0.5', headers: { cookie, 'x-remote-user': 'ann' } });
@@ -255,6 +258,7 @@ describe('when something is down', () => {
     expect(post.statusCode).toBe(503);
     expect(post.body).toContain('not available right now');
     expect(post.cookies.map((c) => c.name)).not.toContain('portalctl-signin');
+    await afterTurn();
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ status: 503, outcome: 'service_unavailable', reason: expect.stringContaining('discovery at') });
   });
 

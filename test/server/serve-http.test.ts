@@ -518,6 +518,26 @@ describe('the access API', () => {
     expect((await api('portal=nope&service=nih&account=x', t)).status).toBe(404);
     expect((await api('service=nih&account=asmith', t)).status).toBe(200); // the store holds one portal
   });
+
+  it('sees a portal another process adds while it runs (the portals are read anew each turn of the event loop)', async () => {
+    const t = API_TOKENS[0];
+    const added = await h.world.run([
+      'portals',
+      'add',
+      'training',
+      '--name',
+      'Training',
+      '--url',
+      'https://training.example.org',
+      '--admin-email',
+      'admin@example.org',
+    ]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    const which = await api('service=nih&account=asmith', t);
+    expect(which.status).toBe(400);
+    expect(await which.json()).toMatchObject({ error: { code: 'portal_required' } });
+    expect((await api('portal=training&service=nih&account=asmith', t)).status).toBe(403);
+  });
 });
 
 describe('health and the log', () => {
