@@ -309,7 +309,7 @@ export interface Tx {
     enqueue(registrationId: number, kind: MessageKind, at: string): Promise<number>;
     /**
      * Takes the message for delivery (attempts + 1) unless it was sent meanwhile, is gone or failed, or a live claim holds it;
-     * with the registration it belongs to, its user and portal (on PostgreSQL all four are asked in one round trip).
+     * with the registration it belongs to, its user and portal (on PostgreSQL one statement asks for all four).
      */
     claim(
       id: number,

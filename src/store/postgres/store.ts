@@ -223,7 +223,7 @@ const aliased = (alias: string, table: TableName) =>
 /**
  * A queued message, locked (unless another transaction holds it: then no
  * row), with its registration, its user as a listing shows them, and their
- * portal: one statement where the four questions took four.
+ * portal: one statement where there were four.
  */
 const CLAIM = `
   SELECT o.*, ${aliased('r', 'registrations')}, ${aliased('u', 'users')}, p.slug AS u__portal, ar.expires_at AS u__reg_expires_at, ${aliased('p', 'portals')}
@@ -1277,7 +1277,7 @@ function queries(c: Conn): Tx {
         ]);
       },
       renewLink: async (id, digest, at, expiresAt) => {
-        // One statement for three changes: a resend of a registration email makes one for every message.
+        // Three changes in one statement: every registration email that goes out, first or again, makes them.
         c.send(
           `WITH retired AS (UPDATE link_tokens SET retired_at = $3 WHERE registration_id = $2 AND retired_at IS NULL),
                 renewed AS (UPDATE registrations SET expires_at = $4, expiry_recorded = false WHERE id = $2)
