@@ -145,6 +145,22 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(found?.portal.slug).toBe(portal.slug);
     expect(found?.user.email).toBe('where@example.org');
     expect(await store.read((tx) => tx.tokens.target(digest('nowhere')))).toBeUndefined();
+
+    // An earlier link of a user who was sent a new one: the old registration (superseded, its token
+    // retired), the user with the new registration's expiry — every column where it belongs.
+    await store.write(async (tx) => {
+      await tx.registrations.supersedeActive(p.userId, at(1));
+      await tx.registrations.insert({ userId: p.userId, email: 'where@example.org', createdAt: at(1), expiresAt: at(9) });
+    });
+    const old = await store.read((tx) => tx.tokens.target(digest('where')));
+    expect(old).toEqual({
+      token: { registrationId: p.registrationId, mintedAt: T0, retiredAt: at(1) },
+      registration: await store.read((tx) => tx.registrations.get(p.registrationId)),
+      user: await store.read((tx) => tx.users.listing(p.userId)),
+      portal: await store.read((tx) => tx.portals.byId(portal.id)),
+    });
+    expect(old?.registration).toMatchObject({ state: 'superseded', supersededAt: at(1), expiresAt: at(7) });
+    expect(old?.user.registrationExpiresAt).toBe(at(9));
   });
 
   it('supersedes a registration: its tokens retire and its unsent email goes', async () => {

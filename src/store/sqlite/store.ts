@@ -106,6 +106,36 @@ function columnIndexes<K extends string>(columns: string[], names: readonly K[])
   return out;
 }
 
+/**
+ * A joined row read in raw mode, split by column prefix into the rows the object mappers take
+ * (`p_slug` is the portal's `slug`; columns without one of the prefixes go to the first part).
+ * The parts are plain objects built here, each always with the same keys in the same order: the
+ * driver's own row objects cost the Step 2 page a large part of its time (each column name
+ * internalised again for every row, each object grown property by property through the V8 API).
+ */
+function joined<T>(prefixes: readonly string[], build: (parts: Row[]) => T): RawMap<T> {
+  return {
+    raw(columns) {
+      const part = columns.map((c) => prefixes.findIndex((p) => c.startsWith(p)) + 1);
+      const key = columns.map((c, i) => (part[i] === 0 ? c : c.slice(prefixes[part[i]! - 1]!.length)));
+      return (values) => {
+        const parts: Row[] = [];
+        for (let k = 0; k <= prefixes.length; k++) parts.push({});
+        for (let i = 0; i < values.length; i++) parts[part[i]!]![key[i]!] = values[i];
+        return build(parts);
+      };
+    },
+  };
+}
+
+const listingWithPortalOf = joined(['p_'], ([u, p]) => ({ user: listingOf(u!), portal: portalOf(p!) }));
+const tokenTargetOf = joined(['t_', 'r_', 'p_'], ([u, t, r, p]) => ({
+  token: { registrationId: r!.id as number, mintedAt: t!.minted_at as string, retiredAt: (t!.retired_at as string | null) ?? null },
+  registration: registrationOf(r!),
+  user: listingOf(u!),
+  portal: portalOf(p!),
+}));
+
 /** listingOf for a whole listing streamed in raw mode (`users list` of a million reads 30–40 % faster). */
 const listingsOf: RawMap<UserListing> = {
   raw(columns) {
@@ -209,20 +239,46 @@ const eventOf = (r: Row): LifecycleEvent => ({
  * Users with the portal slug and the active registration's expiry: what the Users overview shows.
  * Only the columns a listing reads, not the folded keys: a listing of every user reads less.
  */
-const LISTING = `
-  SELECT u.id, u.portal_id, u.first_name, u.last_name, u.email, u.login_service, u.username, u.linked_at, u.removal_due_at, u.created_at,
-         p.slug AS portal, r.expires_at AS reg_expires_at
-  FROM users u
+const LISTING_COLUMNS = `u.id, u.portal_id, u.first_name, u.last_name, u.email, u.login_service, u.username, u.linked_at, u.removal_due_at, u.created_at,
+         p.slug AS portal, r.expires_at AS reg_expires_at`;
+const LISTING_FROM = `users u
   JOIN portals p ON p.id = u.portal_id
   LEFT JOIN registrations r ON r.user_id = u.id AND r.state = 'active'`;
+const LISTING = `SELECT ${LISTING_COLUMNS} FROM ${LISTING_FROM}`;
 
-/** A listing with its portal's other columns, prefixed p_ (the token look-up of a page view). */
-const LISTING_WITH_PORTAL = LISTING.replace(
-  'p.slug AS portal,',
-  `p.slug AS portal, p.name AS p_name, p.base_url AS p_base_url, p.admin_email AS p_admin_email, p.register_url AS p_register_url,
-         p.link_days AS p_link_days, p.removal_days AS p_removal_days, p.time_zone AS p_time_zone, p.remind_days AS p_remind_days,
-         p.warn_days AS p_warn_days, p.created_at AS p_created_at,`,
-);
+/** Every column of a table, each as `alias.column AS prefixcolumn`. */
+const prefixedColumns = (alias: string, prefix: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c} AS ${prefix}${c}`).join(', ');
+const PORTAL_AS_P = prefixedColumns('p', 'p_', [
+  'id',
+  'slug',
+  'name',
+  'base_url',
+  'admin_email',
+  'register_url',
+  'link_days',
+  'removal_days',
+  'time_zone',
+  'remind_days',
+  'warn_days',
+  'created_at',
+]);
+
+/** A listing with its portal (columns prefixed p_): a user about to be mailed. */
+const LISTING_WITH_PORTAL = `SELECT ${LISTING_COLUMNS}, ${PORTAL_AS_P} FROM ${LISTING_FROM} WHERE u.id = ?`;
+
+/**
+ * What a Step 2 token leads to, in one statement: the token (t_), its registration (r_), the user as
+ * listed and the portal (p_). Every page view and every link reads it.
+ */
+const TOKEN_TARGET = `SELECT t.minted_at AS t_minted_at, t.retired_at AS t_retired_at,
+         ${prefixedColumns('tr', 'r_', ['id', 'user_id', 'email', 'created_at', 'sent_at', 'expires_at', 'state', 'superseded_at', 'used_at', 'used_service', 'used_username'])},
+         ${LISTING_COLUMNS}, ${PORTAL_AS_P}
+  FROM link_tokens t
+  JOIN registrations tr ON tr.id = t.registration_id
+  JOIN users u ON u.id = tr.user_id
+  JOIN portals p ON p.id = u.portal_id
+  LEFT JOIN registrations r ON r.user_id = u.id AND r.state = 'active'
+  WHERE t.digest = ?`;
 
 function statusCondition(status: UserQuery['status']): string {
   switch (status) {
@@ -315,6 +371,19 @@ export class SqliteStore implements Store {
   }
 
   private get = (sql: string, ...params: unknown[]) => this.stmt(sql).get(...params) as Row | undefined;
+
+  private readonly rawStatements = new Map<string, { statement: Statement; map: (values: unknown[]) => unknown }>();
+  /** One row read in raw mode and mapped by `mapper` (compiled and set up once per connection). */
+  private getMapped = <T>(sql: string, mapper: RawMap<T>, ...params: unknown[]): T | undefined => {
+    let s = this.rawStatements.get(sql);
+    if (!s) {
+      const statement = this.db.prepare(sql).raw(true);
+      s = { statement, map: mapper.raw(statement.columns().map((c) => c.name)) };
+      this.rawStatements.set(sql, s);
+    }
+    const values = s.statement.get(...params) as unknown[] | undefined;
+    return values === undefined ? undefined : (s.map(values) as T);
+  };
   private all = (sql: string, ...params: unknown[]) => this.stmt(sql).all(...params) as Row[];
   private run = (sql: string, ...params: unknown[]) => this.stmt(sql).run(...params);
 
@@ -627,29 +696,12 @@ export class SqliteStore implements Store {
   }
 
   private queries(): Tx {
-    const { get, all, run } = this;
+    const { get, all, run, getMapped } = this;
     const one = <T>(row: Row | undefined, map: (r: Row) => T) => (row ? map(row) : undefined);
     const portalById = (id: number) => one(get('SELECT * FROM portals WHERE id = ?', id), portalOf);
-    const listing = (id: number) => one(get(`${LISTING} WHERE u.id = ?`, id), listingOf);
+    const listing = (id: number) => getMapped(`${LISTING} WHERE u.id = ?`, listingsOf, id);
     /** A user as listed, with the portal, in one statement. */
-    const listingWithPortal = (id: number): { user: UserListing; portal: Portal } => {
-      const u = get(`${LISTING_WITH_PORTAL} WHERE u.id = ?`, id)!;
-      const portal = portalOf({
-        id: u.portal_id,
-        slug: u.portal,
-        name: u.p_name,
-        base_url: u.p_base_url,
-        admin_email: u.p_admin_email,
-        register_url: u.p_register_url,
-        link_days: u.p_link_days,
-        removal_days: u.p_removal_days,
-        time_zone: u.p_time_zone,
-        remind_days: u.p_remind_days,
-        warn_days: u.p_warn_days,
-        created_at: u.p_created_at,
-      });
-      return { user: listingOf(u), portal };
-    };
+    const listingWithPortal = (id: number) => this.getMapped(LISTING_WITH_PORTAL, listingWithPortalOf, id)!;
     return {
       portals: {
         all: async () => all('SELECT * FROM portals ORDER BY slug').map(portalOf),
@@ -700,12 +752,12 @@ export class SqliteStore implements Store {
       users: {
         byId: async (id) => one(get('SELECT * FROM users WHERE id = ?', id), userOf),
         listing: async (id) => listing(id),
-        byEmail: async (portalId, email) => one(get(`${LISTING} WHERE u.portal_id = ? AND u.email_key = ?`, portalId, emailKey(email)), listingOf),
+        byEmail: async (portalId, email) => getMapped(`${LISTING} WHERE u.portal_id = ? AND u.email_key = ?`, listingsOf, portalId, emailKey(email)),
         byEmails: async (portalId, emails) =>
-          emails.flatMap((email) => one(get(`${LISTING} WHERE u.portal_id = ? AND u.email_key = ?`, portalId, emailKey(email)), listingOf) ?? []),
+          emails.flatMap((email) => getMapped(`${LISTING} WHERE u.portal_id = ? AND u.email_key = ?`, listingsOf, portalId, emailKey(email)) ?? []),
         listings: async (ids) => ids.flatMap((id) => listing(id) ?? []),
         byAccount: async (portalId, service, username) =>
-          one(get(`${LISTING} WHERE u.portal_id = ? AND u.login_service = ? AND u.username_key = ?`, portalId, service, accountKey(username)), listingOf),
+          getMapped(`${LISTING} WHERE u.portal_id = ? AND u.login_service = ? AND u.username_key = ?`, listingsOf, portalId, service, accountKey(username)),
         accountElsewhere: async (service, username, exceptPortalId) =>
           all(
             `SELECT p.* FROM users u JOIN portals p ON p.id = u.portal_id WHERE u.login_service = ? AND u.username_key = ? AND u.portal_id <> ? ORDER BY p.slug`,
@@ -839,21 +891,7 @@ export class SqliteStore implements Store {
         },
       },
       tokens: {
-        target: async (digest) => {
-          // Two statements: the token with its registration, the user with the portal (columns prefixed t_ and p_).
-          const r = get(
-            'SELECT r.*, t.minted_at AS t_minted_at, t.retired_at AS t_retired_at FROM link_tokens t JOIN registrations r ON r.id = t.registration_id WHERE t.digest = ?',
-            digest,
-          );
-          if (!r) return undefined;
-          const { user, portal } = listingWithPortal(r.user_id as number);
-          return {
-            token: { registrationId: r.id as number, mintedAt: r.t_minted_at as string, retiredAt: (r.t_retired_at as string | null) ?? null },
-            registration: registrationOf(r),
-            user,
-            portal,
-          };
-        },
+        target: async (digest) => this.getMapped(TOKEN_TARGET, tokenTargetOf, digest),
         byDigest: async (digest) => {
           const r = get('SELECT registration_id, minted_at, retired_at FROM link_tokens WHERE digest = ?', digest);
           return r
