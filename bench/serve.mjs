@@ -1,6 +1,7 @@
 // The Step 2 page and the access API under load: autocannon (32 connections)
 // against `portalctl serve` on a copy of a seeded store, beside a bare
-// fastify route answering a fixed string. The link route limits each client
+// fastify route answering a fixed string, sent the very same requests (so
+// autocannon's own work, which shares the machine, is the same on both sides). The link route limits each client
 // address to 60 requests a minute; the load comes through a trusted proxy
 // (loopback) with a different X-Forwarded-For per request, like many people at
 // once, so what is measured is the page itself (a Step 2 view recorded each time).
@@ -29,7 +30,7 @@ const median = (xs) => {
 
 /**
  * Runs the serve benchmark on a copy of `store` (a seeded store's meta: path, tokens, users).
- * Returns { bare, link, access, storm, duringStorm, alone, views, size }; throws if serve fails.
+ * Returns { bareLink, link, bareAccess, access, storm, duringStorm, alone, views, size }; throws if serve fails.
  */
 export async function serveBench({ store, work, seconds = 8, node = process.execPath, env = process.env, log = (s) => process.stderr.write(`${s}\n`) }) {
   let result;
@@ -103,6 +104,7 @@ export async function serveBench({ store, work, seconds = 8, node = process.exec
         },
       },
     ];
+    const linkLoad = (to) => ({ url: `http://127.0.0.1:${to}`, requests: manyClients });
     // The portal asks about a person who has linked: the answer is 200 with the user.
     const [service, account] = execFileSync(
       'sqlite3',
@@ -118,14 +120,16 @@ export async function serveBench({ store, work, seconds = 8, node = process.exec
     const check = await fetch(`http://127.0.0.1:${port}${linkPath}`);
     const checkApi = await fetch(`http://127.0.0.1:${port}${accessPath}`, { headers: auth });
     if (check.status !== 200 || checkApi.status !== 200) throw new Error(`serve answered ${check.status} to the link and ${checkApi.status} to the API`);
-    // Warm-up, then A/B/A/B.
-    await load({ url: `http://127.0.0.1:${barePort}/register/link`, duration: 2 });
-    await load({ url: `http://127.0.0.1:${port}`, requests: manyClients, duration: 2 });
-    const runs = { bare: [], link: [], access: [] };
+    const accessLoad = (to) => ({ url: `http://127.0.0.1:${to}${accessPath}`, headers: auth });
+    // Warm-up, then A/B/A/B: each route of serve beside the bare route sent the same requests.
+    await load({ ...linkLoad(barePort), duration: 2 });
+    await load({ ...linkLoad(port), duration: 2 });
+    const runs = { bareLink: [], link: [], bareAccess: [], access: [] };
     for (let i = 0; i < 2; i++) {
-      runs.bare.push(summary(await load({ url: `http://127.0.0.1:${barePort}/register/link` })));
-      runs.link.push(summary(await load({ url: `http://127.0.0.1:${port}`, requests: manyClients })));
-      runs.access.push(summary(await load({ url: `http://127.0.0.1:${port}${accessPath}`, headers: auth })));
+      runs.bareLink.push(summary(await load(linkLoad(barePort))));
+      runs.link.push(summary(await load(linkLoad(port))));
+      runs.bareAccess.push(summary(await load(accessLoad(barePort))));
+      runs.access.push(summary(await load(accessLoad(port))));
     }
     // The storm: one address, one link, 1,000 GETs in a second, while the API is under load.
     const stormUrl = `http://127.0.0.1:${port}${linkPath}`;
@@ -142,11 +146,20 @@ export async function serveBench({ store, work, seconds = 8, node = process.exec
     const alone = summary(await load({ url: `http://127.0.0.1:${port}${accessPath}`, headers: auth, duration: 3 }));
     const views = execFileSync('sqlite3', [db, `SELECT count(*) FROM link_views WHERE client_address = '192.0.2.7'`], { encoding: 'utf8' }).trim();
     const best = (xs) => ({ rps: median(xs.map((x) => x.rps)), p99: median(xs.map((x) => x.p99)), non2xx: xs.reduce((a, x) => a + x.non2xx + x.errors, 0) });
-    result = { bare: best(runs.bare), link: best(runs.link), access: best(runs.access), storm: stormResult, duringStorm, alone, views, size: s.users };
-    const { bare: b, link: l, access: a } = result;
-    log(
-      `  bare fastify ${b.rps.toFixed(0)} req/s p99 ${b.p99} ms; link page ${l.rps.toFixed(0)} req/s p99 ${l.p99} ms; access API ${a.rps.toFixed(0)} req/s p99 ${a.p99} ms`,
-    );
+    result = {
+      bareLink: best(runs.bareLink),
+      link: best(runs.link),
+      bareAccess: best(runs.bareAccess),
+      access: best(runs.access),
+      storm: stormResult,
+      duringStorm,
+      alone,
+      views,
+      size: s.users,
+    };
+    const { bareLink: bl, link: l, bareAccess: ba, access: a } = result;
+    log(`  link page ${l.rps.toFixed(0)} req/s p99 ${l.p99} ms (bare fastify, same requests: ${bl.rps.toFixed(0)} req/s p99 ${bl.p99} ms)`);
+    log(`  access API ${a.rps.toFixed(0)} req/s p99 ${a.p99} ms (bare fastify, same requests: ${ba.rps.toFixed(0)} req/s p99 ${ba.p99} ms)`);
     log(
       `  storm: ${JSON.stringify(stormResult.statuses)} in ${stormResult.ms} ms, ${views} views recorded; API p99 ${duringStorm.p99} ms during, ${alone.p99} ms alone`,
     );
@@ -188,6 +201,6 @@ if (process.argv[2] === '--storm') {
     env: { ...process.env, PORTALCTL_NOW: BENCH_NOW, NO_COLOR: '1' },
     log,
   });
-  const x = (a) => `${(a.rps / r.bare.rps).toFixed(2)}×`;
-  log(`  link page ${x(r.link)} of bare, access API ${x(r.access)} of bare; not 2xx: link ${r.link.non2xx}, API ${r.access.non2xx}`);
+  const x = (a, b) => `${(a.rps / b.rps).toFixed(2)}×`;
+  log(`  link page ${x(r.link, r.bareLink)} of bare, access API ${x(r.access, r.bareAccess)} of bare; not 2xx: link ${r.link.non2xx}, API ${r.access.non2xx}`);
 }
