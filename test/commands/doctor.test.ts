@@ -7,6 +7,8 @@ import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:
 import { closedPort } from '../helpers/ports.js';
 import { dirname, join } from 'node:path';
 import { parse } from '../../src/commands/doctor.js';
+import { LATEST_POSTGRES_VERSION } from '../../src/store/postgres/migrate.js';
+import { LATEST_SQLITE_VERSION } from '../../src/store/sqlite/facts.js';
 import { GRANTS, onPostgres, rawInput, strip, world, type RunResult, type World } from '../helpers/run.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 
@@ -79,7 +81,7 @@ describe('portalctl doctor', () => {
     expect(lines(r).map((l) => l.name)).toEqual([...storeChecks, 'mail from', 'mail', 'portals', 'portal grants', 'mail queue']);
     const engine = w.kind === 'sqlite' ? 'SQLite [\\d.]+' : 'PostgreSQL [\\d.]+ \\(.*\\)';
     expect(check(r, 'store')!.detail).toMatch(new RegExp(`^${w.db} \\(${engine}; round trip [\\d.]+ ms\\)$`));
-    const migration = w.kind === 'sqlite' ? 4 : 1;
+    const migration = w.kind === 'sqlite' ? LATEST_SQLITE_VERSION : LATEST_POSTGRES_VERSION;
     expect(check(r, 'store schema')!.detail).toBe(`migration ${migration} (current)`);
     expect(check(r, 'mail from')!.detail).toBe('emails come from Grants Portal <portal@example.org>');
     expect(check(r, 'mail')!.detail).toBe(`smtp://u:***@127.0.0.1:${smtp.port}: reachable, login accepted as u, TLS only if the server offers STARTTLS`);

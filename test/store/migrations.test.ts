@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { VERSION } from '../../src/cli/version-number.js';
 import { mintToken, tokenDigest } from '../../src/domain/tokens.js';
-import { APPLICATION_ID, LATEST_SQLITE_VERSION, listSqliteMigrations, migrate, SQLITE_MIGRATIONS_DIR } from '../../src/store/sqlite/open.js';
+import { APPLICATION_ID, LATEST_SQLITE_VERSION, listSqliteMigrations, migrate, registerFunctions, SQLITE_MIGRATIONS_DIR } from '../../src/store/sqlite/open.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { GRANTS, world, type World } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -116,9 +116,54 @@ describe('upgrading a store of the first release', () => {
     db.close();
     const r = await w.run(['users', 'list']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^error: The store has schema version 999, newer than this portalctl knows \(4\); upgrade portalctl before using this store\.\n$/);
+    expect(r.stderr).toBe(
+      `error: The store has schema version 999, newer than this portalctl knows (${LATEST_SQLITE_VERSION}); upgrade portalctl before using this store.\n`,
+    );
     const json = await w.run(['--json', 'users', 'list']);
     expect(JSON.parse(json.stderr).error.code).toBe('store_too_new');
+  });
+});
+
+describe('upgrading a round-two store (0005: the outbox rebuilt)', () => {
+  it('keeps every message with its id, goes on with the ids past a deleted newest one, and still refuses a kind or state it does not know', () => {
+    dir = tempDir('portalctl-mig');
+    const db = new Database(join(dir, 'portalctl.db'));
+    registerFunctions(db);
+    migrate(db, SQLITE_MIGRATIONS_DIR, 4);
+    db.exec(`
+      INSERT INTO portals (id, slug, name, base_url, admin_email, register_url, created_at)
+        VALUES (1, 'grants', 'Grants Portal', 'https://grants.example.org', 'admin@example.org', 'https://grants.example.org/register', '${T}');
+      INSERT INTO users (id, portal_id, first_name, last_name, email, email_key, removal_due_at, created_at, search_key, name_key)
+        VALUES (1, 1, 'Ann', 'Lee', 'ann@example.org', 'ann@example.org', '${LATER}', '${T}', 'ann lee', 'lee, ann');
+      INSERT INTO registrations (id, user_id, email, created_at, sent_at, expires_at, state)
+        VALUES (1, 1, 'ann@example.org', '${T}', '${T}', '${LATER}', 'active');
+      INSERT INTO outbox (id, registration_id, kind, state, attempts, last_error, created_at, updated_at, sent_at, next_attempt_at, claimed_by, claimed_at)
+        VALUES (1, 1, 'registration', 'sent', 1, NULL, '${T}', '${T}', '${T}', NULL, NULL, NULL),
+               (2, 1, 'reminder', 'failed', 3, '450 mailbox busy', '${T}', '${LATER}', NULL, '${LATER}', 'host:7', '${LATER}'),
+               (3, 1, 'removal_warning', 'queued', 0, NULL, '${LATER}', '${LATER}', NULL, NULL, NULL, NULL);
+      DELETE FROM outbox WHERE id = 3;
+    `);
+    const before = db.prepare('SELECT * FROM outbox ORDER BY id').all();
+    migrate(db);
+    expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SQLITE_VERSION);
+    expect(db.prepare('SELECT * FROM outbox ORDER BY id').all()).toEqual(before);
+    const enqueue = db.prepare('INSERT INTO outbox (registration_id, kind, state, created_at, updated_at) VALUES (1, ?, ?, ?, ?)');
+    // Message 3 was deleted before the upgrade: "message 3" keeps meaning that one.
+    expect(enqueue.run('reminder', 'queued', LATER, LATER).lastInsertRowid).toBe(4);
+    expect(() => enqueue.run('newsletter', 'queued', LATER, LATER)).toThrow(/CHECK constraint failed/);
+    expect(() => enqueue.run('reminder', 'lost', LATER, LATER)).toThrow(/CHECK constraint failed/);
+    expect(
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' ORDER BY name")
+        .all()
+        .map((r) => (r as { name: string }).name),
+    ).toEqual(['outbox_pending', 'outbox_registration']);
+    // Deleting the registration still takes its messages with it.
+    db.pragma('foreign_keys = ON');
+    db.exec('DELETE FROM registrations WHERE id = 1');
+    expect(db.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 0 });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
   });
 });
 

@@ -99,7 +99,7 @@ function inspect(path: string): PathKind {
 const LEGACY_TABLES = ['audit', 'link_attempts', 'link_tokens', 'outbox', 'portals', 'registrations', 'users'];
 
 /** The SQL functions migrations and statements use: the store's key rules. */
-function registerFunctions(db: DB): void {
+export function registerFunctions(db: DB): void {
   db.function('portalctl_fold', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? foldKey(s) : s));
   db.function('portalctl_search_key', { deterministic: true }, (first: unknown, last: unknown, email: unknown, username: unknown) =>
     searchKey({ firstName: String(first), lastName: String(last), email: String(email), username: username === null ? null : String(username) }),
