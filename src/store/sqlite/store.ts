@@ -701,7 +701,7 @@ export class SqliteStore implements Store {
     const portalById = (id: number) => one(get('SELECT * FROM portals WHERE id = ?', id), portalOf);
     const listing = (id: number) => getMapped(`${LISTING} WHERE u.id = ?`, listingsOf, id);
     /** A user as listed, with the portal, in one statement. */
-    const listingWithPortal = (id: number) => this.getMapped(LISTING_WITH_PORTAL, listingWithPortalOf, id)!;
+    const listingWithPortal = (id: number) => getMapped(LISTING_WITH_PORTAL, listingWithPortalOf, id)!;
     return {
       portals: {
         all: async () => all('SELECT * FROM portals ORDER BY slug').map(portalOf),
@@ -891,7 +891,7 @@ export class SqliteStore implements Store {
         },
       },
       tokens: {
-        target: async (digest) => this.getMapped(TOKEN_TARGET, tokenTargetOf, digest),
+        target: async (digest) => getMapped(TOKEN_TARGET, tokenTargetOf, digest),
         byDigest: async (digest) => {
           const r = get('SELECT registration_id, minted_at, retired_at FROM link_tokens WHERE digest = ?', digest);
           return r
