@@ -143,3 +143,57 @@ describe('a mail server that fails', () => {
     expect((await w.json(['users', 'list', '--search', 'never@'])).users).toEqual([]);
   });
 });
+
+// A bulk send talks to the relay from a thread of its own (src/mail/threaded.ts): each email's
+// outcome, and the kind of failure, must come back from it as it would from the main thread.
+describe('a bulk send (the mail thread)', () => {
+  const people = (n: number, name: string) => {
+    const file = join(w.dir, name);
+    writeFileSync(file, `email,first_name,last_name\n${Array.from({ length: n }, (_, i) => `${name}${i}@example.org,Bulk,Person${i}`).join('\n')}\n`);
+    return file;
+  };
+
+  it("each email gets its own outcome: the refused one failed with the server's reason, the rest sent once, with working links", async () => {
+    const before = smtp.messages.length;
+    smtp.fault = { kind: 'rcpt', code: 550, message: 'No such user here', only: 'one2@example.org' };
+    try {
+      const r = await w.run(['users', 'invite', '--from-csv', people(6, 'one'), '--yes'], { env: { PORTALCTL_SMTP_URL: smtp.url } });
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toContain('warning: the mail server refused the email to one2@example.org');
+      expect(r.stderr).toContain('550 No such user here');
+    } finally {
+      smtp.fault = { kind: 'none' };
+    }
+    expect(
+      smtp.messages
+        .slice(before)
+        .map((m) => (m.to as { text: string }).text)
+        .sort(),
+    ).toEqual(['one0', 'one1', 'one3', 'one4', 'one5'].map((n) => `${n}@example.org`));
+    const failed = (await w.json(['outbox', 'list'])).messages.filter((m: { to: string }) => m.to.startsWith('one'));
+    expect(failed).toEqual([expect.objectContaining({ to: 'one2@example.org', state: 'failed', lastError: '550 No such user here' })]);
+    expect((await link('one4@example.org', 'one4')).exitCode).toBe(0);
+  });
+
+  it('a relay that refuses for now: every email queued (exit 75), then `outbox send` delivers each once', async () => {
+    const before = smtp.messages.length;
+    smtp.fault = { kind: 'rcpt', code: 451, message: 'Temporary local problem' };
+    try {
+      const r = await w.run(['users', 'invite', '--from-csv', people(3, 'later'), '--yes'], { env: { PORTALCTL_SMTP_URL: smtp.url } });
+      expect(r.exitCode, r.stderr).toBe(75);
+    } finally {
+      smtp.fault = { kind: 'none' };
+    }
+    expect(smtp.messages.length).toBe(before);
+    const queued = (await w.json(['outbox', 'list'])).messages.filter((m: { to: string }) => m.to.startsWith('later'));
+    expect(queued.map((m: { state: string; lastError: string }) => [m.state, m.lastError])).toEqual(Array(3).fill(['queued', '451 Temporary local problem']));
+    const sent = await w.json(['outbox', 'send'], { env: { PORTALCTL_SMTP_URL: smtp.url } });
+    expect(sent.messages.filter((m: { to: string }) => m.to.startsWith('later')).map((m: { state: string }) => m.state)).toEqual(['sent', 'sent', 'sent']);
+    const later = smtp.messages
+      .slice(before)
+      .map((m) => (m.to as { text: string }).text)
+      .filter((to) => to.startsWith('later'));
+    expect(later.sort()).toEqual(['later0@example.org', 'later1@example.org', 'later2@example.org']);
+    expect((await link('later1@example.org', 'later1')).exitCode).toBe(0);
+  });
+});
