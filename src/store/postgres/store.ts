@@ -1150,10 +1150,13 @@ function queries(c: Conn): Tx {
       byId: async (id) => one(await c.q('SELECT * FROM users WHERE id = $1', [id]), userOf),
       listing,
       byEmail: async (portalId, email) => one(await c.q(`${LISTING} WHERE u.portal_id = $1 AND u.email_key = $2`, [portalId, emailKey(email)]), listingOf),
+      // IN (SELECT unnest …), not = ANY(…): inside a bulk invite's transaction the new rows have no
+      // statistics yet, and the planner scanned every user with a 1,000-key array check per row — each
+      // batch slower than the last (50k invitations recorded on a fresh store: 17.7 s -> 4.7 s).
       byEmails: async (portalId, emails) =>
         emails.length === 0
           ? []
-          : (await c.q(`${LISTING} WHERE u.portal_id = $1 AND u.email_key = ANY($2::text[])`, [portalId, emails.map(emailKey)])).map(listingOf),
+          : (await c.q(`${LISTING} WHERE u.portal_id = $1 AND u.email_key IN (SELECT unnest($2::text[]))`, [portalId, emails.map(emailKey)])).map(listingOf),
       listings: async (ids) => {
         if (ids.length === 0) return [];
         const found = await listings([...ids]);
