@@ -174,8 +174,22 @@ function describeFailure(label, r) {
  * pairs in alternating order. Stops early (keeping what it has) when a run
  * fails, is cut off, or the workload's time budget is spent.
  */
+/**
+ * Writes the dirty pages of earlier workloads to disk before a new one starts: after the 1M-user runs
+ * the kernel was still writing back gigabytes during the next figures, and only the side that writes
+ * to disk itself (portalctl's store, not the bare loop) waited for it.
+ */
+function settleDisk() {
+  try {
+    execFileSync('sync', [], { stdio: 'ignore' });
+  } catch {
+    // No sync command: the figures only get noisier.
+  }
+}
+
 async function pairs(name, a, b, { warmup = 1, runs = 5, budgetMs = 120_000 } = {}) {
   const res = { name, a: a.label, b: b.label, aMs: [], bMs: [], ratios: [], aRss: [], bRss: [], errors: [], cut: false };
+  settleDisk();
   const one = async (side) => {
     const r = await side.run();
     const problem = r.code !== 0 || r.timedOut ? describeFailure(side.label, r) : side.check?.(r);
@@ -734,6 +748,7 @@ for (const sinkInfo of SINKS) {
 const SERVE_SECONDS = QUICK ? 3 : 8;
 let serveBench;
 try {
+  settleDisk();
   serveBench = await runServeBench({ store: startupStore, work: WORK, seconds: SERVE_SECONDS, node: NODE, env: baseEnv, log });
 } catch (err) {
   log(`  ! serve benchmark: ${err.message}`);
