@@ -41,8 +41,9 @@ export function threadedSender(settings: MailSettings & { smtp: SmtpSettings }):
     return w;
   };
   worker.on('message', (r: ThreadReply) => settle(r.id)?.resolve(r));
-  // A thread that fails or stops leaves the messages it was sending unknown: they stay claimed, as
-  // after a killed run, and the run stops (deliver treats it as a fault of ours, not of the relay).
+  // A thread that fails or stops fails the messages it was sending like a lost connection: deliver
+  // keeps them queued for a retry (a broken install: "Cannot find module …", exit 75). One the relay
+  // took just before may go again, as after a killed run: at most one a connection.
   const stop = (err: Error) => {
     stopped ??= err;
     for (const id of [...waiting.keys()]) settle(id)!.reject(stopped);
