@@ -4,6 +4,7 @@
 // behaviour is tested this way; spawned processes (cli.ts) are kept for exit
 // codes, signals, races, killed processes and real terminals.
 
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -48,7 +49,8 @@ let template: Promise<string> | undefined;
 /** A database migrated once per worker, copied for each world (CREATE DATABASE … TEMPLATE): `portals add` then needs no migration. */
 function migratedTemplate(server: PgServer): Promise<string> {
   template ??= (async () => {
-    const name = `tplw_${process.pid}_${Date.now().toString(36)}`;
+    // Random, not pid + time: the in-process workers are threads of one process and start in the same millisecond.
+    const name = `tplw_${randomBytes(6).toString('hex')}`;
     const s = await openStore({ value: await server.createDatabase(name), explicit: true }, { create: true, password: server.password, env: {} });
     await s.close();
     return name;
@@ -56,7 +58,7 @@ function migratedTemplate(server: PgServer): Promise<string> {
   return template;
 }
 function makeDatabase(server: PgServer): { name: string; created: Promise<unknown> } {
-  const name = `w_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const name = `w_${randomBytes(6).toString('hex')}`;
   const created = migratedTemplate(server).then((t) => server.createDatabase(name, { template: t }));
   created.catch(() => {}); // reported by the first run that waits for it
   return { name, created };

@@ -1,6 +1,7 @@
 // A fresh store of either kind for tests that run on both: a SQLite file in a
 // temporary folder, or a new database on the run's shared PostgreSQL server.
 
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,8 @@ let template: Promise<string> | undefined;
 function migratedTemplate(): Promise<string> {
   template ??= (async () => {
     const pg = await sharedPostgres();
-    const url = await pg.createDatabase(`tpl_${process.pid}_${Date.now().toString(36)}`);
+    // Random, not pid + time: worker threads share one pid and start together.
+    const url = await pg.createDatabase(`tpl_${randomBytes(6).toString('hex')}`);
     const s = await openStore({ value: url, explicit: true }, { create: true, password: pg.password, env: {} });
     await s.close();
     return new URL(url).pathname.slice(1);
