@@ -7,14 +7,17 @@
 // look-up. Only SHA-256(token) is stored, so a copy of the store does not hold
 // a single usable link.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const RANDOM_BYTES = 16;
 const CHECK_BYTES = 4;
 export const TOKEN_LENGTH = Math.ceil(((RANDOM_BYTES + CHECK_BYTES) * 4) / 3); // 27
 
+const CHECK_PREFIX = Buffer.from('portalctl-link-v1');
+
+// One-shot hash() rather than a Hash object: a third of the cost, and every page view and mint pays it.
 function check(random: Buffer): Buffer {
-  return createHash('sha256').update('portalctl-link-v1').update(random).digest().subarray(0, CHECK_BYTES);
+  return hash('sha256', Buffer.concat([CHECK_PREFIX, random]), 'buffer').subarray(0, CHECK_BYTES);
 }
 
 // Random bytes are drawn from the CSPRNG a few kilobytes at a time (as Node
@@ -66,7 +69,7 @@ export function isWellFormedToken(token: string): boolean {
 }
 
 export function tokenDigest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  return hash('sha256', token, 'buffer');
 }
 
 /** The path of every Step 2 link, below the portal's base URL. */
