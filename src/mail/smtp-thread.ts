@@ -4,7 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DeliveryError, smtpSender, type SmtpSettings } from './transport.js';
-import type { ThreadReply, ThreadRequest, ThreadSettings } from './threaded.js';
+import type { ThreadReady, ThreadReply, ThreadRequest, ThreadSettings } from './threaded.js';
 
 const data = workerData as ThreadSettings;
 const settings = { ...data, smtp: { ...data.smtp, url: new URL(data.smtp.url) } satisfies SmtpSettings };
@@ -13,6 +13,7 @@ const port = parentPort!;
 const sender = await smtpSender(settings, { pool: true });
 
 const reply = (r: ThreadReply) => port.postMessage(r);
+port.postMessage({ ready: true } satisfies ThreadReady);
 const failure = (err: unknown): ThreadReply['error'] =>
   err instanceof DeliveryError
     ? { message: err.message, permanent: err.permanent, server: err.server }

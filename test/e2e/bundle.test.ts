@@ -6,13 +6,14 @@
 // TypeScript source, not a column of the minified bundle.
 
 import { execa } from 'execa';
-import { copyFileSync, readFileSync, writeFileSync, utimesSync } from 'node:fs';
+import { copyFileSync, cpSync, readFileSync, rmSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
 import { GRANTS, sandbox } from '../helpers/cli.js';
+import { startSmtp } from '../helpers/smtp.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const LOADER = join(ROOT, 'bin', 'load-bundle.cjs');
@@ -123,6 +124,46 @@ describe('--debug', () => {
       expect(plain.stderr.trim().split('\n')).toHaveLength(1);
     } finally {
       sb.cleanup();
+    }
+  });
+});
+
+// A bulk send talks to the relay from a worker thread (src/mail/threaded.ts), a file of its own
+// beside the bundle. An install without it, or a machine that allows no more threads, must
+// still deliver: from the main thread, every email once.
+describe('a bulk send whose mail thread cannot start', () => {
+  it('an install missing dist/mail/smtp-thread.js sends every email once, from the main thread (exit 0, nothing queued)', async () => {
+    const smtp = await startSmtp();
+    const sb = sandbox();
+    try {
+      const install = tempDir('install-');
+      for (const part of ['bin', 'dist', 'migrations']) cpSync(join(ROOT, part), join(install, part), { recursive: true });
+      copyFileSync(join(ROOT, 'package.json'), join(install, 'package.json'));
+      symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'));
+      rmSync(join(install, 'dist', 'mail', 'smtp-thread.js'));
+      const run = async (args: string[]) => {
+        const r = await execa('node', [join(install, 'bin', 'portalctl'), ...args], {
+          env: { ...sb.env, PORTALCTL_SMTP_URL: smtp.url },
+          extendEnv: false,
+          reject: false,
+          timeout: 60_000,
+        });
+        return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+      };
+      expect((await run(GRANTS)).exitCode).toBe(0);
+      const people = Array.from({ length: 7 }, (_, i) => `thread${i}@example.org`);
+      const csv = join(sb.dir, 'people.csv');
+      writeFileSync(csv, `email,first_name,last_name\n${people.map((e, i) => `${e},Pat,Person${i}`).join('\n')}\n`);
+      const r = await run(['users', 'invite', '--from-csv', csv, '--yes']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('queued');
+      await smtp.waitFor(people.length);
+      expect(smtp.messages.map((m) => (m.to as { text: string }).text).sort()).toEqual([...people].sort());
+      const outbox = await run(['--json', 'outbox', 'list']);
+      expect(JSON.parse(outbox.stdout).messages).toEqual([]);
+    } finally {
+      sb.cleanup();
+      await smtp.close();
     }
   });
 });
