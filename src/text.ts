@@ -33,6 +33,10 @@ export function anyOf(flags: string, ...classes: RegExp[]): RegExp {
 const TERMINAL_UNSAFE = anyOf('g', CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK);
 /** The same, direction marks excepted: they are data (see neutralizeData). */
 const DATA_UNSAFE = anyOf('g', CONTROL, LINE_SEPARATOR, BIDI_CONTROL);
+// The same classes without 'g', to ask first: almost every value is clean, and a test() is
+// ~5× cheaper than a replace() that finds nothing (a listing of 1M users neutralises millions).
+const HAS_TERMINAL_UNSAFE = anyOf('', CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK);
+const HAS_DATA_UNSAFE = anyOf('', CONTROL, LINE_SEPARATOR, BIDI_CONTROL);
 
 function escapeChar(ch: string): string {
   const cp = ch.codePointAt(0)!;
@@ -42,7 +46,7 @@ function escapeChar(ch: string): string {
 
 /** Makes control, line-separator and bidi characters visible as \xNN / \uNNNN escapes, for a terminal or a log. */
 export function neutralize(text: string): string {
-  return text.replace(TERMINAL_UNSAFE, escapeChar);
+  return HAS_TERMINAL_UNSAFE.test(text) ? text.replace(TERMINAL_UNSAFE, escapeChar) : text;
 }
 
 /**
@@ -53,7 +57,7 @@ export function neutralize(text: string): string {
  * escaping it would change the name.
  */
 export function neutralizeData(text: string): string {
-  return text.replace(DATA_UNSAFE, escapeChar);
+  return HAS_DATA_UNSAFE.test(text) ? text.replace(DATA_UNSAFE, escapeChar) : text;
 }
 
 /**
@@ -83,7 +87,7 @@ const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 
 /** Text for HTML element content or a double- or single-quoted attribute. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+  return /[&<>"']/.test(text) ? text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!) : text;
 }
 
 /** "1 user", "2 users". */

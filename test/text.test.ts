@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { anyOf, BIDI_CONTROL, CONTROL, escapeHtml, hasVisibleCharacter, INVISIBLE, LINE_SEPARATOR, neutralize, plural, quote } from '../src/text.js';
+import {
+  anyOf,
+  BIDI_CONTROL,
+  CONTROL,
+  escapeHtml,
+  hasVisibleCharacter,
+  INVISIBLE,
+  LINE_SEPARATOR,
+  neutralize,
+  neutralizeData,
+  plural,
+  quote,
+} from '../src/text.js';
 
 describe('untrusted text', () => {
   it('neutralize() never lets an escape, C1 control, line separator or bidi control through to a terminal', () => {
@@ -22,8 +34,24 @@ describe('untrusted text', () => {
     expect(quote('abcdef', 3)).toBe('"abc…"');
   });
 
+  it('neutralizeData() lets no control through either, and keeps direction marks', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(neutralizeData(s)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
+      }),
+    );
+    expect(neutralizeData('\u200fשלום\u001b')).toBe('\u200fשלום\\x1B');
+  });
+
   it('escapeHtml() makes markup text', () => {
     expect(escapeHtml(`<b a="1">'&'</b>`)).toBe('&lt;b a=&quot;1&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;');
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const html = escapeHtml(s);
+        expect(html).not.toMatch(/[<>"']/);
+        expect(html.replace(/&(lt|gt|quot|#39|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e]!)).toBe(s);
+      }),
+    );
   });
 
   it('knows when nothing would be seen', () => {
