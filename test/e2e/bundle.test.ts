@@ -6,7 +6,7 @@
 // TypeScript source, not a column of the minified bundle.
 
 import { execa } from 'execa';
-import { copyFileSync, cpSync, readFileSync, rmSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Script } from 'node:vm';
@@ -128,28 +128,28 @@ describe('--debug', () => {
   });
 });
 
+/** A copy of this install (bin, dist, migrations, package.json; node_modules linked) with `missing` removed, and a way to run it. */
+function damagedInstall(missing: string, env: Record<string, string>) {
+  const install = tempDir('install-');
+  for (const part of ['bin', 'dist', 'migrations']) cpSync(join(ROOT, part), join(install, part), { recursive: true });
+  copyFileSync(join(ROOT, 'package.json'), join(install, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'));
+  rmSync(join(install, missing), { recursive: true });
+  return async (args: string[]) => {
+    const r = await execa('node', [join(install, 'bin', 'portalctl'), ...args], { env, extendEnv: false, reject: false, timeout: 60_000 });
+    return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+  };
+}
+
 // A bulk send talks to the relay from a worker thread (src/mail/threaded.ts), a file of its own
 // beside the bundle. An install without it, or a machine that allows no more threads, must
 // still deliver: from the main thread, every email once.
-describe('a bulk send whose mail thread cannot start', () => {
-  it('an install missing dist/mail/smtp-thread.js sends every email once, from the main thread (exit 0, nothing queued)', async () => {
+describe('an install that lost a part of itself', () => {
+  it('without dist/mail/smtp-thread.js a bulk send sends every email once, from the main thread (exit 0, nothing queued)', async () => {
     const smtp = await startSmtp();
     const sb = sandbox();
     try {
-      const install = tempDir('install-');
-      for (const part of ['bin', 'dist', 'migrations']) cpSync(join(ROOT, part), join(install, part), { recursive: true });
-      copyFileSync(join(ROOT, 'package.json'), join(install, 'package.json'));
-      symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'));
-      rmSync(join(install, 'dist', 'mail', 'smtp-thread.js'));
-      const run = async (args: string[]) => {
-        const r = await execa('node', [join(install, 'bin', 'portalctl'), ...args], {
-          env: { ...sb.env, PORTALCTL_SMTP_URL: smtp.url },
-          extendEnv: false,
-          reject: false,
-          timeout: 60_000,
-        });
-        return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
-      };
+      const run = damagedInstall('dist/mail/smtp-thread.js', { ...sb.env, PORTALCTL_SMTP_URL: smtp.url });
       expect((await run(GRANTS)).exitCode).toBe(0);
       const people = Array.from({ length: 7 }, (_, i) => `thread${i}@example.org`);
       const csv = join(sb.dir, 'people.csv');
@@ -164,6 +164,22 @@ describe('a bulk send whose mail thread cannot start', () => {
     } finally {
       sb.cleanup();
       await smtp.close();
+    }
+  });
+
+  it('without its migrations a new store is refused as an incomplete install, not as a path to fix; nothing is created', async () => {
+    const sb = sandbox();
+    try {
+      const run = damagedInstall('migrations', sb.env);
+      const r = await run(GRANTS);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(
+        /^error: portalctl's store migrations cannot be read from ".*\/migrations\/sqlite" \(ENOENT\): this installation of portalctl is incomplete; reinstall it\.$/,
+      );
+      expect(r.stderr).not.toContain('PORTALCTL_DB');
+      expect(existsSync(sb.db)).toBe(false);
+    } finally {
+      sb.cleanup();
     }
   });
 });

@@ -6,10 +6,11 @@
 // refused; a database without portalctl_migrations holds no store.
 
 import type pg from 'pg';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import { INSTALL_ROOT } from '../../install-root.js';
+import { listMigrationFiles, type MigrationFile } from '../migration-files.js';
 
 /** The newest migration in migrations/postgres/ (a test keeps the two in step). */
 export const LATEST_POSTGRES_VERSION = 1;
@@ -23,12 +24,8 @@ export const EVENTS_LOCK = 0x706f7274_0002n;
 
 export const MIGRATIONS_TABLE = 'portalctl_migrations';
 
-export function listPostgresMigrations(dir = POSTGRES_MIGRATIONS_DIR): { version: number; file: string }[] {
-  return readdirSync(dir)
-    .map((file) => ({ file, m: /^(\d+)_.+\.sql$/.exec(file) }))
-    .filter((x): x is { file: string; m: RegExpExecArray } => x.m !== null)
-    .map(({ file, m }) => ({ version: Number(m[1]), file }))
-    .sort((a, b) => a.version - b.version);
+export function listPostgresMigrations(dir = POSTGRES_MIGRATIONS_DIR): MigrationFile[] {
+  return listMigrationFiles(dir);
 }
 
 /** The schema version, or undefined when the database holds no portalctl store. One round trip when there is one. */

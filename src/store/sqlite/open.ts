@@ -24,7 +24,6 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   readSync,
   rmSync,
@@ -36,6 +35,7 @@ import { foldKey, nameKey, searchKey } from '../keys.js';
 import { quote } from '../../text.js';
 import { APPLICATION_ID, LATEST_SQLITE_VERSION } from './facts.js';
 import { INSTALL_ROOT } from '../../install-root.js';
+import { listMigrationFiles, type MigrationFile } from '../migration-files.js';
 
 export type DB = Database.Database;
 
@@ -343,17 +343,8 @@ export function schemaVersion(db: DB): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-interface Migration {
-  version: number;
-  file: string;
-}
-
-export function listSqliteMigrations(dir = SQLITE_MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
-    .map((file) => ({ file, m: /^(\d+)_.+\.sql$/.exec(file) }))
-    .filter((x): x is { file: string; m: RegExpExecArray } => x.m !== null)
-    .map(({ file, m }) => ({ version: Number(m[1]), file }))
-    .sort((a, b) => a.version - b.version);
+export function listSqliteMigrations(dir = SQLITE_MIGRATIONS_DIR): MigrationFile[] {
+  return listMigrationFiles(dir);
 }
 
 export function migrate(db: DB, dir = SQLITE_MIGRATIONS_DIR, latest = LATEST_SQLITE_VERSION): void {
