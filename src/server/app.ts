@@ -79,6 +79,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** What this request did, for its log line (never a token). */
     logExtra: LogFields;
+    /**
+     * The client's address as fastify's trustProxy sees it, worked out once: fastify's `ip` parses
+     * X-Forwarded-For's addresses again on every read, and a link request reads it three times.
+     */
+    clientIp: string;
   }
 }
 
@@ -173,6 +178,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   });
   app.decorateRequest('logExtra', null as unknown as LogFields);
+  app.decorateRequest('clientIp', '');
   // While closing, a request that was in flight gets its answer and then its
   // connection is closed, so a keep-alive client cannot hold the drain open.
   let closing = false;
@@ -185,6 +191,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const security = securityHeaders({ formActionOrigins: issuerOrigins, hsts: publicUrl?.startsWith('https:') ?? false });
   app.addHook('onRequest', (req, reply, done) => {
     req.logExtra = {};
+    req.clientIp = req.ip;
     reply.header('cache-control', 'no-store');
     // On the raw response, as helmet set them: they stay whatever handler ends up answering.
     for (const [name, value] of security) reply.raw.setHeader(name, value);
@@ -196,7 +203,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       path: loggablePath(req.url),
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
-      ip: req.ip,
+      ip: req.clientIp,
       ...req.logExtra,
     });
     // A page view or a link records an event: hand it to the webhooks now, not at the next tick.
@@ -210,7 +217,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // One count per client address shared by every link route (page, form, callback).
   const limit = perAddressLimit(deps.rateLimit ?? { max: 60, windowMs: 60_000 });
   const linkLimit = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const verdict = limit(req.ip);
+    const verdict = limit(req.clientIp);
     if (verdict.allowed) return done();
     reply.header('retry-after', String(verdict.retryAfterSeconds));
     void errorReply(req, reply, 'rate_limited');
@@ -333,7 +340,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const now = stamp();
     const { target, error } = await inspectLink(store, token, now);
     if (target) {
-      await views.add({ target, clientAddress: req.ip ?? null, userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null, stamp: now });
+      await views.add({ target, clientAddress: req.clientIp || null, userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null, stamp: now });
       Object.assign(req.logExtra, { event: 'link_viewed', portal: target.portal.slug, user: target.user.id });
     }
     if (error) {

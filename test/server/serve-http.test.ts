@@ -84,6 +84,8 @@ describe('the Step 2 page (GET and HEAD)', () => {
     expect(viewed).toHaveLength(1);
     expect(viewed[0]!.data).toMatchObject({ clientAddress: a.headers['x-forwarded-for'], userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Paula' });
     expect(JSON.stringify(viewed)).not.toContain(new URL(link).searchParams.get('token'));
+    // The request log names the client as the proxy forwarded it, as the view does.
+    expect(lastLog('/register/link')).toMatchObject({ method: 'GET', status: 200, ip: a.headers['x-forwarded-for'] });
 
     // The stylesheet the page links to.
     const css = await a.request(new URL('assets/portalctl.css', link));
