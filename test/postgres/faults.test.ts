@@ -414,7 +414,9 @@ describe("PostgreSQL's own faults", { timeout: 120_000 }, () => {
         expect(Date.now() - t0).toBeLessThan(5000);
         expect(r.exitCode).toBe(1);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
-        expect(r.stderr).toMatch(/^error: Cannot reach the PostgreSQL store postgres:\/\/portalctl@127\.0\.0\.1:\d+\/t_\w+: connection refused/);
+        expect(r.stderr).toMatch(
+          /^error: Cannot reach the PostgreSQL store postgres:\/\/portalctl@127\.0\.0\.1:\d+\/t_\w+: connection refused — is the server running, and on that host and port\?\n$/,
+        );
         const j = await sb.run(['--json', 'prune', '--yes']);
         expect(j.exitCode).toBe(1);
         expect(JSON.parse(j.stderr).error.code).toBe('store_unavailable');

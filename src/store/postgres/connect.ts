@@ -230,6 +230,9 @@ export function isRetryable(err: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
+/** Text as one sentence: a full stop at the end unless it already ends with one (or with a question). */
+const sentence = (text: string) => (/[.?!]$/.test(text) ? text : `${text}.`);
+
 function reason(e: PgLikeError): string {
   const code = e.code ?? '';
   if (code === 'ECONNREFUSED') return 'connection refused — is the server running, and on that host and port?';
@@ -283,7 +286,7 @@ export function pgError(err: unknown, location: string, phase: 'connect' | 'work
     return make('store_unavailable', `Cannot reach ${where} over TLS: ${scrub(e.message)}; check sslmode and sslrootcert in the URL.`);
   }
   if (isConnectionError(e)) {
-    if (phase === 'connect') return make('store_unavailable', `Cannot reach ${where}: ${reason(e)}.`);
+    if (phase === 'connect') return make('store_unavailable', sentence(`Cannot reach ${where}: ${reason(e)}`));
     if (phase === 'commit')
       return make(
         'store_unavailable',
@@ -306,6 +309,6 @@ export function pgError(err: unknown, location: string, phase: 'connect' | 'work
   if (code === '42P01' || code === '42703')
     return make('store_invalid', `${Where} does not hold the tables this portalctl expects (${scrub(e.message)}); was the schema changed by hand?`);
   if (/^[0-9A-Z]{5}$/.test(code)) return make('store_error', `${Where} could not be used: ${scrub(e.message)} (SQLSTATE ${code}).`);
-  if (phase === 'connect') return make('store_unavailable', `Cannot reach ${where}: ${scrub(e.message)}.`);
+  if (phase === 'connect') return make('store_unavailable', sentence(`Cannot reach ${where}: ${scrub(e.message)}`));
   return err;
 }
