@@ -158,7 +158,8 @@ export async function main(argvGiven: string[], deps: ContextDeps = processDeps(
     const at = head.findIndex((a) => a === '--db' || a.startsWith('--db='));
     const db = at < 0 ? undefined : head[at]!.startsWith('--db=') ? head[at]!.slice(5) : head[at + 1];
     const { main: version } = await import('./version.js');
-    return version(head.includes('--json') ? ['--json'] : [], db === undefined ? deps.env : { ...deps.env, PORTALCTL_DB: db }, ctx.io.stdout);
+    // An empty --db names no store (every other command refuses it): the report shows the store used without it.
+    return version(head.includes('--json') ? ['--json'] : [], !db?.trim() ? deps.env : { ...deps.env, PORTALCTL_DB: db }, ctx.io.stdout);
   }
   let result: Result | undefined;
   const word = argv[firstWordAt(argv)];

@@ -69,6 +69,11 @@ export function buildProgram(ctx: Context, onResult: (result: Result) => void, o
     if (ctx.globals.actor !== undefined && !ACTOR.test(ctx.globals.actor)) {
       throw new UsageError(`Invalid --actor ${quote(ctx.globals.actor)}: use 1–64 letters, digits, spaces or . _ @ + -.`, 'invalid_actor');
     }
+    // `--db "$STORE"` with STORE unset: refused, not read as "no --db" (which would fall back to another store).
+    if (ctx.globals.db?.trim() === '')
+      throw new UsageError('--db is empty: give a store (a SQLite file path or a postgres:// URL), or leave --db out.', 'missing_value');
+    if (ctx.globals.portal?.trim() === '')
+      throw new UsageError('--portal is empty: give a portal slug (see `portalctl portals list`), or leave --portal out.', 'missing_value');
     // A bad PORTALCTL_NOW or TZ is a usage error before anything runs.
     void ctx.now;
     ctx.checkZone();

@@ -48,6 +48,24 @@ describe('a new store', () => {
     expect(r.stderr).toContain('There is no portal yet');
     expect(statSync(join(w.dir, 'data', 'portalctl', 'portalctl.db')).mode & 0o777).toBe(0o600);
   });
+
+  it('an empty --db or --portal (`--db "$STORE"` with STORE unset) is refused before any store is opened or made', async () => {
+    w = world();
+    expect((await w.run(GRANTS)).exitCode).toBe(0);
+    const before = readFileSync(w.db);
+    for (const args of [
+      ['--db', '', 'prune', '--yes'],
+      ['--db=', 'portals', 'add', 'other', '--name', 'O', '--url', 'https://o.example.org', '--admin-email', 'a@example.org'],
+      ['--portal', ' ', 'prune', '--yes'],
+    ]) {
+      const r = await w.run(['--json', ...args]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'missing_value', message: expect.stringMatching(/^--(db|portal) is empty: /) });
+    }
+    // Neither the store PORTALCTL_DB names nor the default one was touched.
+    expect(readFileSync(w.db).equals(before)).toBe(true);
+    expect(existsSync(join(w.dir, 'data', 'portalctl'))).toBe(false);
+  });
 });
 
 describe('a path that is not a portalctl store is refused untouched (exit 2)', () => {
