@@ -35,7 +35,7 @@ export const PORTAL_SETTING_NAMES: (keyof RawPortalSettings)[] = [
 /** Validates the given settings; a time zone of "" means "the machine's" (null). */
 export function parsePortalSettings(raw: RawPortalSettings): Partial<PortalFields> {
   const out: Partial<PortalFields> = {};
-  if (raw.name !== undefined) out.name = parseName(raw.name, 'portal name');
+  if (raw.name !== undefined) out.name = parseName(raw.name, 'portal name', "the portal's");
   if (raw.url !== undefined) out.baseUrl = parseHttpUrl(raw.url, 'portal URL', { base: true });
   if (raw.adminEmail !== undefined) out.adminEmail = parseEmail(raw.adminEmail, 'Site Administrator address');
   if (raw.registerUrl !== undefined) out.registerUrl = parseHttpUrl(raw.registerUrl, 'registration form URL');

@@ -86,9 +86,10 @@ export function formatSender(s: Sender): string {
 // "J.R." is a name.
 const URL_LIKE = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S|[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+\//iu;
 
-export function parseName(raw: string, what: string): string {
+/** `whose`: for the "is empty" message — "give the person's first name", "give the portal's name". */
+export function parseName(raw: string, what: string, whose = "the person's"): string {
   const value = raw.normalize('NFC').trim();
-  if (value === '') throw new UsageError(`The ${what} is empty; give the person's ${what}.`, 'invalid_name');
+  if (value === '') throw new UsageError(`The ${what} is empty; give ${whose} ${what.replace(/^portal /, '')}.`, 'invalid_name');
   if (CONTROL.test(value) || LINE_SEPARATOR.test(value) || BIDI_CONTROL.test(value)) {
     throw new UsageError(`Invalid ${what} ${quote(raw)}: it contains control or text-direction characters; type the name as plain text.`, 'invalid_name');
   }

@@ -28,7 +28,13 @@ export async function run(ctx: Context, o: PortalAddOptions): Promise<Result> {
     throw new RefusedError('portal_exists', `A portal named ${o.slug} already exists; change it with \`portalctl portals set ${o.slug}\`.`);
   }
   const s = o.settings;
-  const name = s.name ?? parseName(await valueOrPrompt(ctx, undefined, '--name', 'Portal display name:', (v) => parseName(v, 'portal name')), 'portal name');
+  const name =
+    s.name ??
+    parseName(
+      await valueOrPrompt(ctx, undefined, '--name', 'Portal display name:', (v) => parseName(v, 'portal name', "the portal's")),
+      'portal name',
+      "the portal's",
+    );
   const baseUrl =
     s.baseUrl ??
     parseHttpUrl(await valueOrPrompt(ctx, undefined, '--url', 'Portal base URL:', (v) => parseHttpUrl(v, 'portal URL', { base: true })), 'portal URL', {

@@ -47,6 +47,7 @@ describe('parse', () => {
     [['grants'], { warnDays: '2.5' }, 'invalid_number', '--warn-days'],
     [['grants'], { timeZone: 'Mars/Olympus' }, 'invalid_time_zone', '"Mars/Olympus"'],
     [['grants'], { name: 'x\u0000' }, 'invalid_name', 'portal name'],
+    [['grants'], { name: ' ' }, 'invalid_name', "The portal name is empty; give the portal's name."],
   ])('refuses %j %j (%s)', (args, options, code, named) => {
     const err = thrown(() => parse(rawInput(args, options)));
     expect(err).toMatchObject({ code, exitCode: 2 });
