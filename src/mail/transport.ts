@@ -88,7 +88,7 @@ export function parseSmtpUrl(raw: string, what: string, password?: string): Smtp
   }
   const protocol = url.protocol.toLowerCase();
   if (protocol !== 'smtp:' && protocol !== 'smtps:') {
-    throw new UsageError(`${what} must start with smtp:// or smtps://, not ${quote(url.protocol.replace(/:$/, ''))}://.`, 'invalid_smtp_url');
+    throw new UsageError(`${what} must start with smtp:// or smtps://, not ${quote(`${url.protocol}//`)}.`, 'invalid_smtp_url');
   }
   if (!url.hostname) throw new UsageError(`${what} has no host; use smtp://host:port.`, 'invalid_smtp_url');
   const params = url.searchParams;

@@ -132,7 +132,7 @@ describe('a mail server that fails', () => {
   });
 
   it.each([
-    ['http://relay.example.org', 'must start with smtp:// or smtps://'],
+    ['http://relay.example.org', 'must start with smtp:// or smtps://, not "http://".'],
     ['smtp://relay.example.org?foo=1', 'unknown parameter "foo"'],
     ['smtp://relay.example.org?connections=99', 'connections must be a whole number from 1 to 50'],
     ['not a url', 'is not a valid URL'],
