@@ -415,7 +415,7 @@ describe("PostgreSQL's own faults", { timeout: 120_000 }, () => {
         expect(r.exitCode).toBe(1);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
         expect(r.stderr).toMatch(
-          /^error: Cannot reach the PostgreSQL store postgres:\/\/portalctl@127\.0\.0\.1:\d+\/t_\w+: connection refused — is the server running, and on that host and port\?\n$/,
+          /^error: Cannot reach the PostgreSQL store postgres:\/\/portalctl@127\.0\.0\.1:\d+\/t_\w+: connection refused — is the server running, and on that host and port\?$/,
         );
         const j = await sb.run(['--json', 'prune', '--yes']);
         expect(j.exitCode).toBe(1);
