@@ -542,6 +542,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     let portal: Portal | undefined;
     let question: { service: ServiceKey; account: string; email?: string };
     try {
+      const repeated = (['portal', 'service', 'account', 'email'] as const).find((k) => Array.isArray(q[k]));
+      if (repeated) return apiError(reply, 400, 'usage', `Give ${repeated}= once, not ${q[repeated]!.length} times.`);
       const slug = one(q.portal);
       const service = one(q.service);
       const account = one(q.account);

@@ -518,6 +518,9 @@ describe('the access API', () => {
     expect((await api('portal=grants&service=nih', t)).status).toBe(400);
     expect((await api('portal=grants&service=github&account=x', t)).status).toBe(400);
     expect((await api('portal=nope&service=nih&account=x', t)).status).toBe(404);
+    const twice = await api('portal=grants&service=nih&service=ims&account=x', t);
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({ error: { code: 'usage', message: 'Give service= once, not 2 times.' } });
     expect((await api('service=nih&account=asmith', t)).status).toBe(200); // the store holds one portal
   });
 
