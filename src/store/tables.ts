@@ -3,6 +3,8 @@
 // keys. Both stores read and write rows in this neutral form (TableRow), so a
 // copy works in either direction.
 
+import { StoreError } from '../errors.js';
+
 export type ColumnKind = 'int' | 'text' | 'time' | 'json' | 'bytea' | 'bool';
 
 export interface TableSpec {
@@ -179,3 +181,9 @@ export interface StoreDump {
 
 /** A store holding no record at all? (`store copy` refuses any other target.) */
 export type TableCounts = Record<TableName, number>;
+
+/** `store copy`'s refusal of a target that holds rows already: which tables, how many rows each. */
+export function targetNotEmpty(location: string, held: readonly (readonly [TableName, number])[]): StoreError {
+  const rows = held.map(([table, n]) => `${table} ${n}`).join(', ');
+  return new StoreError('store_not_empty', `The target store ${location} is not empty (rows: ${rows}); copy only into a new, empty store. Nothing was copied.`);
+}

@@ -382,6 +382,9 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
         expect(next.outboxId).toBeGreaterThan(made.b.outboxId);
         const err = await store.dump((d) => to.load(d)).catch((e) => e);
         expect(err.code).toBe('store_not_empty');
+        expect(err.message).toMatch(
+          / is not empty \(rows: portals 1, users \d+, registrations \d+, .*\); copy only into a new, empty store\. Nothing was copied\.$/,
+        );
       } finally {
         await to.close();
       }

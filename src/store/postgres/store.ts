@@ -41,7 +41,7 @@ import { INSTALL_ROOT } from '../../install-root.js';
 import type { Writable } from 'node:stream';
 import { EXIT, PortalctlError, StoreError } from '../../errors.js';
 import { accountKey, emailKey, foldKey, nameKey, searchKey } from '../keys.js';
-import { TABLES, TABLE_NAMES, type StoreDump, type TableCounts, type TableName, type TableRow } from '../tables.js';
+import { TABLES, TABLE_NAMES, targetNotEmpty, type StoreDump, type TableCounts, type TableName, type TableRow } from '../tables.js';
 import type {
   AuditQuery,
   AuditRecord,
@@ -712,12 +712,12 @@ export class PostgresStore implements Store {
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       const c = client;
-      const held: string[] = [];
+      const held: [TableName, number][] = [];
       for (const t of TABLES) {
         const n = Number((await c.query(`SELECT count(*) AS n FROM ${t.name}`)).rows[0].n);
-        if (n > 0) held.push(`${n} ${t.name}`);
+        if (n > 0) held.push([t.name, n]);
       }
-      if (held.length) throw notEmpty(this.location, held);
+      if (held.length) throw targetNotEmpty(this.location, held);
       const counts = {} as TableCounts;
       for (const t of TABLES) {
         const cols = t.columns.map(([n]) => q(n)).join(', ');
@@ -860,13 +860,6 @@ function toPg(v: string | number | Buffer | null, kind: string): unknown {
   if (v === null) return null;
   if (kind === 'bool') return v === 1 || v === '1' || v === 't';
   return v;
-}
-
-export function notEmpty(location: string, held: string[]): StoreError {
-  return new StoreError(
-    'store_not_empty',
-    `The target store ${location} is not empty (it holds ${held.join(', ')}); copy only into a new, empty store. Nothing was copied.`,
-  );
 }
 
 export function countMismatch(table: string, expected: number, got: number): StoreError {

@@ -10,7 +10,7 @@ import { lstatSync } from 'node:fs';
 import { emailKey, accountKey, foldKey, nameKey, searchKey } from '../keys.js';
 import { StoreError } from '../../errors.js';
 import { quote } from '../../text.js';
-import { TABLES, type StoreDump, type TableCounts, type TableName, type TableRow } from '../tables.js';
+import { TABLES, targetNotEmpty, type StoreDump, type TableCounts, type TableName, type TableRow } from '../tables.js';
 import type {
   AuditQuery,
   AuditRecord,
@@ -586,17 +586,12 @@ export class SqliteStore implements Store {
 
   async load(from: StoreDump, onTable?: (table: TableName, rows: number) => void): Promise<TableCounts> {
     return this.write(async () => {
-      const held: string[] = [];
+      const held: [TableName, number][] = [];
       for (const t of TABLES) {
         const n = this.get(`SELECT count(*) AS n FROM ${t.name}`)!.n as number;
-        if (n > 0) held.push(`${n} ${t.name}`);
+        if (n > 0) held.push([t.name, n]);
       }
-      if (held.length) {
-        throw new StoreError(
-          'store_not_empty',
-          `The target store ${quote(this.location, 200)} is not empty (it holds ${held.join(', ')}); copy only into a new, empty store. Nothing was copied.`,
-        );
-      }
+      if (held.length) throw targetNotEmpty(quote(this.location, 200), held);
       const counts = {} as TableCounts;
       for (const t of TABLES) {
         const insert = this.db.prepare(
