@@ -3,8 +3,8 @@
 // stderr and exit codes.
 
 import { CommanderError } from 'commander';
-import { EXIT, PortalctlError } from '../errors.js';
-import { neutralize } from '../text.js';
+import { EXIT, PortalctlError, UsageError } from '../errors.js';
+import { neutralize, quote } from '../text.js';
 import { render, type RenderOptions } from '../output/render.js';
 import { toJson } from '../output/json.js';
 import { stylesFor } from '../output/styles.js';
@@ -148,6 +148,23 @@ export function helpAsFlag(argv: readonly string[]): string[] {
   return [...argv.slice(0, i), ...argv.slice(i + 1), '--help'];
 }
 
+/**
+ * `portalctl help WORDS` where WORDS name no command: a usage error. Commander
+ * showed the general help and exit 0, so `help invite` (for `users invite`)
+ * looked answered.
+ */
+export function unknownHelpTopic(argv: readonly string[]): UsageError | undefined {
+  const i = firstWordAt(argv);
+  if (i < 0 || argv[i] !== 'help') return undefined;
+  const words = argv.slice(i + 1).filter((a) => !a.startsWith('-'));
+  if (words.length === 0) return undefined;
+  const topic = words.join(' ');
+  if (topic === 'help' || NOUNS.some((n) => n.name === topic) || COMMANDS.some((c) => c.path.join(' ') === topic)) return undefined;
+  const near = COMMANDS.filter((c) => c.path.at(-1) === words.at(-1)).map((c) => `\`portalctl help ${c.path.join(' ')}\``);
+  const hint = near.length > 0 ? `did you mean ${near.join(' or ')}?` : 'see `portalctl --help` for the commands.';
+  return new UsageError(`There is no command ${quote(topic, 60)}; ${hint}`, 'usage');
+}
+
 /** Runs portalctl with argv (without "node portalctl") and returns the exit code. */
 export async function main(argvGiven: string[], deps: ContextDeps = processDeps()): Promise<number> {
   const argv = helpAsFlag(argvGiven);
@@ -165,6 +182,13 @@ export async function main(argvGiven: string[], deps: ContextDeps = processDeps(
   const word = argv[firstWordAt(argv)];
   const program = buildProgram(ctx, (r) => (result = r), word);
   try {
+    const noTopic = unknownHelpTopic(argv);
+    if (noTopic) {
+      // The global options (--json, --no-color) still shape the error.
+      program.parseOptions([...argv]);
+      applyGlobals(ctx, program);
+      throw noTopic;
+    }
     await program.parseAsync(argv, { from: 'user' });
     if (result) {
       const outstanding = await render(result, renderOptions(ctx));

@@ -30,6 +30,21 @@ describe('help', () => {
     expect(r.stdout).toContain('Exit codes: 0 ok, 1 refused or failed, 2 usage error, 75 email queued for retry, 130 interrupted.');
   });
 
+  it('`help` with words that name no command is a usage error that points to the right one (exit 2)', async () => {
+    const invite = await runCli(['help', 'invite'], env);
+    expect(invite).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(invite.stderr).toBe('error: There is no command "invite"; did you mean `portalctl help users invite`?\n');
+    const bogus = await runCli(['--json', 'help', 'users', 'bogus'], env);
+    expect(bogus.exitCode).toBe(2);
+    expect(JSON.parse(bogus.stderr).error).toEqual({ code: 'usage', message: 'There is no command "users bogus"; see `portalctl --help` for the commands.' });
+    // What names a command still answers with its help.
+    for (const words of [['help'], ['help', 'users'], ['help', 'users', 'invite'], ['help', 'link']]) {
+      const r = await runCli(words, env);
+      expect(r.exitCode, words.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: portalctl/);
+    }
+  });
+
   it('a mistyped command suggests the right one and points to --help (exit 2)', async () => {
     const r = await runCli(['users', 'resend-registraton'], env);
     expect(r.exitCode).toBe(2);
