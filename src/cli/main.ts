@@ -148,21 +148,37 @@ export function helpAsFlag(argv: readonly string[]): string[] {
   return [...argv.slice(0, i), ...argv.slice(i + 1), '--help'];
 }
 
+/** The usage error for words that name no command, with the help to ask for when a command ends in the same word. */
+function noSuchCommand(words: readonly string[]): UsageError {
+  const near = COMMANDS.filter((c) => c.path.at(-1) === words.at(-1)).map((c) => `\`portalctl help ${c.path.join(' ')}\``);
+  const noun = words.length > 1 && NOUNS.some((n) => n.name === words[0]) ? `${words[0]} ` : '';
+  const hint = near.length > 0 ? `did you mean ${near.join(' or ')}?` : `see \`portalctl ${noun}--help\` for the commands.`;
+  return new UsageError(`There is no command ${quote(words.join(' '), 60)}; ${hint}`, 'usage');
+}
+
 /**
- * `portalctl help WORDS` where WORDS name no command: a usage error. Commander
- * showed the general help and exit 0, so `help invite` (for `users invite`)
- * looked answered.
+ * Help asked for a command that does not exist — `portalctl help invite`
+ * (meant: users invite), `portalctl users bogus --help` — is a usage error.
+ * Commander showed the nearest help it had and exit 0, so a typo looked
+ * answered.
  */
 export function unknownHelpTopic(argv: readonly string[]): UsageError | undefined {
   const i = firstWordAt(argv);
-  if (i < 0 || argv[i] !== 'help') return undefined;
-  const words = argv.slice(i + 1).filter((a) => !a.startsWith('-'));
-  if (words.length === 0) return undefined;
-  const topic = words.join(' ');
-  if (topic === 'help' || NOUNS.some((n) => n.name === topic) || COMMANDS.some((c) => c.path.join(' ') === topic)) return undefined;
-  const near = COMMANDS.filter((c) => c.path.at(-1) === words.at(-1)).map((c) => `\`portalctl help ${c.path.join(' ')}\``);
-  const hint = near.length > 0 ? `did you mean ${near.join(' or ')}?` : 'see `portalctl --help` for the commands.';
-  return new UsageError(`There is no command ${quote(topic, 60)}; ${hint}`, 'usage');
+  if (i < 0) return undefined;
+  if (argv[i] === 'help') {
+    const words = argv.slice(i + 1).filter((a) => !a.startsWith('-'));
+    const topic = words.join(' ');
+    if (words.length === 0 || topic === 'help' || NOUNS.some((n) => n.name === topic) || COMMANDS.some((c) => c.path.join(' ') === topic)) return undefined;
+    return noSuchCommand(words);
+  }
+  const head = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (!head.includes('--help') && !head.includes('-h')) return undefined;
+  const first = argv[i]!;
+  if (!NOUNS.some((n) => n.name === first)) return COMMANDS.some((c) => c.path[0] === first) ? undefined : noSuchCommand([first]);
+  const rest = argv.slice(i + 1);
+  const j = firstWordAt(rest);
+  const second = j < 0 ? undefined : rest[j]!;
+  return second === undefined || COMMANDS.some((c) => c.path[0] === first && c.path[1] === second) ? undefined : noSuchCommand([first, second]);
 }
 
 /** Runs portalctl with argv (without "node portalctl") and returns the exit code. */

@@ -36,9 +36,29 @@ describe('help', () => {
     expect(invite.stderr).toBe('error: There is no command "invite"; did you mean `portalctl help users invite`?\n');
     const bogus = await runCli(['--json', 'help', 'users', 'bogus'], env);
     expect(bogus.exitCode).toBe(2);
-    expect(JSON.parse(bogus.stderr).error).toEqual({ code: 'usage', message: 'There is no command "users bogus"; see `portalctl --help` for the commands.' });
+    expect(JSON.parse(bogus.stderr).error).toEqual({
+      code: 'usage',
+      message: 'There is no command "users bogus"; see `portalctl users --help` for the commands.',
+    });
+    for (const words of [
+      ['invite', '--help'],
+      ['users', 'bogus', '-h'],
+      ['--portal', 'x', 'nothing', '--help'],
+    ]) {
+      const r = await runCli(words, env);
+      expect(r, words.join(' ')).toMatchObject({ exitCode: 2, stdout: '' });
+      expect(r.stderr).toMatch(/^error: There is no command "(invite|users bogus|nothing)"; /);
+    }
     // What names a command still answers with its help.
-    for (const words of [['help'], ['help', 'users'], ['help', 'users', 'invite'], ['help', 'link']]) {
+    for (const words of [
+      ['help'],
+      ['help', 'users'],
+      ['help', 'users', 'invite'],
+      ['help', 'link'],
+      ['users', '--portal', 'x', '--help'],
+      ['users', 'show', 'jane@example.org', '--help'],
+      ['completion', 'bash', '-h'],
+    ]) {
       const r = await runCli(words, env);
       expect(r.exitCode, words.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/^Usage: portalctl/);
