@@ -146,6 +146,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       headerProxies.push(...s.trustedProxies);
     }
   }
+  // X-Forwarded-For is believed from this machine (a reverse proxy here) and from the header services' proxies. A
+  // function of our own rather than the list for fastify's proxy-addr: it takes every network the services' check
+  // takes (proxy-addr refuses a /0, and serve ended in an internal error on one that doctor only warns about).
+  const forwardedFrom = proxyMatcher(['127.0.0.0/8', '::1', ...headerProxies], 'services.*.trustedProxies');
   const issuerOrigins = [...new Set([...oidc.values()].map((o) => new URL(o.settings.issuer).origin).filter((o) => o.startsWith('http:')))];
   const keys: Keys = deriveKeys([...[...oidc.values()].map((o) => o.settings.clientSecret), ...deps.apiTokens]);
   const apiDigests = bearerDigests(deps.apiTokens);
@@ -169,8 +173,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   const app = fastify({
     logger: false,
-    // X-Forwarded-For is believed from this machine (a reverse proxy here) and from the header services' proxies.
-    trustProxy: ['loopback', ...headerProxies],
+    trustProxy: (address: string) => forwardedFrom(address),
     bodyLimit: MAX_BODY,
     routerOptions: { maxParamLength: 64 },
     requestTimeout: 30_000,

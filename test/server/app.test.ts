@@ -150,6 +150,26 @@ describe('header services and client addresses', () => {
     const views = (await w.json(['users', 'show', 'addr@example.org'])).users[0].linkViews.map((v: { clientAddress: string }) => v.clientAddress);
     expect(views).toEqual(['203.0.113.5', '198.51.100.77', '198.51.100.78']);
   });
+
+  it('a header service that trusts every address (0.0.0.0/0, which doctor warns about) starts and means it', async () => {
+    const app = await server({ services: { ims: { type: 'header', header: 'X-Remote-User', trustedProxies: ['0.0.0.0/0'] } } });
+    const token = await invite('everyone@example.org');
+    const { cookie } = await start(app, token, 'ims', '192.0.2.44');
+    const r = await app.inject({ url: '/register/callback/ims', remoteAddress: '192.0.2.44', headers: { cookie, 'x-remote-user': 'evy' } });
+    expect(r.statusCode).toBe(200);
+    // X-Forwarded-For from anywhere over IPv4; from this machine also as ::1 and as IPv4 written as IPv6.
+    const other = await invite('everyone2@example.org');
+    for (const [remoteAddress, forwarded] of [
+      ['203.0.113.9', '198.51.100.1'],
+      ['::1', '198.51.100.2'],
+      ['::ffff:127.0.0.1', '198.51.100.3'],
+      ['2001:db8::5', '198.51.100.4'],
+    ]) {
+      await app.inject({ url: `/register/link?token=${other}`, remoteAddress, headers: { 'x-forwarded-for': forwarded } });
+    }
+    const views = (await w.json(['users', 'show', 'everyone2@example.org'])).users[0].linkViews.map((v: { clientAddress: string }) => v.clientAddress);
+    expect(views).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3', '2001:db8::5']);
+  });
 });
 
 describe('an https public URL', () => {
