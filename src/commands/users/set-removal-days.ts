@@ -31,10 +31,16 @@ export async function run(ctx: Context, o: SetRemovalDaysOptions): Promise<Resul
   }
   const due = await setRemovalDays(store, portal, user.id, o.days, ctx.stamp());
   const after = (await store.read((tx) => tx.users.listing(user.id)))!;
-  const when = formatLocal(due, portal.timeZone ?? ctx.zone);
+  const zone = portal.timeZone ?? ctx.zone;
+  const when = formatLocal(due, zone);
+  const inDays = `in ${o.days} day${o.days === 1 ? '' : 's'}`;
+  // A live link defers removal until it expires (SPEC): then the removal date is not the day prune removes them.
+  const linkUntil = after.registrationExpiresAt !== null && after.registrationExpiresAt > due ? after.registrationExpiresAt : undefined;
   const text =
     o.days === 0
       ? `User ${user.id} is due for removal now (${when}); the next \`portalctl prune\` removes them unless their Step 2 link is still valid or they link first.`
-      : `User ${user.id} will be removed on ${when} (in ${o.days} day${o.days === 1 ? '' : 's'}) unless linked first.`;
+      : linkUntil
+        ? `User ${user.id}'s removal date is ${when} (${inDays}), but their Step 2 link is valid until ${formatLocal(linkUntil, zone)}: prune removes them after that unless they link first.`
+        : `User ${user.id} will be removed on ${when} (${inDays}) unless linked first.`;
   return { kind: 'users', users: [toUserView(after, iso(ctx.now))], report: true, messages: [info(text)] };
 }

@@ -44,6 +44,20 @@ describe('users set-removal-days', () => {
     expect(audit).toMatchObject({ action: 'set-removal-days', before: { removalDueAt: at(65) }, after: { removalDueAt: at(21), days: 1 } });
   });
 
+  it('a removal date before the Step 2 link expires says when prune will really remove them', async () => {
+    await w.run(['users', 'invite', '--email', 'di@example.org', '--first-name', 'Di', '--last-name', 'Dunn'], { now: at(10) });
+    const r = await w.run(['users', 'set-removal-days', 'di@example.org', '2'], { now: at(11) });
+    expect(r.exitCode).toBe(0);
+    expect(tsv(r.stdout)[0]).toMatchObject({ Status: 'pending', 'Removal in': '2 days' });
+    expect(r.stderr).toBe(
+      "User 3's removal date is 2026-12-11 09:00 EST (in 2 days), but their Step 2 link is valid until 2026-12-15 09:00 EST: prune removes them after that unless they link first.\n",
+    );
+    const prune = await w.json(['prune', '--dry-run'], { now: at(14) });
+    expect(prune.removed.map((u: { email: string }) => u.email)).not.toContain('di@example.org');
+    const later = await w.json(['prune', '--dry-run'], { now: at(18) });
+    expect(later.removed.map((u: { email: string }) => u.email)).toContain('di@example.org');
+  });
+
   it('on a terminal: the user in the table, at any width', async () => {
     const wide = await w.run(['users', 'set-removal-days', '1', '30'], { tty: true, columns: 200 });
     expect(strip(wide.stdout)).toMatch(/│ 1 +│ Cy Clark .*│ 30 days +│/);
