@@ -78,6 +78,16 @@ function guard(stream: Writable, state: { closed: boolean; error?: NodeJS.ErrnoE
   return stream;
 }
 
+/**
+ * A terminal that reports a width of 0 (a pseudo-terminal made by `script`, some
+ * containers and ssh sessions before they learn their size): $COLUMNS, else 80.
+ * Taken as 0, every table squeezed into its narrowest layout.
+ */
+function unknownWidth(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.COLUMNS);
+  return Number.isInteger(n) && n >= 20 && n <= 1000 ? n : 80;
+}
+
 export function createIO(raw: RawStreams, env: NodeJS.ProcessEnv): IOStreams {
   const out = { closed: false } as { closed: boolean; error?: NodeJS.ErrnoException };
   const err = { closed: false } as { closed: boolean; error?: NodeJS.ErrnoException };
@@ -88,7 +98,7 @@ export function createIO(raw: RawStreams, env: NodeJS.ProcessEnv): IOStreams {
     stdinIsTTY: raw.stdinIsTTY,
     stdoutIsTTY: raw.stdoutIsTTY,
     stderrIsTTY: raw.stderrIsTTY,
-    columns: raw.columns,
+    columns: raw.columns === 0 ? unknownWidth(env) : raw.columns,
     stdout: guard(raw.stdout, out),
     stderr: guard(raw.stderr, err),
     colorOut: colorLevel(env, raw.stdoutIsTTY),

@@ -186,6 +186,18 @@ describe('the other views fit too', () => {
     }
   });
 
+  it('a terminal that reports a width of 0 (`script`, some containers) is drawn at $COLUMNS, else at 80', async () => {
+    for (const argv of [
+      ['users', 'list'],
+      ['users', 'show', 'jane.doe@example.org'],
+    ]) {
+      const zero = await w.run(argv, { tty: true, columns: 0, env: { NO_COLOR: '1' } });
+      expect(strip(zero.stdout), argv.join(' ')).toBe(await shown(argv, 80));
+      const told = await w.run(argv, { tty: true, columns: 0, env: { NO_COLOR: '1', COLUMNS: '120' } });
+      expect(strip(told.stdout), argv.join(' ')).toBe(await shown(argv, 120));
+    }
+  });
+
   it('users show at 60 columns: the registration stacked, its times in words', async () => {
     const out = await shown(['users', 'show', 'olga.petrova@example.org'], 60);
     expect(joined(out)).toContain(squeezed('created just now'));
