@@ -68,14 +68,13 @@ async function checkStore(ctx: Context, checks: Check[]): Promise<Store | undefi
   return store;
 }
 
-/** What to do about an SMTP failure, judged from the server's or the system's words. */
-function smtpHint(reason: string): string {
+/** What to do about an SMTP failure, judged from the server's or the system's words; `where`: the setting that holds the URL. */
+function smtpHint(reason: string, where: string): string {
   if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|timeout/i.test(reason))
-    return '; check the host and port in PORTALCTL_SMTP_URL and that the mail server is running';
+    return `; check the host and port in ${where} and that the mail server is running`;
   if (/certificate|self[- ]signed|SSL|TLS|wrong version number|STARTTLS/i.test(reason))
     return '; the TLS handshake failed: use smtps:// only for a port that speaks TLS from the start (usually 465), smtp:// otherwise (add ?tls=off only for a local relay without TLS)';
-  if (/EAUTH|auth|535|534|credentials|password|login/i.test(reason))
-    return '; check the user name and password in PORTALCTL_SMTP_URL (or the SMTP password file)';
+  if (/EAUTH|auth|535|534|credentials|password|login/i.test(reason)) return `; check the user name and password in ${where} (or the SMTP password file)`;
   return '';
 }
 
@@ -113,7 +112,9 @@ async function checkMail(ctx: Context, checks: Check[]): Promise<void> {
     checks.push(ok('mail', `${smtp.display}: reachable, ${login}, ${tls}`));
   } catch (err) {
     const reason = message(err);
-    checks.push(fail('mail', `${smtp.display}: ${reason}${smtpHint(reason)}`));
+    const from = ctx.settings.smtpUrl;
+    const where = from.source === 'config' ? `smtpUrl in ${from.from}` : 'PORTALCTL_SMTP_URL';
+    checks.push(fail('mail', `${smtp.display}: ${reason}${smtpHint(reason, where)}`));
   } finally {
     mailer.close();
   }

@@ -237,6 +237,20 @@ describe('portalctl doctor', () => {
     expect(JSON.parse(d.stderr).error.details).toEqual({ failed: ['mail'] });
   });
 
+  it('an unreachable smtpUrl from the config file is named as that setting, not as PORTALCTL_SMTP_URL', async () => {
+    w = world();
+    await w.run(PORTAL);
+    const file = join(w.dir, 'config.json');
+    const port = await closedPort();
+    writeFileSync(file, JSON.stringify({ smtpUrl: `smtp://127.0.0.1:${port}?tls=off` }), { mode: 0o600 });
+    const d = await w.run(['--json', 'doctor'], { env: { ...REAL_CLOCK, PORTALCTL_CONFIG: file, PORTALCTL_SMTP_URL: undefined } });
+    const mail = (JSON.parse(d.stdout) as { checks: Line[] }).checks.find((c) => c.name === 'mail')!;
+    expect(mail).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(`; check the host and port in smtpUrl in ${file} and that the mail server is running`),
+    });
+  });
+
   it('fails when the mail server refused emails, with the count and what to do', async () => {
     smtp = await startSmtp();
     w = world({ PORTALCTL_SMTP_URL: smtp.url });
