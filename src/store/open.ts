@@ -1,6 +1,8 @@
 // Which store a location names, and opening it: a postgres:// URL is the
 // PostgreSQL store (loaded only then), anything else a SQLite file.
 
+import { UsageError } from '../errors.js';
+import { quote } from '../text.js';
 import type { Store } from './types.js';
 
 export interface StoreLocation {
@@ -28,7 +30,23 @@ export function isPostgresUrl(value: string): boolean {
   return /^postgres(?:ql)?:\/\//i.test(value);
 }
 
+/**
+ * A URL of another kind (mysql://, sqlite:///…, file:///…) names no store portalctl can open: refused,
+ * not taken for a relative file path (a SQLite file "x" in a folder "mysql:" here).
+ */
+export function checkStoreLocation(value: string, what: string): void {
+  const scheme = /^\s*([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  if (scheme === undefined || isPostgresUrl(value.trim())) return;
+  const plain = /^(sqlite3?|file)$/i.test(scheme) ? ` (the path alone, without ${scheme}://)` : '';
+  // Only the scheme is shown: the rest of a URL may hold a password.
+  throw new UsageError(
+    `${what} is a ${quote(`${scheme}://`)} URL, which portalctl cannot use: give a postgres:// URL or the path of a SQLite file${plain}.`,
+    'invalid_store_url',
+  );
+}
+
 export async function openStore(location: StoreLocation, opts: StoreOpenOptions): Promise<Store> {
+  checkStoreLocation(location.value, location.explicit ? 'The store' : 'The default store');
   if (isPostgresUrl(location.value)) {
     const { PostgresStore } = await import('./postgres/store.js');
     return PostgresStore.open(location.value, { create: opts.create, password: opts.password, env: opts.env ?? process.env, migrate: !opts.inspectOnly });

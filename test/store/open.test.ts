@@ -66,6 +66,39 @@ describe('a new store', () => {
     expect(readFileSync(w.db).equals(before)).toBe(true);
     expect(existsSync(join(w.dir, 'data', 'portalctl'))).toBe(false);
   });
+
+  it('a URL of another kind (mysql://, sqlite:///…) is refused, not made a file in a folder "mysql:"', async () => {
+    w = world();
+    expect((await w.run(GRANTS)).exitCode).toBe(0);
+    const cwd = process.cwd();
+    for (const [args, named] of [
+      [
+        [
+          '--db',
+          'mysql://portal:hunter2@db.example.org/portal',
+          'portals',
+          'add',
+          'x',
+          '--name',
+          'X',
+          '--url',
+          'https://x.example.org',
+          '--admin-email',
+          'a@example.org',
+        ],
+        'The store is a "mysql://" URL',
+      ],
+      [['--db', `sqlite://${w.db}`, 'users', 'list'], 'The store is a "sqlite://" URL'],
+      [['store', 'copy', '--to', 'mysql://portal:hunter2@db.example.org/portal'], '--to is a "mysql://" URL'],
+    ] as const) {
+      const r = await w.run(['--json', ...args]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      const error = JSON.parse(r.stderr).error;
+      expect(error).toMatchObject({ code: 'invalid_store_url', message: expect.stringContaining(named) });
+      expect(error.message).not.toContain('hunter2');
+    }
+    expect(existsSync(join(cwd, 'mysql:'))).toBe(false);
+  });
 });
 
 describe('a path that is not a portalctl store is refused untouched (exit 2)', () => {

@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { TABLE_NAMES, type TableCounts } from '../../store/tables.js';
-import { isPostgresUrl, openStore } from '../../store/open.js';
+import { checkStoreLocation, isPostgresUrl, openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
 import { info, type Column, type Result } from '../../output/results.js';
 import type { Context } from '../../runtime/context.js';
@@ -21,6 +21,7 @@ export interface CopyOptions {
 export function parse(raw: RawInput): CopyOptions {
   const to = str(raw, 'to');
   if (!to || to.trim() === '') throw new UsageError('Name the target store with --to (a postgres:// URL or a SQLite path).', 'usage');
+  checkStoreLocation(to, '--to');
   // A URL pasted with a space before it is still the URL, not a SQLite file named " postgres:/…" here.
   return { to: isPostgresUrl(to.trim()) ? to.trim() : resolve(to) };
 }
