@@ -52,7 +52,9 @@ const stdoutFd = {
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out: Pick<NodeJS.WritableStream, 'write'> = stdoutFd): Promise<number> {
   const path = storePath(env);
   const postgres = /^postgres(?:ql)?:\/\//i.test(path);
-  const level = postgres ? undefined : schemaLevel(path);
+  // A URL of another kind names no store (every command refuses it); only its scheme is shown: the rest may hold a password.
+  const otherUrl = postgres ? undefined : /^\s*([a-z][a-z0-9+.-]*):\/\//i.exec(path)?.[1];
+  const level = postgres || otherUrl ? undefined : schemaLevel(path);
   const info = {
     portalctl: VERSION,
     node: process.versions.node,
@@ -60,7 +62,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     sqlite: bundledSqliteVersion() ?? (await import('../store/sqlite/open.js')).sqliteLibraryVersion(),
     store: postgres
       ? { kind: 'postgres', schemaVersion: null }
-      : { kind: 'sqlite', path, schemaVersion: level ?? null, latestSchemaVersion: LATEST_SQLITE_VERSION },
+      : otherUrl
+        ? { kind: 'unusable', scheme: otherUrl, schemaVersion: null }
+        : { kind: 'sqlite', path, schemaVersion: level ?? null, latestSchemaVersion: LATEST_SQLITE_VERSION },
   };
   if (argv.includes('--json')) {
     out.write(`${JSON.stringify(info, null, 2)}\n`);
@@ -68,9 +72,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
   const store = postgres
     ? 'store: PostgreSQL (run `portalctl doctor` for its migration level)'
-    : level === undefined
-      ? `store: ${path} (not created yet)`
-      : `store: ${path} (migration ${level} of ${LATEST_SQLITE_VERSION})`;
+    : otherUrl
+      ? `store: a ${otherUrl}:// URL, which portalctl cannot use (give a postgres:// URL or a SQLite file path)`
+      : level === undefined
+        ? `store: ${path} (not created yet)`
+        : `store: ${path} (migration ${level} of ${LATEST_SQLITE_VERSION})`;
   out.write(`portalctl ${VERSION}\nNode.js ${info.node}\nSQLite ${info.sqlite}\n${store}\n`);
   return 0;
 }

@@ -53,6 +53,10 @@ describe('exit codes, end to end', () => {
     expect(json).toMatchObject({ portalctl: VERSION, store: { kind: 'sqlite', path: sb.db, schemaVersion: LATEST_SQLITE_VERSION } });
     const none = await sb.run(['-V'], { env: { PORTALCTL_DB: `${sb.dir}/none.db` } });
     expect(none.stdout).toContain('(not created yet)');
+    // A URL of another kind names no store; its password is not shown.
+    const other = await sb.run(['-V'], { env: { PORTALCTL_DB: 'mysql://portal:hunter2@db.example.org/portal' } });
+    expect(other.stdout.split('\n').at(-1)).toBe('store: a mysql:// URL, which portalctl cannot use (give a postgres:// URL or a SQLite file path)');
+    expect(other.stdout).not.toContain('hunter2');
   });
 
   it('a reader that goes away (| head) ends the output quietly, exit 0; a full disk is exit 1 with one line', async () => {
