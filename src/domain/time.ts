@@ -3,6 +3,7 @@
 // once per run (the context's `now`); below the command an instant is passed,
 // never a clock.
 
+import { realpathSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { quote } from '../text.js';
 
@@ -195,14 +196,29 @@ export function parseTimeZone(raw: string, what = 'time zone'): string {
 }
 
 /**
+ * TZ=:/etc/localtime (a common setting in containers and systemd units) names a
+ * zone file, not a zone: the zone is where the file leads in a zoneinfo tree
+ * (/usr/share/zoneinfo/Europe/Berlin → Europe/Berlin). Only the path is read.
+ */
+function zoneOfFile(path: string): string | undefined {
+  try {
+    const m = /\/zoneinfo\/(?:posix\/|right\/)?(.+)$/.exec(realpathSync(path));
+    return m?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The zone this machine shows times in: TZ if set (it must name a real zone —
  * "UTC+99" would print "undefined" dates), else the system's.
  */
 export function localZone(env: NodeJS.ProcessEnv): string {
   const tz = env.TZ;
   if (tz !== undefined && tz !== '') {
-    const name = tz.startsWith(':') ? tz.slice(1) : tz;
-    if (!isValidTimeZone(name))
+    const bare = tz.startsWith(':') ? tz.slice(1) : tz;
+    const name = bare.startsWith('/') ? zoneOfFile(bare) : bare;
+    if (name === undefined || !isValidTimeZone(name))
       throw new UsageError(
         `TZ=${quote(tz)} is not a time zone portalctl can use; set TZ to an IANA name such as America/New_York, or unset it.`,
         'invalid_time_zone',

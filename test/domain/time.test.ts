@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clockFromEnv, daysLeft, formatDate, formatForEmail, formatLocal, formatRelative, localZone, parseIsoTime, parseSince } from '../../src/domain/time.js';
 import { thrown } from '../helpers/run.js';
@@ -44,6 +47,26 @@ describe('times given by a person', () => {
     expect(localZone({ TZ: 'Europe/Berlin' })).toBe('Europe/Berlin');
     expect(localZone({ TZ: ':UTC' })).toBe('UTC');
     expect(thrown(() => localZone({ TZ: 'UTC+99' })).code).toBe('invalid_time_zone');
+  });
+
+  it('TZ=:/etc/localtime (containers, systemd) is the zone its zoneinfo file is named for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tz-'));
+    try {
+      mkdirSync(join(dir, 'zoneinfo', 'America'), { recursive: true });
+      writeFileSync(join(dir, 'zoneinfo', 'America', 'Chicago'), '');
+      symlinkSync(join(dir, 'zoneinfo', 'America', 'Chicago'), join(dir, 'localtime'));
+      expect(localZone({ TZ: `:${join(dir, 'localtime')}` })).toBe('America/Chicago');
+      expect(localZone({ TZ: join(dir, 'zoneinfo', 'America', 'Chicago') })).toBe('America/Chicago');
+      // A file that leads to no zone name is still refused, naming TZ.
+      writeFileSync(join(dir, 'elsewhere'), '');
+      for (const tz of [`:${join(dir, 'elsewhere')}`, ':/nonexistent/localtime']) {
+        const err = thrown(() => localZone({ TZ: tz }));
+        expect(err.code).toBe('invalid_time_zone');
+        expect(err.message).toMatch(/^TZ=".*" is not a time zone portalctl can use/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
