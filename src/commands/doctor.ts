@@ -112,9 +112,7 @@ async function checkMail(ctx: Context, checks: Check[]): Promise<void> {
     checks.push(ok('mail', `${smtp.display}: reachable, ${login}, ${tls}`));
   } catch (err) {
     const reason = message(err);
-    const from = ctx.settings.smtpUrl;
-    const where = from.source === 'config' ? `smtpUrl in ${from.from}` : 'PORTALCTL_SMTP_URL';
-    checks.push(fail('mail', `${smtp.display}: ${reason}${smtpHint(reason, where)}`));
+    checks.push(fail('mail', `${smtp.display}: ${reason}${smtpHint(reason, smtp.setting)}`));
   } finally {
     mailer.close();
   }

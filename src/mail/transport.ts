@@ -18,6 +18,8 @@ export interface SmtpSettings {
   password?: string;
   /** The URL as it may be shown: password masked. */
   display: string;
+  /** The setting that holds the URL, for "check …" advice: PORTALCTL_SMTP_URL, or smtpUrl in the config file. */
+  setting: string;
   /** AUTH only after STARTTLS (the default when a user name is given), unless ?tls=off. */
   requireTls: boolean;
   /** Connections a bulk send opens at once. */
@@ -112,6 +114,7 @@ export function parseSmtpUrl(raw: string, what: string, password?: string): Smtp
     url,
     password: pass,
     display: shown.toString().replace(/\/$/, ''),
+    setting: what,
     requireTls: protocol === 'smtp:' && (tls === 'required' || (tls !== 'off' && url.username !== '')),
     connections,
   };

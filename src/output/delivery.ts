@@ -12,6 +12,8 @@ export interface DeliveryContext {
   toFiles: boolean;
   /** Where: the mail folder or the SMTP URL (password masked). */
   description: string;
+  /** The setting that holds the SMTP URL (PORTALCTL_SMTP_URL, or smtpUrl in the config file). */
+  smtpSetting?: string;
   /** Ctrl-C stopped the run. */
   interrupted?: boolean;
   /** What the emails are, for the messages ("registration email"). */
@@ -117,7 +119,7 @@ export function describeDeliveries(results: DeliveryResult[], d: DeliveryContext
     return {
       messages,
       error: new MailQueuedError(
-        `${waiting === 1 ? `The ${noun} is recorded but` : `${waiting} ${noun}s are recorded but`} queued: delivery failed${why}.${server ? ' The mail server could not be used; check PORTALCTL_SMTP_URL and the relay.' : ''} ${d.toFiles ? `To deliver ${waiting === 1 ? 'it' : 'them'}, ${runOutboxSend(d, waiting)}.` : 'Run `portalctl outbox send` to retry.'}`,
+        `${waiting === 1 ? `The ${noun} is recorded but` : `${waiting} ${noun}s are recorded but`} queued: delivery failed${why}.${server ? ` The mail server could not be used; check ${d.smtpSetting ?? 'PORTALCTL_SMTP_URL'} and the relay.` : ''} ${d.toFiles ? `To deliver ${waiting === 1 ? 'it' : 'them'}, ${runOutboxSend(d, waiting)}.` : 'Run `portalctl outbox send` to retry.'}`,
         { queued: [...queued, ...skipped].map((q) => q.outboxId) },
       ),
     };

@@ -33,6 +33,7 @@ export async function sendQueued(ctx: Context, outboxIds: number[], opts: { labe
   const words = describeDeliveries(results, {
     toFiles: mailer.toFiles,
     description: mailer.description,
+    smtpSetting: ctx.mailSettings().smtp?.setting,
     interrupted: signal?.aborted,
     noun: opts.noun,
     recorded: opts.recorded,

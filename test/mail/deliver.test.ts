@@ -53,6 +53,14 @@ describe('a mail server that fails', () => {
     expect((await link('refused@example.org', 'refused')).exitCode).toBe(0);
   });
 
+  it('a relay set in the config file is named as smtpUrl there when it cannot be used', async () => {
+    const file = join(w.dir, 'relay-config.json');
+    writeFileSync(file, JSON.stringify({ smtpUrl: down }), { mode: 0o600 });
+    const r = await invite('configured@example.org', { PORTALCTL_SMTP_URL: undefined, PORTALCTL_CONFIG: file });
+    expect(r.exitCode).toBe(75);
+    expect(r.stderr).toContain(`The mail server could not be used; check smtpUrl in ${file} and the relay.`);
+  });
+
   it.each([
     ['421 at the greeting', { kind: 'greeting', code: 421 }],
     ['451 for the recipient', { kind: 'rcpt', code: 451, message: 'Temporary local problem' }],
