@@ -6,15 +6,15 @@
 //      attempts and restart the link's expiry; a reminder gets a token of its
 //      own beside the original's, with the same expiry;
 //   2. (mail/) compose the email with the token and hand it to the server;
-//   3. recordDelivery — mark it sent, or queue it again with a backoff, or
+//   3. recordDeliveries — mark it sent, or queue it again with a backoff, or
 //      mark it failed with the server's reason.
 // So the store never holds a readable token, a retry never leaves two valid
 // registration links, and a message accepted once is never sent again.
 //
-// A bulk send does steps 1 and 3 for many messages in one transaction
-// (settleAndClaim): what the server accepted while the last transaction
-// ran is recorded together with the claims of the messages that take their
-// place. A transaction per message cost more than composing the email.
+// A bulk send takes steps 1 and 3 for many messages a transaction, and
+// claims the next messages while the last ones are on their way; a message
+// claimed but never handed to the server goes back to the queue as it was
+// (releaseClaims). A transaction per message cost more than composing the email.
 
 import { hostname } from 'node:os';
 import type { OutboxMessage, Portal, Registration, Store, Tx, UserListing } from '../store/types.js';
@@ -103,9 +103,28 @@ async function claimInTx(tx: Tx, outboxId: number, stamp: Stamp): Promise<ClaimO
   return { message: claimed, portal, user, registration: { ...registration, expiresAt }, token, expiresAt };
 }
 
-/** Step 1: take a queued message for delivery. 'sent': another process sent it meanwhile; 'gone': replaced or no longer needed; 'busy': another live process is sending it. */
-export function claimForDelivery(store: Store, outboxId: number, stamp: Stamp): Promise<ClaimOutcome> {
-  return store.write((tx) => claimInTx(tx, outboxId, stamp));
+/**
+ * Step 1 for several messages, in one transaction: one outcome each, in order. 'sent': another process sent it
+ * meanwhile; 'gone': replaced or no longer needed; 'busy': another live process is sending it. All or none.
+ */
+export function claimForDelivery(store: Store, outboxIds: readonly number[], stamp: Stamp): Promise<ClaimOutcome[]> {
+  return store.write(async (tx) => {
+    // The claims touch different messages, so they go side by side: on PostgreSQL their statements share
+    // round trips instead of taking three each. Every one ends before the transaction does, also when one fails.
+    const claims = await Promise.allSettled(outboxIds.map((id) => claimInTx(tx, id, stamp)));
+    const failed = claims.find((c) => c.status === 'rejected');
+    if (failed) throw failed.reason;
+    return claims.map((c) => (c as PromiseFulfilledResult<ClaimOutcome>).value);
+  });
+}
+
+/**
+ * Gives back messages this process claimed and never handed to the server (the run stopped first): queued as
+ * before, their attempt not counted, for the next run to send at once. A registration email's fresh token stays
+ * the link's only one — nobody has it, and the next claim replaces it.
+ */
+export function releaseClaims(store: Store, outboxIds: readonly number[]): Promise<void> {
+  return store.write((tx) => tx.outbox.release(outboxIds, CLAIMANT));
 }
 
 /** How long a temporarily undeliverable message waits before the next try: 1, 2, 4 … minutes, at most 6 hours. */
@@ -141,24 +160,9 @@ async function recordInTx(tx: Tx, c: ClaimedMessage, outcome: DeliveryOutcome, s
   }
 }
 
-/** Step 3: what became of the message. */
-export function recordDelivery(store: Store, c: ClaimedMessage, outcome: DeliveryOutcome, stamp: Stamp): Promise<void> {
-  return store.write((tx) => recordInTx(tx, c, outcome, stamp));
-}
-
-/**
- * Steps 3 and 1 for many messages, in one transaction: records what became of
- * `settled`, then claims `outboxIds` (one outcome each, in order). All of it
- * or none: if the transaction fails, nothing is recorded and nothing claimed.
- */
-export function settleAndClaim(store: Store, settled: readonly Settled[], outboxIds: readonly number[], stamp: Stamp): Promise<ClaimOutcome[]> {
+/** Step 3 for several messages, in one transaction: what became of each. All or none. */
+export function recordDeliveries(store: Store, settled: readonly Settled[], stamp: Stamp): Promise<void> {
   return store.write(async (tx) => {
     for (const s of settled) await recordInTx(tx, s.claimed, s.outcome, stamp);
-    // The claims touch different messages, so they go side by side: on PostgreSQL their statements share
-    // round trips instead of taking three each. Every one ends before the transaction does, also when one fails.
-    const claims = await Promise.allSettled(outboxIds.map((id) => claimInTx(tx, id, stamp)));
-    const failed = claims.find((c) => c.status === 'rejected');
-    if (failed) throw failed.reason;
-    return claims.map((c) => (c as PromiseFulfilledResult<ClaimOutcome>).value);
   });
 }

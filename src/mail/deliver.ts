@@ -1,17 +1,20 @@
 // Sending queued emails: for each message, claim it (domain/delivery.ts mints
 // its Step 2 token), compose it, hand it to the mailer, record the outcome.
-// Over a pooled connection several go at once, one per connection. Outcomes
-// are recorded as soon as the event loop has taken in every reply that
-// arrived together, in one transaction that also claims the messages taking
-// their place, and a connection gets its next message only once the outcome
-// of its last one is recorded — so a run killed at any instant leaves at most
-// one accepted but unrecorded message per connection to be sent again, as
-// before, at a fraction of the transactions. Ctrl-C (the signal) lets the
-// messages in flight finish and leaves the rest queued; so does a relay that
-// keeps failing, after a few connection failures in a row.
+// Over a pooled connection several go at once, one per connection, and the
+// next messages are claimed (and composed) while they are on their way.
+// Outcomes are recorded as soon as the event loop has taken in every reply
+// that arrived together, in one transaction, and a connection gets its next
+// message (already claimed) only once the outcome of its last one is recorded
+// — so a run killed at any instant leaves at most one accepted but unrecorded
+// message per connection to be sent again, and between one message and the
+// next a connection waits for one short transaction, not for a claim too
+// (PostgreSQL: a round trip fewer). Ctrl-C (the signal) lets the messages in
+// flight finish and leaves the rest queued, the ones claimed ahead given back
+// untried; so does a relay that keeps failing, after a few connection
+// failures in a row.
 
 import { StoreError } from '../errors.js';
-import { settleAndClaim, type ClaimedMessage, type ClaimOutcome, type Settled } from '../domain/delivery.js';
+import { claimForDelivery, recordDeliveries, releaseClaims, type ClaimedMessage, type ClaimOutcome, type Settled } from '../domain/delivery.js';
 import type { Stamp } from '../domain/lifecycle.js';
 import { linkUrl } from '../domain/tokens.js';
 import type { MessageKind } from '../store/types.js';
@@ -103,6 +106,8 @@ function hostOf(url: string): string {
 /** A claimed message handed to the mailer, and what became of it. */
 interface InFlight extends Settled {
   index: number;
+  mail: ComposedEmail;
+  fileName: string;
   base: Pick<DeliveryResult, 'outboxId' | 'kind' | 'userId' | 'to'>;
   error?: DeliveryError;
 }
@@ -119,12 +124,17 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
   const giveUpAfter = opts.giveUpAfter ?? 5;
   let next = 0;
   let done = 0;
+  // Claimed (and composed) ahead, waiting for a connection: at most two per connection.
+  const ready: InFlight[] = [];
   // Handed to the mailer and not yet recorded: at most one per connection.
   let inFlight = 0;
+  let settled: InFlight[] = [];
   let failuresInARow = 0;
   let storeFailed = false;
   let unexpected: unknown;
-  let settled: InFlight[] = [];
+  let recording = false;
+  let claiming = false;
+  let releasing = false;
   // A store that cannot be written now will not be writable for the next message either: stop, leave the rest queued.
   const stopped = () => opts.signal?.aborted || failuresInARow >= giveUpAfter || storeFailed || unexpected !== undefined;
   const finish = (i: number, r: DeliveryResult) => {
@@ -133,108 +143,163 @@ export async function deliver(store: Store, mailer: Mailer, outboxIds: number[],
     failuresInARow = r.serverProblem ? failuresInARow + 1 : r.state === 'sent' ? 0 : failuresInARow;
     opts.onProgress?.(++done, outboxIds.length);
   };
+  let allDone!: () => void;
+  const ended = new Promise<void>((resolve) => (allDone = resolve));
 
-  // The loop sleeps until replies come in; it wakes once per turn of the event loop, after all of them
-  // — or, while other connections still owe a reply, one turn later, so that replies read in the next
-  // poll phase share the transaction (5 connections against a server that answers at once: 1.9 -> 2.4
-  // outcomes a transaction, ~5 % less time). Each connection still waits for its own outcome.
-  let wake: (() => void) | undefined;
+  // Replies are recorded once per turn of the event loop, after all of them — or, while other connections
+  // still owe a reply, one turn later, so that replies read in the next poll phase share the transaction
+  // (5 connections against a server that answers at once: 1.9 -> 2.4 outcomes a transaction, ~5 % less time).
   let waking = false;
-  const wakeUp = () => {
-    waking = false;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
   const nudge = () => {
     if (waking) return;
     waking = true;
-    setImmediate(() => (settled.length < inFlight ? setImmediate(wakeUp) : wakeUp()));
+    const wake = () => {
+      waking = false;
+      if (!recording && settled.length > 0) void record();
+      pump();
+    };
+    setImmediate(() => (settled.length < inFlight ? setImmediate(wake) : wake()));
   };
 
   const send = async (f: InFlight) => {
-    const c = f.claimed;
     try {
-      const mail = composeFor(c, opts.stamp.zone);
-      mail.date = opts.stamp.now;
-      const fileName = `${opts.stamp.now.toISOString().replace(/[:.]/g, '-')}-${c.portal.slug}-user${c.user.id}-msg${c.message.id}`;
-      try {
-        const sent = await mailer.send(mail, fileName);
-        f.outcome = { state: 'sent', where: sent.where };
-      } catch (err) {
-        const de = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error).message ?? err), false, true);
-        f.error = de;
-        f.outcome = { state: de.permanent ? 'failed' : 'queued', error: de.message };
-      }
-      settled.push(f);
+      const sent = await mailer.send(f.mail, f.fileName);
+      f.outcome = { state: 'sent', where: sent.where };
     } catch (err) {
-      // Not a delivery failure but a fault of ours: the message stays claimed (taken over once this process is gone) and the run stops.
-      unexpected ??= err;
-      inFlight--;
-    } finally {
-      nudge();
+      const de = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error).message ?? err), false, true);
+      f.error = de;
+      f.outcome = { state: de.permanent ? 'failed' : 'queued', error: de.message };
     }
+    settled.push(f);
+    nudge();
   };
 
-  for (;;) {
-    const toRecord = settled;
-    settled = [];
-    const left = outboxIds.length - next;
-    // The connections whose outcome this transaction records get their next message from it —
-    // unless those outcomes make the relay's failures in a row enough to stop.
-    let streak = failuresInARow;
-    for (const f of toRecord) streak = f.error?.server ? streak + 1 : f.outcome.state === 'sent' ? 0 : streak;
-    const claimNow = stopped() || streak >= giveUpAfter ? 0 : Math.min(width - inFlight + toRecord.length, left);
-    if (toRecord.length > 0 || claimNow > 0) {
-      const first = next;
-      next += claimNow;
-      let claims: ClaimOutcome[];
+  /** A claimed message with its email, composed while the connections are busy with the ones before it. */
+  const prepare = (index: number, c: ClaimedMessage): InFlight => {
+    const mail = composeFor(c, opts.stamp.zone);
+    mail.date = opts.stamp.now;
+    return {
+      index,
+      claimed: c,
+      mail,
+      fileName: `${opts.stamp.now.toISOString().replace(/[:.]/g, '-')}-${c.portal.slug}-user${c.user.id}-msg${c.message.id}`,
+      outcome: { state: 'queued', error: 'not sent' },
+      base: { outboxId: outboxIds[index]!, kind: c.message.kind, userId: c.user.id, to: c.registration.email },
+    };
+  };
+
+  // Outcomes are recorded as they come in; each connection whose outcome is recorded gets the message claimed for
+  // it meanwhile at once, so the claims' transactions are not on the way between one message and the next.
+  const record = async () => {
+    recording = true;
+    while (settled.length > 0) {
+      const batch = settled;
+      settled = [];
       try {
-        claims = await settleAndClaim(store, toRecord, outboxIds.slice(first, first + claimNow), opts.stamp);
+        await recordDeliveries(store, batch, opts.stamp);
       } catch (err) {
-        if (!(err instanceof StoreError)) throw err;
+        inFlight -= batch.length;
+        if (!(err instanceof StoreError)) {
+          unexpected ??= err;
+          continue;
+        }
         // Nothing of this transaction was recorded: what the server took stays claimed and is sent again once this process is gone.
-        for (const f of toRecord) {
-          const r: DeliveryResult =
+        for (const f of batch)
+          finish(
+            f.index,
             f.outcome.state === 'sent'
               ? { ...f.base, state: 'unrecorded', where: f.outcome.where, storeError: err }
-              : { ...f.base, state: 'queued', error: f.outcome.error, serverProblem: f.error?.server, storeError: err };
-          finish(f.index, r);
-        }
-        // The messages it would have claimed are untouched: still queued.
-        if (claimNow > 0) results[first] = { ...results[first]!, storeError: err };
-        storeFailed = true;
-        claims = [];
+              : { ...f.base, state: 'queued', error: f.outcome.error, serverProblem: f.error?.server, storeError: err },
+          );
+        continue;
       }
-      inFlight -= toRecord.length;
-      for (const f of toRecord) {
-        if (results[f.index]!.storeError) continue;
+      inFlight -= batch.length;
+      for (const f of batch) {
         const o = f.outcome;
         finish(
           f.index,
           o.state === 'sent' ? { ...f.base, state: 'sent', where: o.where } : { ...f.base, state: o.state, error: o.error, serverProblem: f.error?.server },
         );
       }
+      pump();
+    }
+    recording = false;
+    pump();
+  };
+
+  // Claims keep up to two messages waiting for each connection besides the one it is sending, and are made once
+  // at most one is left: a claim's transaction then takes about one message per connection (PostgreSQL, 5k to a
+  // sink that answers at once: 17.9 -> 15.4 s; SQLite 12.2 -> 11.0 s, with the emails composed as they are claimed).
+  const wanted = () => (stopped() || ready.length > width ? 0 : Math.min(3 * width - inFlight - ready.length, outboxIds.length - next));
+  const claim = async () => {
+    claiming = true;
+    for (let n = wanted(); n > 0; n = wanted()) {
+      const first = next;
+      next += n;
+      let claims: ClaimOutcome[];
+      try {
+        claims = await claimForDelivery(store, outboxIds.slice(first, first + n), opts.stamp);
+      } catch (err) {
+        // The messages it would have claimed are untouched: still queued.
+        if (!(err instanceof StoreError)) unexpected ??= err;
+        else {
+          results[first] = { ...results[first]!, storeError: err };
+          storeFailed = true;
+        }
+        break;
+      }
       claims.forEach((claimed, k) => {
         const index = first + k;
-        if (typeof claimed === 'string') {
-          finish(index, claimResult(outboxIds[index]!, claimed));
-          return;
+        if (typeof claimed === 'string') finish(index, claimResult(outboxIds[index]!, claimed));
+        else {
+          try {
+            ready.push(prepare(index, claimed));
+          } catch (err) {
+            // Not a delivery failure but a fault of ours: the message stays claimed (taken over once this process is gone) and the run stops.
+            unexpected ??= err;
+          }
         }
-        const f: InFlight = {
-          index,
-          claimed,
-          outcome: { state: 'queued', error: 'not sent' },
-          base: { outboxId: outboxIds[index]!, kind: claimed.message.kind, userId: claimed.user.id, to: claimed.registration.email },
-        };
-        inFlight++;
-        void send(f);
       });
-      continue;
+      pump();
     }
-    if (inFlight === 0 && (next >= outboxIds.length || stopped())) break;
-    await new Promise<void>((resolve) => (wake = resolve));
-  }
+    claiming = false;
+    pump();
+  };
+
+  // Messages claimed for a run that stopped first go back to the queue untried.
+  const release = async () => {
+    releasing = true;
+    const back = ready.splice(0);
+    try {
+      await releaseClaims(
+        store,
+        back.map((f) => f.base.outboxId),
+      );
+    } catch (err) {
+      // They stay claimed by this process, and are taken over once it is gone.
+      if (!(err instanceof StoreError)) unexpected ??= err;
+      else if (!results.some((r) => r.storeError)) results[back[0]!.index] = { ...results[back[0]!.index]!, storeError: err };
+    }
+    releasing = false;
+    pump();
+  };
+
+  const pump = () => {
+    while (inFlight < width && ready.length > 0 && !stopped()) {
+      inFlight++;
+      void send(ready.shift()!);
+    }
+    if (!claiming && wanted() > 0) void claim();
+    if (inFlight > 0 || recording || claiming || releasing || waking || settled.length > 0) return;
+    if (ready.length > 0) {
+      if (stopped()) void release();
+      return;
+    }
+    if (next >= outboxIds.length || stopped()) allDone();
+  };
+
+  pump();
+  await ended;
   if (unexpected !== undefined) throw unexpected;
   return results;
 }

@@ -321,6 +321,8 @@ export interface Tx {
     /** The message went out; a registration email's registration is marked sent with it. */
     markSent(id: number, at: string): Promise<void>;
     markUnsent(id: number, state: 'queued' | 'failed', error: string, at: string, nextAttemptAt: string | null): Promise<void>;
+    /** Undoes `claimant`'s claims of messages it never tried: unclaimed, attempts - 1. */
+    release(ids: readonly number[], claimant: string): Promise<void>;
     remove(id: number): Promise<void>;
     /** Queued messages of the given registrations that wait for delivery. */
     queuedFor(registrationIds: number[]): Promise<number[]>;

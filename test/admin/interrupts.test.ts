@@ -92,6 +92,8 @@ describe('Ctrl-C during a bulk send', () => {
     expect(r.exitCode).toBe(130);
     expect(r.stderr).toContain('Interrupted: 4 of 12 emails went out; 8 are recorded and queued');
     expect(queued()).toBe(8);
+    // Those claimed ahead of the connection went back untried: nobody's claim, no attempt counted.
+    expect(count("SELECT count(*) AS n FROM outbox WHERE state = 'queued' AND claimed_by IS NULL AND attempts = 0")).toBe(8);
     // The rest go with the next run.
     const again = await sb.run(['outbox', 'send'], { env: { PORTALCTL_SMTP_URL: smtp.url } });
     expect(again.exitCode).toBe(0);

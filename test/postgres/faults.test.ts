@@ -14,6 +14,7 @@ import { sharedPostgres, startPostgres, type PgCluster, type PgServer } from '..
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { REMINDER_SUBJECT, toOf } from '../lifecycle/fixtures.js';
 import { closedPort } from '../helpers/ports.js';
+import { gatedSmtp, seedPeople } from '../admin/support.js';
 
 let smtp: TestSmtp;
 let pgs: PgServer;
@@ -160,6 +161,8 @@ describe('racing processes on one PostgreSQL store', { timeout: 120_000 }, () =>
       const down = await sb.run(['users', 'invite', '--from-csv', f, '--yes'], { env: { PORTALCTL_SMTP_URL: `smtp://127.0.0.1:${await closedPort()}` } });
       expect(down.exitCode, down.stderr).toBe(75);
       expect((await inspect(sb)).queued).toBe(n);
+      // The run gave up: what it had claimed ahead went back to the queue, nobody's claim.
+      expect(await count(sb, 'SELECT count(*) AS n FROM outbox WHERE claimed_by IS NOT NULL')).toBe(0);
       const start = smtp.messages.length;
       const both = await Promise.all([0, 1].map(() => sb.run(['outbox', 'send'], { env: { PORTALCTL_SMTP_URL: smtp.url } })));
       for (const r of both) expect(r.exitCode, r.stderr).toBe(0);
@@ -168,6 +171,41 @@ describe('racing processes on one PostgreSQL store', { timeout: 120_000 }, () =>
       expect(new Set(got).size).toBe(n);
       expect((await inspect(sb)).queued).toBe(0);
     } finally {
+      sb.cleanup();
+      await pgs.dropDatabase(sb.dbname);
+    }
+  });
+
+  it('SIGINT during `outbox send`: the email in flight goes, the rest stay queued untried, and the next run sends them', async () => {
+    const sb = await pgSandbox();
+    const gated = await gatedSmtp(3);
+    try {
+      await sb.run(GRANTS);
+      await seedPeople(sb, 12, at(0));
+      const child = execa('node', [BIN, 'outbox', 'send'], { env: { ...sb.env, PORTALCTL_SMTP_URL: gated.url }, extendEnv: false, reject: false });
+      let err = '';
+      const stopping = new Promise<void>((resolve) =>
+        child.stderr!.on('data', (c: Buffer) => {
+          err += c.toString();
+          if (/Stopping after the work in flight/.test(err)) resolve();
+        }),
+      );
+      await gated.arrived(4); // three went, the fourth is in flight
+      child.kill('SIGINT');
+      await stopping;
+      gated.release();
+      const r = await child;
+      expect(r.exitCode, r.stderr).toBe(130);
+      expect(r.stderr).toContain('Interrupted: 4 of 12 emails went out; 8 are recorded and queued');
+      // Those claimed ahead of the connection went back untried: nobody's claim, no attempt counted.
+      expect(await count(sb, "SELECT count(*) AS n FROM outbox WHERE state = 'queued' AND claimed_by IS NULL AND attempts = 0")).toBe(8);
+      const again = await sb.run(['outbox', 'send'], { env: { PORTALCTL_SMTP_URL: gated.url } });
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(gated.received).toHaveLength(12);
+      expect(new Set(gated.received).size).toBe(12);
+    } finally {
+      gated.release();
+      await gated.close();
       sb.cleanup();
       await pgs.dropDatabase(sb.dbname);
     }

@@ -1385,6 +1385,13 @@ function queries(c: Conn): Tx {
           id,
         ]);
       },
+      release: async (ids, claimant) => {
+        if (ids.length)
+          c.send(
+            `UPDATE outbox SET attempts = attempts - 1, claimed_by = NULL, claimed_at = NULL WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND state = 'queued'`,
+            [ids, claimant],
+          );
+      },
       remove: async (id) => {
         c.send('DELETE FROM outbox WHERE id = $1', [id]);
       },

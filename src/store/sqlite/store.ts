@@ -935,6 +935,12 @@ export class SqliteStore implements Store {
             id,
           );
         },
+        release: async (ids, claimant) => {
+          const q = this.stmt(
+            `UPDATE outbox SET attempts = attempts - 1, claimed_by = NULL, claimed_at = NULL WHERE id = ? AND claimed_by = ? AND state = 'queued'`,
+          );
+          for (const id of ids) q.run(id, claimant);
+        },
         remove: async (id) => {
           run('DELETE FROM outbox WHERE id = ?', id);
         },
