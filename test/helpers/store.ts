@@ -100,6 +100,8 @@ const AUDIT = {
   orphanUsers: 'SELECT count(*) AS n FROM users u WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.user_id = u.id)',
   orphanRegs: "SELECT count(*) AS n FROM registrations r WHERE r.state = 'active' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.registration_id = r.id)",
   queued: "SELECT count(*) AS n FROM outbox WHERE state = 'queued'",
+  /** Messages a process holds for delivery; none once every run has ended (what one claimed and never tried it gives back). */
+  claimed: 'SELECT count(*) AS n FROM outbox WHERE claimed_by IS NOT NULL',
   dupActive: "SELECT count(*) AS n FROM (SELECT user_id FROM registrations WHERE state = 'active' GROUP BY user_id HAVING count(*) > 1) x",
   /** Users with more than one unretired token on their active registration: two valid links. */
   twoLinks:
@@ -118,6 +120,7 @@ export function inspect(path: string) {
       orphanUsers: n(AUDIT.orphanUsers),
       orphanRegs: n(AUDIT.orphanRegs),
       queued: n(AUDIT.queued),
+      claimed: n(AUDIT.claimed),
       failed: (d.prepare(FAILED).all() as { last_error: string }[]).map((r) => r.last_error),
       dupActive: n(AUDIT.dupActive),
       twoLinks: n(AUDIT.twoLinks),
@@ -137,6 +140,7 @@ export async function inspectStore(t: StoreTarget): Promise<ReturnType<typeof in
     orphanUsers: await n(AUDIT.orphanUsers),
     orphanRegs: await n(AUDIT.orphanRegs),
     queued: await n(AUDIT.queued),
+    claimed: await n(AUDIT.claimed),
     failed: (await storeSql<{ last_error: string }>(t, FAILED)).map((r) => r.last_error),
     dupActive: await n(AUDIT.dupActive),
     twoLinks: await n(AUDIT.twoLinks),

@@ -204,4 +204,22 @@ describe('a bulk send (the mail thread)', () => {
     expect(later.sort()).toEqual(['later0@example.org', 'later1@example.org', 'later2@example.org']);
     expect((await link('later1@example.org', 'later1')).exitCode).toBe(0);
   });
+
+  it('a relay that cannot be reached: the run gives up, what it claimed ahead goes back untried, and `outbox send` delivers each once', async () => {
+    const r = await w.run(['users', 'invite', '--from-csv', people(20, 'gone'), '--yes'], { env: { PORTALCTL_SMTP_URL: down } });
+    expect(r.exitCode, r.stderr).toBe(75);
+    type Listed = { to: string; state: string; attempts: number };
+    const listed: Listed[] = (await w.json(['outbox', 'list'])).messages.filter((m: Listed) => m.to.startsWith('gone'));
+    expect(listed.map((m) => m.state)).toEqual(Array(20).fill('queued'));
+    // Five connections failed in a row (the default pool): only a message handed to a connection counts an attempt.
+    const tried = listed.filter((m) => m.attempts > 0).length;
+    expect(tried).toBeGreaterThanOrEqual(5);
+    expect(tried).toBeLessThanOrEqual(9);
+    expect(inspect(w.db).claimed).toBe(0);
+    const before = smtp.messages.length;
+    const sent = await w.run(['outbox', 'send'], { env: { PORTALCTL_SMTP_URL: smtp.url } });
+    expect(sent.exitCode, sent.stderr).toBe(0);
+    const gone = smtp.messages.slice(before).map((m) => (m.to as { text: string }).text);
+    expect(gone.filter((to) => to.startsWith('gone')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `gone${i}@example.org`).sort());
+  });
 });
