@@ -13,7 +13,7 @@ import { quote } from '../text.js';
 import { parseSender, parseHttpUrl, parseWholeNumber, type Sender } from '../domain/validate.js';
 import { SERVICE_KEYS } from '../domain/services.js';
 import { EVENT_TYPES } from '../store/types.js';
-import { isPostgresUrl } from '../store/open.js';
+import { urlScheme } from '../store/open.js';
 import { checkMailDir, parseSmtpUrl, type MailSettings } from '../mail/transport.js';
 
 export type Source = 'flag' | 'env' | 'config' | 'default';
@@ -256,9 +256,10 @@ export function readConfigFile(path: string): ConfigFile {
   if (secretUrls.length > 0 && (file.mode & 0o077) !== 0) {
     throw fail(path, `holds a password but can be read by others; run \`chmod 600 ${path}\`, or use smtpPasswordFile / passwordFile.`);
   }
-  // Relative paths in the config file are relative to the file, not to wherever portalctl runs.
+  // Relative paths in the config file are relative to the file, not to wherever portalctl runs. A URL
+  // (scheme://…) is no path: a store URL of a kind portalctl cannot use is then refused as such.
   const base = dirname(resolve(path));
-  const rel = (p: string | undefined) => (p === undefined || isAbsolute(p) || isPostgresUrl(p) ? p : resolve(base, p));
+  const rel = (p: string | undefined) => (p === undefined || isAbsolute(p) || urlScheme(p) !== undefined ? p : resolve(base, p));
   out.db = rel(out.db);
   out.smtpPasswordFile = rel(out.smtpPasswordFile);
   out.mailDir = rel(out.mailDir);
@@ -345,11 +346,12 @@ export class Settings {
     const smtpTimeout = env.PORTALCTL_SMTP_TIMEOUT_MS;
     this.smtpTimeoutMs =
       smtpTimeout === undefined || smtpTimeout === '' ? undefined : parseWholeNumber(smtpTimeout, 'PORTALCTL_SMTP_TIMEOUT_MS (milliseconds)', 1, 600_000);
-    const beside = isPostgresUrl(this.db.value) ? join(defaultDataDir(env), 'mail') : join(dirname(this.db.value), 'mail');
+    // A store named by a URL has no folder to be beside (and the URL may hold a password): the data folder.
+    const url = urlScheme(this.db.value) !== undefined;
     this.mailDir = pick<string>([[file.mailDir, 'config', path]], {
-      value: beside,
+      value: url ? join(defaultDataDir(env), 'mail') : join(dirname(this.db.value), 'mail'),
       source: 'default',
-      from: isPostgresUrl(this.db.value) ? '$XDG_DATA_HOME/portalctl/mail' : 'beside the store',
+      from: url ? '$XDG_DATA_HOME/portalctl/mail' : 'beside the store',
     });
   }
 

@@ -30,12 +30,17 @@ export function isPostgresUrl(value: string): boolean {
   return /^postgres(?:ql)?:\/\//i.test(value);
 }
 
+/** The scheme of a store given as a URL (`postgres`, `mysql`, …); undefined for a file path. */
+export function urlScheme(value: string): string | undefined {
+  return /^\s*([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+}
+
 /**
  * A URL of another kind (mysql://, sqlite:///…, file:///…) names no store portalctl can open: refused,
  * not taken for a relative file path (a SQLite file "x" in a folder "mysql:" here).
  */
 export function checkStoreLocation(value: string, what: string): void {
-  const scheme = /^\s*([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  const scheme = urlScheme(value);
   if (scheme === undefined || isPostgresUrl(value.trim())) return;
   const plain = /^(sqlite3?|file)$/i.test(scheme) ? ` (the path alone, without ${scheme}://)` : '';
   // Only the scheme is shown: the rest of a URL may hold a password.

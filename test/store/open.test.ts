@@ -99,6 +99,29 @@ describe('a new store', () => {
     }
     expect(existsSync(join(cwd, 'mysql:'))).toBe(false);
   });
+
+  it('such a URL in the config file is refused as a URL, not made a path beside the file; its password shown nowhere', async () => {
+    w = world();
+    const dir = join(w.dir, 'config', 'portalctl');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ db: 'mysql://portal:hunter2@db.example.org/portal' }), { mode: 0o600 });
+    const env = { PORTALCTL_DB: undefined };
+    const add = await w.run(['--json', 'portals', 'add', 'x', '--name', 'X', '--url', 'https://x.example.org', '--admin-email', 'a@example.org'], { env });
+    expect(add.exitCode).toBe(2);
+    expect(JSON.parse(add.stderr).error).toMatchObject({ code: 'invalid_store_url', message: expect.stringContaining('The store is a "mysql://" URL') });
+    expect(existsSync(join(dir, 'mysql:'))).toBe(false);
+    // config and doctor show where emails would go: the data folder, not a folder "beside" the URL.
+    const data = join(w.dir, 'data', 'portalctl', 'mail');
+    for (const args of [['config'], ['doctor'], ['--json', 'config'], ['--json', 'doctor']]) {
+      const r = await w.run(args, { env });
+      expect(r.stdout + r.stderr, args.join(' ')).not.toContain('hunter2');
+      expect(r.stdout + r.stderr, args.join(' ')).toContain(data);
+    }
+    // The same for the flag.
+    const flag = await w.run(['--db', 'mysql://portal:hunter2@db.example.org/portal', 'config']);
+    expect(flag.stdout + flag.stderr).not.toContain('hunter2');
+    expect(flag.stdout).toContain(data);
+  });
 });
 
 describe('a path that is not a portalctl store is refused untouched (exit 2)', () => {
