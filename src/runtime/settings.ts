@@ -70,6 +70,8 @@ export interface ConfigFile {
 
 const STRING_KEYS = ['db', 'portal', 'smtpUrl', 'smtpPasswordFile', 'mailFrom', 'mailDir', 'passwordFile'] as const;
 const KEYS = [...STRING_KEYS, 'services', 'webhooks', 'serve'];
+/** The settings that name files or folders. */
+const PATH_KEYS = ['smtpPasswordFile', 'mailDir', 'passwordFile'] as const;
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const MAX_SECRET_BYTES = 64 * 1024;
 
@@ -246,6 +248,9 @@ export function readConfigFile(path: string): ConfigFile {
     if (!KEYS.includes(k)) throw fail(path, `unknown setting ${quote(k)}; known settings: ${KEYS.join(', ')}.`);
     if ((STRING_KEYS as readonly string[]).includes(k)) {
       if (typeof v !== 'string') throw fail(path, `the setting ${k} must be a string.`);
+      // An empty value is a mistake, not "unset" (a cron job's store must not fall back to another).
+      if (v.trim() === '') throw fail(path, `the setting ${k} is empty; give it a value or leave it out.`);
+      if ((PATH_KEYS as readonly string[]).includes(k) && urlScheme(v) !== undefined) throw fail(path, `the setting ${k} must be a file path, not a URL.`);
       out[k as (typeof STRING_KEYS)[number]] = v;
     } else if (k === 'services') out.services = parseServices(path, v);
     else if (k === 'webhooks') out.webhooks = parseWebhooks(path, v);

@@ -86,6 +86,11 @@ describe('configuration', () => {
     ['bad JSON', '{not json', 'is not valid JSON'],
     ['not an object', '["grants"]', 'must hold a JSON object'],
     ['a setting of the wrong type', { portal: 7 }, 'the setting portal must be a string'],
+    // Empty is a mistake, not "unset": the store of a cron job must not quietly become another one.
+    ['an empty store', { db: '' }, 'the setting db is empty'],
+    ['a store of blanks', { db: '  ' }, 'the setting db is empty'],
+    ['an empty portal', { portal: '' }, 'the setting portal is empty'],
+    ['a mail folder given as a URL', { mailDir: 'file:///var/mail/portalctl' }, 'the setting mailDir must be a file path, not a URL'],
     [
       'an unknown login service',
       { services: { google: { type: 'header', header: 'X-User', trustedProxies: ['127.0.0.1'] } } },
