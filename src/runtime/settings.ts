@@ -70,8 +70,6 @@ export interface ConfigFile {
 
 const STRING_KEYS = ['db', 'portal', 'smtpUrl', 'smtpPasswordFile', 'mailFrom', 'mailDir', 'passwordFile'] as const;
 const KEYS = [...STRING_KEYS, 'services', 'webhooks', 'serve'];
-/** The settings that name files or folders. */
-const PATH_KEYS = ['smtpPasswordFile', 'mailDir', 'passwordFile'] as const;
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const MAX_SECRET_BYTES = 64 * 1024;
 
@@ -250,7 +248,6 @@ export function readConfigFile(path: string): ConfigFile {
       if (typeof v !== 'string') throw fail(path, `the setting ${k} must be a string.`);
       // An empty value is a mistake, not "unset" (a cron job's store must not fall back to another).
       if (v.trim() === '') throw fail(path, `the setting ${k} is empty; give it a value or leave it out.`);
-      if ((PATH_KEYS as readonly string[]).includes(k) && urlScheme(v) !== undefined) throw fail(path, `the setting ${k} must be a file path, not a URL.`);
       out[k as (typeof STRING_KEYS)[number]] = v;
     } else if (k === 'services') out.services = parseServices(path, v);
     else if (k === 'webhooks') out.webhooks = parseWebhooks(path, v);
@@ -265,13 +262,19 @@ export function readConfigFile(path: string): ConfigFile {
   // (scheme://…) is no path: a store URL of a kind portalctl cannot use is then refused as such.
   const base = dirname(resolve(path));
   const rel = (p: string | undefined) => (p === undefined || isAbsolute(p) || urlScheme(p) !== undefined ? p : resolve(base, p));
+  /** A setting that names a file or folder: a URL there is a mistake, not a relative path. */
+  const filePath = (p: string | undefined, name: string) => {
+    if (p !== undefined && urlScheme(p) !== undefined) throw fail(path, `the setting ${name} must be a file path, not a URL.`);
+    return rel(p);
+  };
   out.db = rel(out.db);
-  out.smtpPasswordFile = rel(out.smtpPasswordFile);
-  out.mailDir = rel(out.mailDir);
-  out.passwordFile = rel(out.passwordFile);
-  for (const s of Object.values(out.services ?? {})) if (s.type === 'oidc') s.clientSecretFile = rel(s.clientSecretFile)!;
-  for (const w of out.webhooks ?? []) w.secretFile = rel(w.secretFile)!;
-  if (out.serve?.apiTokenFile) out.serve.apiTokenFile = rel(out.serve.apiTokenFile);
+  out.smtpPasswordFile = filePath(out.smtpPasswordFile, 'smtpPasswordFile');
+  out.mailDir = filePath(out.mailDir, 'mailDir');
+  out.passwordFile = filePath(out.passwordFile, 'passwordFile');
+  for (const [key, s] of Object.entries(out.services ?? {}))
+    if (s.type === 'oidc') s.clientSecretFile = filePath(s.clientSecretFile, `services.${key}.clientSecretFile`)!;
+  (out.webhooks ?? []).forEach((w, i) => (w.secretFile = filePath(w.secretFile, `webhooks[${i}].secretFile`)!));
+  if (out.serve?.apiTokenFile) out.serve.apiTokenFile = filePath(out.serve.apiTokenFile, 'serve.apiTokenFile');
   return out;
 }
 

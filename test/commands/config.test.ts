@@ -92,6 +92,11 @@ describe('configuration', () => {
     ['an empty portal', { portal: '' }, 'the setting portal is empty'],
     ['a mail folder given as a URL', { mailDir: 'file:///var/mail/portalctl' }, 'the setting mailDir must be a file path, not a URL'],
     [
+      "a webhook's secret given as a URL",
+      { webhooks: [{ url: 'https://hooks.example.org', secretFile: 'vault://hooks/secret' }] },
+      'the setting webhooks[0].secretFile must be a file path, not a URL',
+    ],
+    [
       'an unknown login service',
       { services: { google: { type: 'header', header: 'X-User', trustedProxies: ['127.0.0.1'] } } },
       'unknown login service "google"',
