@@ -231,7 +231,8 @@ function parseServe(path: string, v: unknown): ServeConfig {
   return out;
 }
 
-export function readConfigFile(path: string): ConfigFile {
+/** The config file, checked; its relative paths resolved against its folder, `~/` against `home`. */
+export function readConfigFile(path: string, home: string): ConfigFile {
   const file = readSmallFile(path, MAX_CONFIG_BYTES, 'The config file', 'invalid_config');
   if (!file) return {};
   let doc: unknown;
@@ -261,7 +262,9 @@ export function readConfigFile(path: string): ConfigFile {
   // Relative paths in the config file are relative to the file, not to wherever portalctl runs. A URL
   // (scheme://…) is no path: a store URL of a kind portalctl cannot use is then refused as such.
   const base = dirname(resolve(path));
-  const rel = (p: string | undefined) => (p === undefined || isAbsolute(p) || urlScheme(p) !== undefined ? p : resolve(base, p));
+  // JSON has no shell to expand `~/`: the file does it, as git's and ssh's do.
+  const rel = (p: string | undefined) =>
+    p === undefined || isAbsolute(p) || urlScheme(p) !== undefined ? p : p === '~' || p.startsWith('~/') ? join(home, p.slice(1)) : resolve(base, p);
   /** A setting that names a file or folder: a URL there is a mistake, not a relative path. */
   const filePath = (p: string | undefined, name: string) => {
     if (p !== undefined && urlScheme(p) !== undefined) throw fail(path, `the setting ${name} must be a file path, not a URL.`);
@@ -310,7 +313,7 @@ export class Settings {
   constructor(flags: SettingFlags, env: NodeJS.ProcessEnv) {
     const path = configPath(env);
     this.configFile = path;
-    const file = (this.file = readConfigFile(path));
+    const file = (this.file = readConfigFile(path, home(env)));
     const none = { value: undefined, source: 'default' as const, from: '' };
     this.db = pick<string>(
       [

@@ -72,6 +72,19 @@ describe('configuration', () => {
     expect(setting(doc, 'mailDir')!).toMatchObject({ value: join(w.dir, 'config', 'portalctl', 'mail'), source: 'config' });
   });
 
+  it('~/ in the config file is the home folder, as a shell would have it (JSON has no shell)', async () => {
+    write({ db: '~/stores/p.db', mailDir: '~/mail', webhooks: [{ url: 'https://hooks.example.org', secretFile: '~/hook.secret' }] });
+    const doc = await w.json(['config'], { env: { PORTALCTL_DB: undefined } });
+    // The sandbox's HOME is its own folder.
+    expect(setting(doc, 'db')!).toMatchObject({ value: join(w.dir, 'stores', 'p.db') });
+    expect(setting(doc, 'mailDir')!).toMatchObject({ value: join(w.dir, 'mail') });
+    // Only a leading ~/ : a file named ~x stays beside the config file.
+    write({ db: '~x.db' });
+    expect(setting(await w.json(['config'], { env: { PORTALCTL_DB: undefined } }), 'db')!).toMatchObject({
+      value: join(w.dir, 'config', 'portalctl', '~x.db'),
+    });
+  });
+
   it('a config file with a password that others can read is refused (exit 2), never showing the password', async () => {
     write({ smtpUrl: 'smtp://relay:pw-in-file@relay.example.org:25' }, 0o644);
     chmodSync(cfg, 0o644);
