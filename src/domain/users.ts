@@ -5,6 +5,7 @@ import { NotFoundError, UsageError } from '../errors.js';
 import { quote } from '../text.js';
 import type { Portal, StatusFilter, Tx, UserListing, UserSort } from '../store/types.js';
 import { serviceName } from './services.js';
+import { formatDate } from './time.js';
 
 export type UserStatus = 'linked' | 'pending' | 'expired';
 
@@ -81,10 +82,18 @@ export function describeRef(ref: UserRef): string {
 /** Finds a user of the portal by id or by address (case-insensitive), or fails naming the reference. */
 export async function findUser(tx: Tx, portal: Portal, ref: UserRef): Promise<UserListing> {
   const found = 'id' in ref ? await tx.users.listing(ref.id) : await tx.users.byEmail(portal.id, ref.email);
-  if (!found || found.portalId !== portal.id) {
-    throw new NotFoundError(`No user ${quote(describeRef(ref))} in portal ${portal.slug}; find the user with \`portalctl users list --search TEXT\`.`);
-  }
-  return found;
+  if (found && found.portalId === portal.id) return found;
+  const no = `No user ${quote(describeRef(ref))} in portal ${portal.slug}`;
+  // The helpdesk's next question: a profile that is gone was removed by someone, on some day, and the trail says so.
+  const gone = found ? undefined : await tx.audit.lastRemoval(portal.slug, ref);
+  if (!gone) throw new NotFoundError(`${no}; find the user with \`portalctl users list --search TEXT\`.`);
+  const by = gone.action === 'prune' ? 'by `portalctl prune` (never linked)' : `by ${quote(gone.actor)} (\`portalctl users remove\`)`;
+  const email = gone.userEmail ?? '';
+  throw new NotFoundError(
+    `${no}: user ${gone.userId} (${quote(email)}) was removed on ${formatDate(gone.at, portal.timeZone ?? 'UTC')} ${by}. ` +
+      `\`portalctl audit --user ${gone.userId}\` shows the record; \`portalctl users invite --email ${quote(email)}\` registers them again.`,
+    { removed: { userId: gone.userId, email, at: gone.at, action: gone.action, actor: gone.actor } },
+  );
 }
 
 /** A user's profile fields as the audit trail records them. */

@@ -378,6 +378,8 @@ export interface Tx {
     accountChanges(userId: number): Promise<AuditRecord[]>;
     /** User ids the trail knows by this id or address (also removed users). */
     userIdsFor(ref: string): Promise<number[]>;
+    /** The last removal (prune, users remove) from the portal of a user with this id or address, if the trail has one. */
+    lastRemoval(portal: string, ref: { id: number } | { email: string }): Promise<AuditRecord | undefined>;
   };
   events: {
     /** Ids are given in commit order (a reader's cursor never skips one); the store may hand them out at COMMIT, so none is returned. */

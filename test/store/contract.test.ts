@@ -328,6 +328,27 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(trail).toMatchObject([{ action: 'invite', userEmail: 'Zoë@Example.org', before: null, after: { x: 1 }, at: T0 }]);
   });
 
+  it('finds a user\'s last removal from a portal by id or address, any case (the reason behind a "No user")', async () => {
+    const zoe = await store.write((tx) => person(tx, portal, 'Zoë@Example.org'));
+    const jo = await store.write((tx) => person(tx, portal, 'Jo@Example.org'));
+    const entry = (action: string, userId: number, userEmail: string, when: string, where = 'grants') =>
+      store.write((tx) => tx.audit.append({ at: when, actor: 'me', action, portal: where, userId, userEmail }));
+    await entry('invite', zoe.userId, 'Zoë@Example.org', T0);
+    await entry('remove', zoe.userId, 'Zoë@Example.org', at(1));
+    await entry('prune', jo.userId, 'Jo@Example.org', at(2));
+    await entry('prune', 999, 'jo@example.org', at(3), 'other'); // another portal's
+    await store.write((tx) => tx.users.remove([zoe.userId, jo.userId]));
+    const last = (ref: { id: number } | { email: string }) => store.read((tx) => tx.audit.lastRemoval('grants', ref));
+    expect(await last({ id: zoe.userId })).toMatchObject({ action: 'remove', userId: zoe.userId, userEmail: 'Zoë@Example.org', actor: 'me', at: at(1) });
+    expect(await last({ email: 'ZOË@example.org' })).toMatchObject({ action: 'remove', userId: zoe.userId });
+    expect(await last({ email: 'JO@EXAMPLE.ORG' })).toMatchObject({ action: 'prune', userId: jo.userId, at: at(2) });
+    expect(await last({ email: 'nobody@example.org' })).toBeUndefined();
+    expect(await last({ id: 999 })).toBeUndefined();
+    // A later removal of the same address (invited again, removed again) is the one given.
+    await entry('prune', jo.userId + 100, 'jo@example.org', at(9));
+    expect(await last({ email: 'jo@example.org' })).toMatchObject({ userId: jo.userId + 100, at: at(9) });
+  });
+
   it('reports what it is for doctor', async () => {
     const info = await store.info();
     expect(info).toMatchObject({ kind, schemaVersion: info.latestSchemaVersion });

@@ -1549,6 +1549,18 @@ function queries(c: Conn): Tx {
         for (const r of rows) if (r.user_id === id || (r.user_email !== null && emailKey(r.user_email) === key)) ids.add(r.user_id);
         return [...ids].sort((a, b) => a - b);
       },
+      lastRemoval: async (portal, ref) => {
+        const rows =
+          'id' in ref
+            ? await c.q(`SELECT * FROM audit WHERE user_id = $1 AND action IN ('prune', 'remove') AND portal = $2 ORDER BY id DESC LIMIT 1`, [ref.id, portal])
+            : await c.q(
+                `SELECT * FROM audit WHERE (lower(user_email) = lower($1) OR lower(user_email) = $2) AND action IN ('prune', 'remove') AND portal = $3 ORDER BY id DESC`,
+                [ref.email, emailKey(ref.email), portal],
+              );
+        const key = 'email' in ref ? emailKey(ref.email) : '';
+        const r = rows.find((x) => 'id' in ref || emailKey(x.user_email ?? '') === key);
+        return r ? auditOf(r) : undefined;
+      },
     },
     events: {
       append: async (e) => {

@@ -1062,12 +1062,29 @@ export class SqliteStore implements Store {
         userIdsFor: async (ref) => {
           const id = /^[0-9]{1,15}$/.test(ref) ? Number(ref) : -1;
           const key = emailKey(ref);
-          return all(
-            'SELECT DISTINCT user_id FROM audit WHERE user_id IS NOT NULL AND (user_id = ? OR user_email = ? COLLATE NOCASE OR portalctl_fold(user_email) = ?) ORDER BY user_id',
-            id,
-            ref,
-            key,
-          ).map((r) => r.user_id as number);
+          // The indexes narrow (by id; by address, ASCII case folded); the store's key rule decides. Only when they find
+          // nothing is the whole trail read for a fold they cannot see (ß and SS).
+          const ids = new Set<number>();
+          for (const r of all('SELECT DISTINCT user_id, user_email FROM audit WHERE user_id = ? OR user_email = ? COLLATE NOCASE', id, ref))
+            if (r.user_id !== null && (r.user_id === id || emailKey((r.user_email as string | null) ?? '') === key)) ids.add(r.user_id as number);
+          if (ids.size === 0)
+            for (const r of all('SELECT DISTINCT user_id FROM audit WHERE user_id IS NOT NULL AND portalctl_fold(user_email) = ?', key))
+              ids.add(r.user_id as number);
+          return [...ids].sort((a, b) => a - b);
+        },
+        lastRemoval: async (portal, ref) => {
+          if ('id' in ref) {
+            const r = get(`SELECT * FROM audit WHERE user_id = ? AND action IN ('prune', 'remove') AND portal = ? ORDER BY id DESC LIMIT 1`, ref.id, portal);
+            return r ? auditOf(r) : undefined;
+          }
+          const key = emailKey(ref.email);
+          const removals = `action IN ('prune', 'remove') AND portal = ? ORDER BY id DESC`;
+          // The index folds ASCII case only: an address with other letters is looked for in the whole trail.
+          const rows = /^[\x00-\x7f]*$/.test(ref.email)
+            ? all(`SELECT * FROM audit WHERE user_email = ? COLLATE NOCASE AND ${removals}`, ref.email, portal)
+            : all(`SELECT * FROM audit WHERE portalctl_fold(user_email) = ? AND ${removals}`, key, portal);
+          const r = rows.find((x) => emailKey((x.user_email as string | null) ?? '') === key);
+          return r ? auditOf(r) : undefined;
         },
       },
       events: {

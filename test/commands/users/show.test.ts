@@ -1,5 +1,6 @@
 // `users show`: one user in full, for the helpdesk.
 
+import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from '../../../src/commands/users/show.js';
 import { at, boxLines, emlLinkFor, GRANTS, rawInput, strip, thrown, world, type World } from '../../helpers/run.js';
@@ -89,5 +90,29 @@ describe('users show', () => {
     const r = await w.run(['--json', 'users', 'show', 'nobody@example.org']);
     expect(r.exitCode).toBe(1);
     expect(JSON.parse(r.stderr).error.code).toBe('not_found');
+  });
+
+  it('a removed user is exit 1 too, and the error says who removed them and when (by address, any case, or id)', async () => {
+    const gone = (await w.json(['users', 'invite', '--email', 'Gus.Gone@Example.org', '--first-name', 'Gus', '--last-name', 'Gone'])).users[0].id;
+    const cut = (await w.json(['users', 'invite', '--email', 'cal@example.org', '--first-name', 'Cal', '--last-name', 'Cut'])).users[0].id;
+    expect((await w.run(['users', 'remove', String(cut), '--yes'], { now: at(1) })).exitCode).toBe(0);
+    expect((await w.run(['prune', '--yes'], { now: at(40) })).exitCode).toBe(0);
+
+    const r = await w.run(['users', 'show', 'gus.gone@example.org'], { now: at(42) });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(
+      `error: No user "gus.gone@example.org" in portal grants: user ${gone} ("Gus.Gone@Example.org") was removed on January 7, 2027 by \`portalctl prune\` (never linked). ` +
+        `\`portalctl audit --user ${gone}\` shows the record; \`portalctl users invite --email "Gus.Gone@Example.org"\` registers them again.\n`,
+    );
+    const me = userInfo().username; // who ran `users remove`
+    const byId = await w.run(['--json', 'users', 'show', String(cut)], { now: at(42) });
+    expect(byId.exitCode).toBe(1);
+    expect(JSON.parse(byId.stderr).error).toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining(`user ${cut} ("cal@example.org") was removed on November 29, 2026 by "${me}" (\`portalctl users remove\`)`),
+      details: { removed: { userId: cut, email: 'cal@example.org', action: 'remove', actor: me, at: at(1) } },
+    });
+    // Every command that finds a user says the same.
+    expect((await w.run(['users', 'resend-registration', 'CAL@example.org'], { now: at(42) })).stderr).toContain(`user ${cut} ("cal@example.org") was removed`);
   });
 });
