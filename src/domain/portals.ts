@@ -47,6 +47,26 @@ export function parsePortalSettings(raw: RawPortalSettings): Partial<PortalField
   return out;
 }
 
+/**
+ * Settings that are allowed but do not do what they seem to: a reminder on or after the day its link
+ * expires is never sent (a reminder needs a working link), and a warning as many days or more before
+ * removal than removal is after the invitation goes with the first `remind` after it.
+ */
+export function scheduleNotes(p: Pick<PortalFields, 'linkDays' | 'removalDays' | 'remindDays' | 'warnDays'>): string[] {
+  const notes: string[] = [];
+  const late = p.remindDays.filter((d) => d >= p.linkDays);
+  if (late.length > 0) {
+    const days = late.length === 1 ? `a reminder ${late[0]} days` : `reminders ${late.join(', ')} days`;
+    notes.push(`${days} after the email will never be sent: a reminder needs a working link, and links expire after ${p.linkDays} days (--link-days).`);
+  }
+  if (p.warnDays > 0 && p.warnDays >= p.removalDays) {
+    notes.push(
+      `a removal warning ${p.warnDays} days before removal goes with the first \`portalctl remind\` after each invitation: removal is ${p.removalDays} days after it (--removal-days).`,
+    );
+  }
+  return notes;
+}
+
 export function portalAudit(p: Portal) {
   return { ...p, id: undefined };
 }

@@ -1,10 +1,10 @@
 // `portals add`: create a portal.
 
 import { RefusedError } from '../../errors.js';
-import { createPortal, parsePortalSettings, PORTAL_SETTING_NAMES, type RawPortalSettings } from '../../domain/portals.js';
+import { createPortal, parsePortalSettings, PORTAL_SETTING_NAMES, scheduleNotes, type RawPortalSettings } from '../../domain/portals.js';
 import { parseEmail, parseHttpUrl, parseName, parseSlug } from '../../domain/validate.js';
 import type { PortalFields } from '../../store/types.js';
-import { info, type Result } from '../../output/results.js';
+import { info, warning, type Result } from '../../output/results.js';
 import { portalsResult } from '../../output/portals.js';
 import { valueOrPrompt } from '../../runtime/ask.js';
 import type { Context } from '../../runtime/context.js';
@@ -59,5 +59,5 @@ export async function run(ctx: Context, o: PortalAddOptions): Promise<Result> {
     timeZone: s.timeZone ?? null,
   };
   const portal = await createPortal(store, fields, ctx.stamp());
-  return { ...portalsResult([portal], true), messages: [info(`Created portal ${portal.slug}.`)] };
+  return { ...portalsResult([portal], true), messages: [info(`Created portal ${portal.slug}.`), ...scheduleNotes(portal).map(warning)] };
 }

@@ -1,10 +1,10 @@
 // `portals set`: change a portal's settings.
 
 import { UsageError } from '../../errors.js';
-import { parsePortalSettings, PORTAL_SETTING_NAMES, updatePortal, type RawPortalSettings } from '../../domain/portals.js';
+import { parsePortalSettings, PORTAL_SETTING_NAMES, scheduleNotes, updatePortal, type RawPortalSettings } from '../../domain/portals.js';
 import { parseSlug } from '../../domain/validate.js';
 import type { PortalFields } from '../../store/types.js';
-import { info, type Result } from '../../output/results.js';
+import { info, warning, type Result } from '../../output/results.js';
 import { portalsResult } from '../../output/portals.js';
 import type { Context } from '../../runtime/context.js';
 import { str, type RawInput } from '../command.js';
@@ -29,5 +29,5 @@ export function parse(raw: RawInput): PortalSetOptions {
 
 export async function run(ctx: Context, o: PortalSetOptions): Promise<Result> {
   const portal = await updatePortal(await ctx.store(), o.slug, o.changes, ctx.stamp());
-  return { ...portalsResult([portal], true), messages: [info(`Updated portal ${portal.slug}.`)] };
+  return { ...portalsResult([portal], true), messages: [info(`Updated portal ${portal.slug}.`), ...scheduleNotes(portal).map(warning)] };
 }

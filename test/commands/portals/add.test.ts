@@ -118,6 +118,15 @@ describe('portals add', () => {
     expect(strip(narrow.stdout)).toContain('https://bio.example.org');
   });
 
+  it('a reminder on or after the day links expire is accepted, with a warning that it will never be sent', async () => {
+    w = world();
+    const r = await w.run([...GRANTS, '--link-days', '5', '--remind-days', '2,5']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe(
+      'Created portal grants.\nwarning: a reminder 5 days after the email will never be sent: a reminder needs a working link, and links expire after 5 days (--link-days).\n',
+    );
+  });
+
   it('a slug that exists is refused (exit 1); --quiet prints nothing', async () => {
     w = world();
     expect((await w.run(['--quiet', ...GRANTS])).stdout).toBe('');

@@ -52,6 +52,35 @@ describe('portals set', () => {
     });
   });
 
+  it('says when a schedule will not do what it seems to — and it does not', async () => {
+    const v = world();
+    try {
+      await v.run(GRANTS); // links last 7 days, removal after 30
+      const r = await v.run(['portals', 'set', 'grants', '--remind-days', '3,7,9', '--warn-days', '30']);
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toBe(
+        'Updated portal grants.\n' +
+          'warning: reminders 7, 9 days after the email will never be sent: a reminder needs a working link, and links expire after 7 days (--link-days).\n' +
+          'warning: a removal warning 30 days before removal goes with the first `portalctl remind` after each invitation: removal is 30 days after it (--removal-days).\n',
+      );
+      await v.run(['users', 'invite', '--email', 'sam@example.org', '--first-name', 'Sam', '--last-name', 'Lee']);
+      // True: the first remind after the invitation warns of the removal; no reminder comes on day 7 or 9.
+      const first = await v.json(['remind', '--dry-run'], { now: at(0.5) });
+      expect(first.notices.map((n: { kind: string }) => n.kind)).toEqual(['removal_warning']);
+      for (const day of [7, 9]) {
+        const later = await v.json(['remind', '--dry-run'], { now: at(day + 0.1) });
+        expect(
+          later.notices.filter((n: { kind: string }) => n.kind === 'reminder'),
+          `day ${day}`,
+        ).toEqual([]);
+      }
+      // A schedule that works says nothing more.
+      expect((await v.run(['portals', 'set', 'grants', '--remind-days', '2,5', '--warn-days', '7'])).stderr).toBe('Updated portal grants.\n');
+    } finally {
+      v.close();
+    }
+  });
+
   it('an unknown portal is exit 1', async () => {
     const r = await w.run(['--json', 'portals', 'set', 'nope', '--link-days', '3']);
     expect(r.exitCode).toBe(1);
