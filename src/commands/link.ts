@@ -24,11 +24,12 @@ export function parse(raw: RawInput): LinkOptions {
   const input = String(raw.args[0]);
   const service = str(raw, 'service');
   const account = str(raw, 'account');
-  return {
-    link: input === '-' ? undefined : parseLinkInput(input),
+  // The flags first: a mistyped --service or --account is a usage error (exit 2) whatever the link is.
+  const parsed = {
     service: service === undefined ? undefined : parseServiceKey(service),
     account: account === undefined ? undefined : parseAccount(account),
   };
+  return { link: input === '-' ? undefined : parseLinkInput(input), ...parsed };
 }
 
 /** The link from standard input: the token never has to appear on a command line (where other users can read it). */

@@ -24,6 +24,10 @@ describe('parse', () => {
     [['A'.repeat(10_000)], {}, 'invalid_link', 2],
     [[t], { service: 'google' }, 'invalid_service', 2],
     [[t], { service: 'nih', account: 'x\u0007y' }, 'invalid_account', 2],
+    // A mistyped flag is named whatever the link is: not "the link is incomplete".
+    [[t.slice(0, -2)], { service: 'nih', account: '' }, 'invalid_account', 2],
+    [['abc'], { service: 'nih', account: 'a b' }, 'invalid_account', 2],
+    [['abc'], { service: 'google', account: 'jdoe' }, 'invalid_service', 2],
   ])('refuses %j %j with %s (exit %i)', (args, options, code, exitCode) => {
     expect(thrown(() => parse(rawInput(args, options)))).toMatchObject({ code, exitCode });
   });
