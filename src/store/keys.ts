@@ -4,11 +4,15 @@
 // Both stores keep the keys in columns computed here, so SQL never folds case.
 
 /**
- * NFC, then upper- and lower-cased: JavaScript's case mappings are Unicode's,
- * and the round trip folds what lower-casing alone leaves apart (ß and SS).
+ * NFC, then lower-, upper- and lower-cased: JavaScript's case mappings are
+ * Unicode's, and the round trip folds what lower-casing alone leaves apart
+ * (ß and SS). The first lower-casing is for the capital sharp s: ẞ upper-cases
+ * to itself and lower-cases to ß, so only lower-upper-lower takes it to ss,
+ * as Unicode's case folding does (migration 0007 / 0002 mended the keys made
+ * without it).
  */
 export function foldKey(text: string): string {
-  return text.normalize('NFC').toUpperCase().toLowerCase();
+  return text.normalize('NFC').toLowerCase().toUpperCase().toLowerCase();
 }
 
 export const emailKey = foldKey;

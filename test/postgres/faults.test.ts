@@ -324,6 +324,7 @@ describe('racing processes on one PostgreSQL store', { timeout: 120_000 }, () =>
       for (const r of results) expect(r.exitCode, r.stderr).toBe(0);
       expect(await sb.server.sql(sb.dbname, 'SELECT version, file FROM portalctl_migrations ORDER BY version')).toEqual([
         { version: 1, file: '0001_initial.sql' },
+        { version: 2, file: '0002_fold_capital_sharp_s.sql' },
       ]);
       expect(await count(sb, 'SELECT count(*) AS n FROM portals')).toBe(10);
     } finally {

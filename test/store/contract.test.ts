@@ -434,3 +434,58 @@ describe('the PostgreSQL migrations', () => {
     }
   });
 });
+
+describe.each(STORE_KINDS)('upgrading a %s store whose keys were made before ẞ folded to ss', (kind) => {
+  it('mends the keys of ẞ, so STRAẞE is the account straße and GROẞ@ the address gross@; a mended key taken by another user is left alone', async () => {
+    const ts = await newStore(kind);
+    try {
+      let store = await ts.open(true);
+      const portal = await store.write((tx) => tx.portals.insert(GRANTS, T0));
+      const ids = await store.write(async (tx) => {
+        const sven = await person(tx, portal, 'GROẞ@example.org', 'Sven', 'STRAẞE');
+        const tom = await person(tx, portal, 'tom@example.org', 'Tom', 'One');
+        const tim = await person(tx, portal, 'tim@example.org', 'Tim', 'Two');
+        await tx.users.link(sven.userId, 'ims', 'GROẞ', T0);
+        await tx.users.link(tim.userId, 'nih', 'strasse', T0);
+        // Tom's STRAẞE is taken to nih below: before, it was not strasse, so both could be linked.
+        await tx.users.link(tom.userId, 'ims-employee', 'STRAẞE', T0);
+        return { sven: sven.userId, tom: tom.userId, tim: tim.userId };
+      });
+      await store.close();
+      // The keys as the rule before made them (ẞ → ß), and the schema one migration back.
+      const old = (col: string) => `${col} = replace(${col}, 'ss', 'ß')`;
+      const rewind = [
+        `UPDATE users SET ${old('email_key')}, ${old('username_key')}, ${old('search_key')}, ${old('name_key')} WHERE id = ${ids.sven}`,
+        `UPDATE users SET login_service = 'nih', ${old('username_key')}, ${old('search_key')} WHERE id = ${ids.tom}`,
+      ];
+      if (kind === 'sqlite') {
+        const { default: Database } = await import('better-sqlite3');
+        const db = new Database(ts.location);
+        for (const sql of rewind) db.exec(sql);
+        db.pragma('user_version = 6');
+        db.close();
+      } else {
+        const { sharedPostgres } = await import('../helpers/postgres.js');
+        const pg = await sharedPostgres();
+        const name = new URL(ts.location).pathname.slice(1);
+        for (const sql of [...rewind, 'DELETE FROM portalctl_migrations WHERE version = 2']) await pg.sql(name, sql);
+      }
+      store = await ts.open(false);
+      try {
+        const found = await store.read(async (tx) => ({
+          byAddress: (await tx.users.byEmail(portal.id, 'gross@example.org'))?.id,
+          byAccount: (await tx.users.byAccount(portal.id, 'ims', 'GROSS'))?.id,
+          strasse: (await tx.users.byAccount(portal.id, 'nih', 'STRAẞE'))?.id,
+          tomStill: (await tx.users.byId(ids.tom))?.username,
+        }));
+        const searched = (await all(store.listUsers({ portalId: portal.id, now: T0, search: 'strasse' }))).map((u) => u.id);
+        expect(found).toEqual({ byAddress: ids.sven, byAccount: ids.sven, strasse: ids.tim, tomStill: 'STRAẞE' });
+        expect(searched).toEqual([ids.sven, ids.tom, ids.tim]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await ts.cleanup();
+    }
+  }, 60_000);
+});

@@ -6,6 +6,9 @@ describe('the one case rule of the store', () => {
     expect(foldKey('MÜLLER')).toBe(foldKey('müller'));
     expect(accountKey('STRASSE')).toBe(accountKey('Straße'));
     expect(foldKey('ÖLAF')).toBe('ölaf');
+    // The capital sharp s too: STRAẞE, Straße and STRASSE are one account.
+    expect(accountKey('STRAẞE')).toBe(accountKey('Straße'));
+    expect(accountKey('STRAẞE')).toBe('strasse');
     expect(emailKey('Jane.Doe@Example.ORG')).toBe('jane.doe@example.org');
   });
 

@@ -13,7 +13,7 @@ import { INSTALL_ROOT } from '../../install-root.js';
 import { listMigrationFiles, type MigrationFile } from '../migration-files.js';
 
 /** The newest migration in migrations/postgres/ (a test keeps the two in step). */
-export const LATEST_POSTGRES_VERSION = 1;
+export const LATEST_POSTGRES_VERSION = 2;
 
 export const POSTGRES_MIGRATIONS_DIR = join(INSTALL_ROOT, 'migrations', 'postgres');
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /** The newest migration in migrations/sqlite/ (a test keeps the two in step). */
-export const LATEST_SQLITE_VERSION = 6;
+export const LATEST_SQLITE_VERSION = 7;
 /** "Port": marks a SQLite file as a portalctl store. */
 export const APPLICATION_ID = 1349481076;
 
