@@ -67,7 +67,47 @@ async function records(data: Buffer, delimiter: string): Promise<Row[]> {
     return rows;
   }
   const { parse } = await import('csv-parse/sync');
-  return parse(data, { bom: true, info: true, skip_empty_lines: true, relax_column_count: true, trim: false, delimiter }) as unknown as Row[];
+  // The last line of the last whole record: a quote never closed is reported where its record starts.
+  let lastLine = 0;
+  try {
+    return parse(data, {
+      bom: true,
+      info: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      trim: false,
+      delimiter,
+      on_record: (record: string[], context: { lines: number }) => {
+        lastLine = context.lines;
+        return record;
+      },
+    }) as unknown as Row[];
+  } catch (err) {
+    throw quotingError(err as { code?: string; lines?: number; message: string }, data, lastLine);
+  }
+}
+
+/** A file the parser cannot read as CSV: the message names the line. */
+class QuotingError extends Error {}
+
+/** The parser's complaint as a line number and what to do, in the words of someone editing the file. */
+function quotingError(e: { code?: string; lines?: number; message: string }, data: Buffer, lastLine: number): QuotingError {
+  const twice = 'put the whole field in double quotes and write a quote inside it twice ("")';
+  switch (e.code) {
+    case 'CSV_QUOTE_NOT_CLOSED': {
+      // The record that never ends starts at the first line with text after the last whole record.
+      const lines = data.toString('utf8').split(/\r\n|\n|\r/);
+      let start = lastLine;
+      while (start < lines.length && lines[start]!.trim() === '') start++;
+      return new QuotingError(`line ${start + 1}: a double quote opens a field that is never closed — close it, or ${twice}`);
+    }
+    case 'INVALID_OPENING_QUOTE':
+      return new QuotingError(`line ${e.lines ?? '?'}: a double quote in the middle of a field — ${twice}`);
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return new QuotingError(`line ${e.lines ?? '?'}: text after a field's closing double quote — ${twice}`);
+    default:
+      return new QuotingError(`line ${e.lines ?? '?'}: ${e.message.replace(/^Invalid Record Length: /, '')} — fix the quoting and run again`);
+  }
 }
 
 /** Reads and validates the whole file. */
@@ -118,6 +158,7 @@ export async function readInviteCsv(path: string): Promise<CsvPerson[]> {
   const people: CsvPerson[] = [];
   const seen = new Map<string, number>();
   let columns: Record<Field, number> | undefined;
+  let headerWidth = 0;
   try {
     for (const { record, info } of await records(data, delimiter)) {
       if (!columns) {
@@ -133,12 +174,22 @@ export async function readInviteCsv(path: string): Promise<CsvPerson[]> {
           );
         }
         columns = found as Record<Field, number>;
+        headerWidth = record.length;
         continue;
       }
       const line = info.lines;
       const width = Math.max(columns.email, columns.firstName, columns.lastName) + 1;
       if (record.length < width) {
         errors.push(`line ${line}: expected ${width} fields (email, first name, last name), found ${record.length}`);
+        continue;
+      }
+      // More fields than the header names: most often a name with a comma that is not in quotes
+      // ("O'Neil, Jr."), which would otherwise invite the person under a name cut short. Empty
+      // fields at the end (a trailing separator) are harmless.
+      if (record.length > headerWidth && record.slice(headerWidth).some((f) => f.trim() !== '')) {
+        errors.push(
+          `line ${line}: expected ${headerWidth} fields as the header has, found ${record.length} — a name or address with ${delimiter === ';' ? 'a semicolon' : 'a comma'} in it must be in double quotes`,
+        );
         continue;
       }
       try {
@@ -155,9 +206,8 @@ export async function readInviteCsv(path: string): Promise<CsvPerson[]> {
       }
     }
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const e = err as { lines?: number; message: string };
-    throw nobody(path, `line ${e.lines ?? '?'}: ${e.message.replace(/^Invalid Record Length: /, '')} — fix the quoting and run again`);
+    if (err instanceof QuotingError) throw nobody(path, err.message);
+    throw err;
   }
   if (!columns) throw nobody(path, 'is empty; it needs a header (email,first_name,last_name) and one person per line');
   if (errors.length > 0) {

@@ -51,12 +51,45 @@ describe('reading an invitation CSV', () => {
     ['no header it knows', 'mail address,name\nx@example.org,X\n', 'line 1: the header must name the columns'],
     ['a header and nobody', 'email,first_name,last_name\n', 'has a header but nobody to invite'],
     ['nothing', '', 'is empty'],
-    ['a broken quote', 'email,first_name,last_name\n"a@example.org,A,B\n', 'fix the quoting'],
+    ['a broken quote', 'email,first_name,last_name\n"a@example.org,A,B\n', 'line 2: a double quote opens a field that is never closed'],
   ])('refuses a file with %s', async (_why, text, words) => {
     const err = await readInviteCsv(file(text)).catch((e) => e);
     expect(err.code).toBe('invalid_csv');
     expect(err.message).toContain(words);
     expect(err.message).toContain('nobody was invited');
+  });
+
+  it('refuses a row with more fields than the header: a name with an unquoted comma is not cut short', async () => {
+    const err = await readInviteCsv(
+      file("email,first_name,last_name\ncarol@example.org,Carol,O'Neil, Jr.\nok@example.org,Ok,Fine,\nmary@example.org,Mary,Ann,Smith\n"),
+    ).catch((e) => e);
+    expect(err).toMatchObject({ code: 'invalid_csv', exitCode: 2 });
+    expect(err.details.lines).toEqual([
+      'line 2: expected 3 fields as the header has, found 4 — a name or address with a comma in it must be in double quotes',
+      'line 4: expected 3 fields as the header has, found 4 — a name or address with a comma in it must be in double quotes',
+    ]);
+    // A trailing separator (empty fields at the end) is harmless, and a header with more columns takes rows as wide.
+    expect(await readInviteCsv(file('email,first_name,last_name\nok@example.org,Ok,Fine,\n'))).toHaveLength(1);
+    expect(await readInviteCsv(file('email,first_name,last_name,notes\nok@example.org,Ok,Fine,met in June\n'))).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'a quote never closed, named where its field starts',
+      'email,first_name,last_name\nok@example.org,A,B\n\n"bad@example.org,C,D\nok2@example.org,E,F\n',
+      'line 4: a double quote opens a field that is never closed',
+    ],
+    ['a quote inside a field', 'email,first_name,last_name\nq@example.org,Q"Q"x,D\n', 'line 2: a double quote in the middle of a field'],
+    [
+      'text after a closing quote',
+      'email,first_name,last_name\nok@example.org,A,B\nok2@example.org,"A"B,C\n',
+      "line 3: text after a field's closing double quote",
+    ],
+  ])('names the line of %s, in plain words', async (_why, text, words) => {
+    const err = await readInviteCsv(file(text)).catch((e) => e);
+    expect(err.code).toBe('invalid_csv');
+    expect(err.message).toContain(words);
+    expect(err.message).toContain('write a quote inside it twice ("")');
   });
 
   it('refuses what is not a regular file, or is not there, before reading it', async () => {

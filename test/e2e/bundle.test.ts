@@ -117,7 +117,7 @@ describe('--debug', () => {
       writeFileSync(csv, 'email,first_name,last_name\na@example.org,A,B\n"b@example.org,C,D\n');
       const bad = await sb.run(['--debug', 'users', 'invite', '--from-csv', csv, '--yes']);
       expect(bad.exitCode).toBe(2);
-      expect(bad.stderr).toMatch(/Quote Not Closed/);
+      expect(bad.stderr).toMatch(/line 3: a double quote opens a field that is never closed/);
       expect(bad.stderr).toMatch(/\n {4}at .*src\/domain\/csv\.ts:\d+:\d+\)\n/);
       // Without --debug: one line, no trace.
       const plain = await sb.run(['users', 'invite', '--from-csv', csv, '--yes']);
