@@ -68,8 +68,10 @@ export function composeFor(c: ClaimedMessage, zone: string): ComposedEmail {
     to: c.registration.email,
     timeZone,
   };
-  // A linked person is never removed; an unlinked one is told when.
-  const removalAt = c.user.loginService ? undefined : (c.user.removalDueAt ?? undefined);
+  // A linked person is never removed; an unlinked one is told when: the date prune uses, so never
+  // before the link in this very email expires (a live link defers removal, rule 6).
+  const removalAt =
+    c.user.loginService || !c.user.removalDueAt ? undefined : c.expiresAt && c.expiresAt > c.user.removalDueAt ? c.expiresAt : c.user.removalDueAt;
   let mail: ComposedEmail;
   switch (c.message.kind) {
     case 'reminder':

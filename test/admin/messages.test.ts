@@ -85,6 +85,19 @@ describe('the registration email says what happens if nobody links', () => {
     );
     expect(String(mail.html).replace(/\s+/g, ' ')).toContain('If you do not link an account by Monday, December 28, 2026');
   });
+
+  it('never names a date before the link in the same email expires: a live link defers removal (rule 6)', async () => {
+    await w.run(INVITE);
+    expect((await w.run(['users', 'set-removal-days', '1', '0', '--yes'])).exitCode).toBe(0);
+    await w.run(['users', 'resend-registration', '1'], { now: at(1) });
+    const newest = readdirSync(w.mailDir).sort().at(-1)!;
+    const text = ((await simpleParser(readFileSync(join(w.mailDir, newest)))).text ?? '').replace(/\s+/g, ' ');
+    const expiry = /This link expires on (.+?)\./.exec(text)?.[1];
+    expect(expiry).toMatch(/^Sunday, December 6, 2026/);
+    expect(text).toContain(`If you do not link an account by ${expiry}, your portal profile will be removed.`);
+    // prune agrees: the person is not removed while that link works.
+    expect((await w.json(['prune', '--dry-run'], { now: at(7) })).removed).toEqual([]);
+  });
 });
 
 describe('the Username/ID cell of an unlinked user', () => {
