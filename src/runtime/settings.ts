@@ -5,7 +5,7 @@
 // mail, store, login services, webhooks, serve — so that a command can check
 // them all before its first write or prompt.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -239,7 +239,14 @@ export function readConfigFile(path: string, home: string): ConfigFile {
   try {
     doc = JSON.parse(file.text);
   } catch (err) {
-    throw fail(path, `is not valid JSON (${(err as Error).message}); fix or remove it.`);
+    // Where, not what: JSON.parse quotes the file around the mistake, and that may be part of a password.
+    const at = /at position (\d+)/.exec((err as Error).message);
+    let where = '';
+    if (at) {
+      const before = file.text.slice(0, Number(at[1])).split('\n');
+      where = ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+    }
+    throw fail(path, `is not valid JSON${where} (check the quotes around every value, the commas and the braces); fix or remove it.`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw fail(path, 'must hold a JSON object such as {"portal": "grants"}.');
   const out: ConfigFile = {};
@@ -314,6 +321,14 @@ export class Settings {
     const path = configPath(env);
     this.configFile = path;
     const file = (this.file = readConfigFile(path, home(env)));
+    // A config file named on purpose that is not there is a mistake (a cron job's settings, its store among
+    // them, would silently become the defaults); the default one is optional.
+    if (env.PORTALCTL_CONFIG && !existsSync(path)) {
+      throw new UsageError(
+        `PORTALCTL_CONFIG names the config file ${quote(path, 200)}, which does not exist; check the path, or unset PORTALCTL_CONFIG to use the default one.`,
+        'invalid_config',
+      );
+    }
     const none = { value: undefined, source: 'default' as const, from: '' };
     this.db = pick<string>(
       [

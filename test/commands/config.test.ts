@@ -1,7 +1,7 @@
 // Settings: flags > environment > config file > defaults, shown by `portalctl config`.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '../../src/commands/config.js';
 import { boxLines, GRANTS, rawInput, strip, tsv, world, type World } from '../helpers/run.js';
@@ -83,6 +83,28 @@ describe('configuration', () => {
     expect(setting(await w.json(['config'], { env: { PORTALCTL_DB: undefined } }), 'db')!).toMatchObject({
       value: join(w.dir, 'config', 'portalctl', '~x.db'),
     });
+  });
+
+  it('a config file that is not JSON is refused with where, never with what (it may hold a password)', async () => {
+    write('{"smtpUrl": smtp://relay:topsecret@relay.example.org:25}');
+    const r = await w.run(['config']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/is not valid JSON \(check the quotes around every value/);
+    expect(r.stderr).not.toMatch(/smtp:|topsecret|relay:t/);
+    write('{"portal": "grants",\n "db": "x",\n}');
+    expect((await w.run(['config'])).stderr).toContain('is not valid JSON at line 3, column 1');
+  });
+
+  it('a PORTALCTL_CONFIG that is not there is refused (exit 2) before anything is made: a cron job must not fall back to the defaults', async () => {
+    const env = { PORTALCTL_CONFIG: join(w.dir, 'confg.json'), PORTALCTL_DB: '' };
+    for (const argv of [['prune', '--yes'], ['config'], ['doctor']]) {
+      const r = await w.run(argv, { env });
+      expect(r.exitCode, argv.join(' ')).toBe(2);
+      expect(r.stderr).toBe(
+        `error: PORTALCTL_CONFIG names the config file "${env.PORTALCTL_CONFIG}", which does not exist; check the path, or unset PORTALCTL_CONFIG to use the default one.\n`,
+      );
+    }
+    expect(existsSync(join(w.dir, 'data'))).toBe(false);
   });
 
   it('a config file with a password that others can read is refused (exit 2), never showing the password', async () => {

@@ -98,7 +98,7 @@ describe.each(BAD)('$name', (bad) => {
     expect(await counts(w)).toEqual(before);
     // Fixed (default settings): everyone is invited, nobody is "already registered".
     bad.fix?.(w);
-    const ok = await w.run(['--json', 'users', 'invite', '--from-csv', csv, '--yes'], { env: { PORTALCTL_CONFIG: join(w.dir, 'none.json') } });
+    const ok = await w.run(['--json', 'users', 'invite', '--from-csv', csv, '--yes'], { env: { PORTALCTL_CONFIG: undefined } });
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).skipped).toEqual([]);
     expect(JSON.parse(ok.stdout).users).toHaveLength(20);
@@ -131,7 +131,7 @@ describe.each(BAD)('$name', (bad) => {
     expect(await counts(w)).toEqual(before);
     expect(readdirSync(w.mailDir)).toHaveLength(mails + (bad.code === 'invalid_mail_dir' ? 1 : 0)); // + the planted link
     bad.fix?.(w);
-    const link = await w.run(['--json', 'link', '--service', 'nih', '--account', 'jdoe', '--', token], { env: { PORTALCTL_CONFIG: join(w.dir, 'none.json') } });
+    const link = await w.run(['--json', 'link', '--service', 'nih', '--account', 'jdoe', '--', token], { env: { PORTALCTL_CONFIG: undefined } });
     expect(link.exitCode, link.stderr).toBe(0);
   });
 
