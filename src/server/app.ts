@@ -122,6 +122,18 @@ function isPending(v: unknown): v is Pending {
 
 const one = (v: string | string[] | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/** A header's bytes read as UTF-8 (undefined if they are not). */
+function headerText(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(value)) return value;
+  try {
+    return strictUtf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pages under /register/link find the stylesheet at assets/…, pages under /register/callback/X at ../assets/… — relative, so a path prefix in front works. */
 function assetBase(req: FastifyRequest): string {
   const path = req.url.split('?', 1)[0]!;
@@ -450,7 +462,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         }
         const value = req.headers[settings.header.toLowerCase()];
         if (typeof value !== 'string' || value.trim() === '') return errorReply(req, reply, 'signin_failed', { reason: `no ${settings.header} header` });
-        headerAccount = value;
+        // Node hands header bytes over one character each (Latin-1); a SAML service provider sends the
+        // username as UTF-8 (Müller arrives as the bytes of MÃ¼ller). Bytes that are not UTF-8 are no username.
+        const utf8 = headerText(value);
+        if (utf8 === undefined) return errorReply(req, reply, 'signin_failed', { reason: `the ${settings.header} header is not UTF-8 text` });
+        headerAccount = utf8;
       }
 
       // The pending sign-in of this browser, good once: cleared whatever happens next.

@@ -399,6 +399,29 @@ describe('sign-in: only the return from a real sign-in links, and only what was 
     await untouched(email);
   });
 
+  it("a header service's username arrives as UTF-8 bytes, as a SAML service provider sends it: Müller is Müller, and is the account müller", async () => {
+    const utf8Bytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+    const first = await invite('mueller@example.org');
+    const a = agent();
+    await chooseService(a, first, 'ims');
+    const r = await a.request(`${h.url}/register/callback/ims`, { headers: { 'x-remote-user': utf8Bytes('Müller') } });
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('account Müller is now linked');
+    expect(await show('mueller@example.org')).toMatchObject({ status: 'linked', loginService: 'ims', username: 'Müller' });
+    // The same account by another spelling, for another person: refused as SPEC says.
+    const second = await invite('other@example.org');
+    const b = agent();
+    await chooseService(b, second, 'ims');
+    expect((await b.request(`${h.url}/register/callback/ims`, { headers: { 'x-remote-user': utf8Bytes('MÜLLER') } })).status).toBe(409);
+    // Bytes that are not UTF-8 (a lone Latin-1 é) are no username: nothing linked, the sign-in kept for a good request.
+    const c = agent();
+    await chooseService(c, second, 'ims');
+    expect((await c.request(`${h.url}/register/callback/ims`, { headers: { 'x-remote-user': 'h\u00e9llo' } })).status).toBe(400);
+    expect(lastLog('/register/callback/ims').reason).toBe('the X-Remote-User header is not UTF-8 text');
+    expect(c.jar(h.url).has('portalctl-signin')).toBe(true);
+    expect(await show('other@example.org')).toMatchObject({ status: 'pending' });
+  });
+
   it('two browsers racing to link one registration: exactly one wins', async () => {
     const email = 'race@example.org';
     const link = await invite(email);
