@@ -30,12 +30,21 @@ export function anyOf(flags: string, ...classes: RegExp[]): RegExp {
   return new RegExp(`[${inner}]`, classes.some((c) => c.unicode) && !flags.includes('u') ? `${flags}u` : flags);
 }
 
-const TERMINAL_UNSAFE = anyOf('g', CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK);
+/**
+ * What a terminal would draw as nothing inside a name, so that "Ev\u200Bil" looks like "Evil": the
+ * zero-width space, word joiner and invisible operators, BOM, tag characters and the soft hyphen.
+ * Not the zero-width joiner and non-joiner: Persian and Indic names and emoji sequences need them.
+ */
+const HIDDEN = /[\u00ad\u200b\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/u;
+
+// A terminal shows direction marks and the hidden characters as escapes, so that look-alike names
+// can be told apart; tab-separated data keeps them (they are part of the name).
+const TERMINAL_UNSAFE = anyOf('g', CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK, HIDDEN);
 /** The same, direction marks excepted: they are data (see neutralizeData). */
 const DATA_UNSAFE = anyOf('g', CONTROL, LINE_SEPARATOR, BIDI_CONTROL);
 // The same classes without 'g', to ask first: almost every value is clean, and a test() is
 // ~5× cheaper than a replace() that finds nothing (a listing of 1M users neutralises millions).
-const HAS_TERMINAL_UNSAFE = anyOf('', CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK);
+const HAS_TERMINAL_UNSAFE = anyOf('', CONTROL, LINE_SEPARATOR, BIDI_CONTROL, BIDI_MARK, HIDDEN);
 const HAS_DATA_UNSAFE = anyOf('', CONTROL, LINE_SEPARATOR, BIDI_CONTROL);
 
 function escapeChar(ch: string): string {
@@ -44,7 +53,7 @@ function escapeChar(ch: string): string {
   return `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-/** Makes control, line-separator and bidi characters visible as \xNN / \uNNNN escapes, for a terminal or a log. */
+/** Makes control, line-separator, bidi and invisible characters visible as \xNN / \uNNNN escapes, for a terminal or a log. */
 export function neutralize(text: string): string {
   return HAS_TERMINAL_UNSAFE.test(text) ? text.replace(TERMINAL_UNSAFE, escapeChar) : text;
 }

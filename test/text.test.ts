@@ -26,6 +26,10 @@ describe('untrusted text', () => {
   it('shows what it neutralised as visible escapes, and leaves other text alone', () => {
     expect(neutralize('Ja\u001b]0;pwned\u0007ne D\u202eoe')).toBe('Ja\\x1B]0;pwned\\x07ne D\\u202Eoe');
     expect(neutralize('Zoë 李 👩‍🔬')).toBe('Zoë 李 👩‍🔬');
+    // What draws nothing inside a name, so that look-alikes can be told apart on a terminal.
+    expect(neutralize('Ev\u200bil Ev\u2060il Ev\ufeffil Ev\u00adil Ev\u{e0041}il')).toBe('Ev\\u200Bil Ev\\u2060il Ev\\uFEFFil Ev\\xADil Ev\\uE0041il');
+    // Joiners stay: Persian and Indic names and emoji sequences need them.
+    expect(neutralize('می\u200cخواهم')).toBe('می\u200cخواهم');
   });
 
   it('quote() JSON-quotes, neutralises and shortens a value named in a message', () => {

@@ -94,6 +94,14 @@ export function parseName(raw: string, what: string, whose = "the person's"): st
     throw new UsageError(`Invalid ${what} ${quote(raw)}: it contains control or text-direction characters; type the name as plain text.`, 'invalid_name');
   }
   if (!hasVisibleCharacter(value)) throw new UsageError(`Invalid ${what} ${quote(raw)}: it has no visible characters.`, 'invalid_name');
+  // U+FFFD is what bytes that are not UTF-8 became on the way in (a Latin-1 / Windows-1252 CSV, a
+  // terminal in another encoding): stored, the person would be greeted as "Dear J�rgen".
+  if (value.includes('\ufffd')) {
+    throw new UsageError(
+      `Invalid ${what} ${quote(raw)}: it holds \ufffd (U+FFFD), where text that was not UTF-8 was read; save the file as UTF-8 (in Excel: "CSV UTF-8") or set the terminal to UTF-8.`,
+      'invalid_name',
+    );
+  }
   if (URL_LIKE.test(value.normalize('NFKC'))) throw new UsageError(`Invalid ${what} ${quote(raw)}: a name cannot contain a web address.`, 'invalid_name');
   if ([...value].length > 100) throw new UsageError(`Invalid ${what} ${quote(raw)}: it is longer than 100 characters.`, 'invalid_name');
   return value;

@@ -92,6 +92,20 @@ describe('reading an invitation CSV', () => {
     expect(err.message).toContain('write a quote inside it twice ("")');
   });
 
+  it('refuses a file that is not UTF-8 (Latin-1 from a spreadsheet), naming the line, instead of storing "J\ufffdrgen"', async () => {
+    const f = join(dir, 'latin1.csv');
+    writeFileSync(
+      f,
+      Buffer.concat([Buffer.from('email,first_name,last_name\nok@example.org,Ok,Fine\nj@example.org,J'), Buffer.from([0xfc]), Buffer.from('rgen,Lee\n')]),
+    );
+    const err = await readInviteCsv(f).catch((e) => e);
+    expect(err).toMatchObject({ code: 'invalid_csv', exitCode: 2 });
+    expect(err.details.lines).toHaveLength(1);
+    expect(err.details.lines[0]).toMatch(
+      /^line 3: Invalid first name "J\ufffdrgen": it holds \ufffd \(U\+FFFD\), where text that was not UTF-8 was read; save the file as UTF-8/,
+    );
+  });
+
   it('refuses what is not a regular file, or is not there, before reading it', async () => {
     mkdirSync(join(dir, 'folder.csv'));
     expect(await codeOf(() => readInviteCsv(join(dir, 'folder.csv')))).toBe('invalid_csv');
