@@ -41,6 +41,11 @@ async function readLink(ctx: Context): Promise<LinkInput> {
     text += chunk;
     if (text.length > 8192) break;
   }
+  if (text.trim() === '')
+    throw new UsageError(
+      '"-" read no link from standard input (it was empty); pipe the link in: portalctl link - --service nih --account jdoe < link.txt',
+      'missing_value',
+    );
   return parseLinkInput(text);
 }
 

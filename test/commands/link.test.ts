@@ -151,6 +151,10 @@ describe('link', () => {
     const r = await w.run(['link', '-', '--service', 'ims', '--account', 'stdin'], { input: `${url}\n` });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toBe('Linked stdin (IMS Login Service) to portal grants.\n');
+    // Nothing piped in (an empty file, a variable that was not set): a usage error, not "the link is incomplete".
+    const empty = await w.run(['--json', 'link', '-', '--service', 'ims', '--account', 'stdin'], { input: '\n' });
+    expect(empty.exitCode).toBe(2);
+    expect(error(empty)).toMatchObject({ code: 'missing_value', message: expect.stringContaining('"-" read no link from standard input (it was empty)') });
   });
 
   it('a link of another portal, or of no portal, is a usage error naming the right address', async () => {
