@@ -2,6 +2,7 @@
 // linked to a user of the portal, and if not, what the Site Administrator
 // should do. `users access-check` and serve's /api/v1/access give the same.
 
+import { accountKey } from '../store/keys.js';
 import type { Portal, Store } from '../store/types.js';
 import { serviceName } from './services.js';
 import { formatLocal, iso } from './time.js';
@@ -19,6 +20,13 @@ export interface Diagnosis {
 
 const NOT_LINKED = '(This account is not linked)...';
 
+/** Where a user stands, after "User N": for a step that names a second user. */
+function standing(u: UserView, zone: string): string {
+  if (u.status === 'linked') return `is linked with ${u.username} (${u.loginServiceName})`;
+  if (u.status === 'pending') return `has not completed Step 2; their link is valid until ${formatLocal(u.registrationExpiresAt!, zone)}`;
+  return 'has not completed Step 2 and their link has expired';
+}
+
 export async function diagnoseAccess(
   store: Store,
   portal: Portal,
@@ -30,16 +38,28 @@ export async function diagnoseAccess(
   const who = `${q.account} (${serviceName(q.service)})`;
   const base = { loginService: q.service, account: q.account, portal: portal.slug };
   return store.read(async (tx) => {
+    const zoneOf = portal.timeZone ?? zone;
     const holder = await tx.users.byAccount(portal.id, q.service, q.account);
     if (holder) {
+      const nextSteps = [
+        `Verify that the user opens the right portal address: old links that are no longer valid get bookmarked. Send the user the portal Home page, ${portal.baseUrl}, and ask them to update the bookmark.`,
+      ];
+      const users = [toUserView(holder, nowIso)];
+      // Asked about someone else's address: this account signs in as the holder, not as them.
+      const asked = q.email ? await tx.users.byEmail(portal.id, q.email) : undefined;
+      if (asked && asked.id !== holder.id) {
+        const other = toUserView(asked, nowIso);
+        users.push(other);
+        nextSteps.unshift(
+          `${q.email} is user ${other.id} (${other.firstName} ${other.lastName}), not the user this account is linked to: signing in with ${who} opens the profile of user ${holder.id} (${holder.firstName} ${holder.lastName}, ${holder.email}). User ${other.id} ${standing(other, zoneOf)}. If ${q.account} belongs to user ${other.id}, it was linked to the wrong profile: check with both people before changing anything.`,
+        );
+      }
       return {
         ...base,
         linked: true,
         diagnosis: `${who} is linked to user ${holder.id} (${holder.firstName} ${holder.lastName}) of portal ${portal.slug}; the portal should let this account in.`,
-        nextSteps: [
-          `Verify that the user opens the right portal address: old links that are no longer valid get bookmarked. Send the user the portal Home page, ${portal.baseUrl}, and ask them to update the bookmark.`,
-        ],
-        users: [toUserView(holder, nowIso)],
+        nextSteps,
+        users,
       };
     }
     const elsewhere = await tx.users.accountElsewhere(q.service, q.account, portal.id);
@@ -48,13 +68,29 @@ export async function diagnoseAccess(
       const u = await tx.users.byEmail(portal.id, q.email);
       if (u) candidates.set(u.id, toUserView(u, nowIso));
     }
-    // Users who tried to link with this account (and failed, or it would be linked).
-    for (const u of await tx.users.triedAccount(portal.id, q.service, q.account)) candidates.set(u.id, toUserView(u, nowIso));
-    const zoneOf = portal.timeZone ?? zone;
+    // Users who tried to link with this account (and failed, or it would be linked), with how the last try ended.
+    const lastTry = new Map<number, { outcome: string; at: string }>();
+    const key = accountKey(q.account);
+    for (const u of await tx.users.triedAccount(portal.id, q.service, q.account)) {
+      candidates.set(u.id, toUserView(u, nowIso));
+      const tries = (await tx.linkAttempts.ofUser(u.id)).filter((a) => a.service === q.service && accountKey(a.username) === key);
+      const last = tries.reduce<(typeof tries)[number] | undefined>((a, b) => (a === undefined || b.at >= a.at ? b : a), undefined);
+      if (last) lastTry.set(u.id, { outcome: last.outcome, at: last.at });
+    }
     const steps: string[] = [];
     for (const u of candidates.values()) {
       const ref = `user ${u.id} (${u.email})`;
-      if (u.status === 'linked') {
+      const tried = lastTry.get(u.id);
+      if (u.status === 'linked' && tried?.outcome === 'link_used') {
+        // The link had already linked another account: a shared registration email, or the same person with a second account.
+        steps.push(
+          `${ref} is linked with ${u.username} (${u.loginServiceName}); on ${formatLocal(tried.at, zoneOf)} ${who} tried their registration link after it had linked that account (link_used). Each registration email is unique to the person receiving it: if ${q.account} is someone else's (a shared email), that person needs a portal account of their own: portalctl users invite --email … --first-name … --last-name …. If it is the same person switching login service, send a new registration: portalctl users resend-registration ${u.id}`,
+        );
+      } else if (u.status === 'pending' && tried?.outcome === 'link_superseded') {
+        steps.push(
+          `${ref} tried on ${formatLocal(tried.at, zoneOf)} with the link of an older registration email, which a newer one replaced (link_superseded); the newest link is valid until ${formatLocal(u.registrationExpiresAt!, zoneOf)}. Direct them to the newest registration email and to complete Step 2 — or send a new one: portalctl users resend-registration ${u.id}`,
+        );
+      } else if (u.status === 'linked') {
         steps.push(
           `${ref} is linked with a different account, ${u.username} (${u.loginServiceName}). If they now want to sign in with ${who}, send a new registration: portalctl users resend-registration ${u.id}`,
         );

@@ -146,3 +146,55 @@ describe('users access-check', () => {
     expect(text.join(' ').replace(/ +/g, ' ')).toContain('portalctl users resend-registration 2');
   });
 });
+
+describe("users access-check reads how the account's last try ended", () => {
+  let w: World;
+  const check = (args: string[], now = at(3)) => w.json(['users', 'access-check', ...args], { now });
+  const invite = (email: string, first: string) => w.run(['users', 'invite', '--email', email, '--first-name', first, '--last-name', 'Doe']);
+  beforeAll(async () => {
+    w = world();
+    await w.run(GRANTS);
+    await invite('zed@example.org', 'Zed');
+    await invite('ivy@example.org', 'Ivy');
+    await invite('dave@example.org', 'Dave');
+    await invite('kim@example.org', 'Kim');
+    const zeds = emlLinkFor(w.mailDir, 'zed@example.org');
+    await w.run(['link', zeds, '--service', 'nih', '--account', 'zedz']);
+    // Someone else with Zed's (shared) email, after it was used.
+    expect((await w.run(['link', zeds, '--service', 'nih', '--account', 'bobx'], { now: at(1) })).exitCode).toBe(1);
+    // Ivy follows her first email after a newer one replaced it.
+    const ivysFirst = emlLinkFor(w.mailDir, 'ivy@example.org');
+    await w.run(['users', 'resend-registration', 'ivy@example.org'], { now: at(1) });
+    expect((await w.run(['link', ivysFirst, '--service', 'nih', '--account', 'ivyg'], { now: at(2) })).exitCode).toBe(1);
+    await w.run(['link', emlLinkFor(w.mailDir, 'dave@example.org'), '--service', 'nih', '--account', 'dgrohl']);
+  });
+  afterAll(() => w.close());
+
+  it('a try with a link that had already linked another account (link_used): not "send a new registration" alone — a shared email needs an account of its own', async () => {
+    const d = await check(['--service', 'nih', '--account', 'bobx']);
+    expect(d.linked).toBe(false);
+    expect(d.nextSteps[0]).toBe(
+      "user 1 (zed@example.org) is linked with zedz (NIH Network Login); on 2026-11-29 09:00 EST bobx (NIH Network Login) tried their registration link after it had linked that account (link_used). Each registration email is unique to the person receiving it: if bobx is someone else's (a shared email), that person needs a portal account of their own: portalctl users invite --email … --first-name … --last-name …. If it is the same person switching login service, send a new registration: portalctl users resend-registration 1",
+    );
+  });
+
+  it('a try with a replaced link (link_superseded): the newest email, not the original one', async () => {
+    const d = await check(['--service', 'nih', '--account', 'ivyg', '--email', 'ivy@example.org']);
+    expect(d.nextSteps).toEqual([
+      'user 2 (ivy@example.org) tried on 2026-11-30 09:00 EST with the link of an older registration email, which a newer one replaced (link_superseded); the newest link is valid until 2026-12-06 09:00 EST. Direct them to the newest registration email and to complete Step 2 — or send a new one: portalctl users resend-registration 2',
+    ]);
+  });
+
+  it("an account linked to one user, asked about with another user's address: says whose profile it opens", async () => {
+    const d = await check(['--service', 'nih', '--account', 'dgrohl', '--email', 'kim@example.org']);
+    expect(d.linked).toBe(true);
+    expect(d.users.map((u: { id: number }) => u.id)).toEqual([3, 4]);
+    expect(d.nextSteps[0]).toBe(
+      'kim@example.org is user 4 (Kim Doe), not the user this account is linked to: signing in with dgrohl (NIH Network Login) opens the profile of user 3 (Dave Doe, dave@example.org). User 4 has not completed Step 2; their link is valid until 2026-12-05 09:00 EST. If dgrohl belongs to user 4, it was linked to the wrong profile: check with both people before changing anything.',
+    );
+    // Asked with the holder's own address: as before, one user and the bookmark advice.
+    const own = await check(['--service', 'nih', '--account', 'dgrohl', '--email', 'dave@example.org']);
+    expect(own.users).toHaveLength(1);
+    expect(own.nextSteps).toHaveLength(1);
+  });
+});
