@@ -220,13 +220,11 @@ export async function main(argvGiven: string[], deps: ContextDeps = processDeps(
       );
     return EXIT.ok;
   } catch (err) {
-    // Options parsed before the error (--json, --debug) still count.
-    if (!(err instanceof PortalctlError)) {
-      try {
-        applyGlobals(ctx, program);
-      } catch {
-        // keep the defaults
-      }
+    // Options parsed before the error (--json, --debug) still count (also for an error of parsing, such as an option given twice).
+    try {
+      applyGlobals(ctx, program);
+    } catch {
+      // keep the defaults
     }
     return await reportError(ctx, err, argv);
   } finally {

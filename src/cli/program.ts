@@ -17,6 +17,17 @@ function examples(lines: string[]): string {
 
 function addOption(cmd: Command, o: OptionSpec & { hidden?: boolean }): void {
   const opt = new Option(o.flags, o.description);
+  if (opt.required || opt.optional) {
+    // An option that takes a value, given twice, is a mistake (`--email b@… --email c@…`, `--portal a
+    // --portal b`): commander would keep the last silently, and a link would be used up by the second
+    // account named. Refused before anything runs; the values are not repeated (--db may hold a password).
+    let given = false;
+    opt.argParser((value: string) => {
+      if (given) throw new UsageError(`${opt.long ?? opt.flags} is given more than once; give it once.`, 'usage');
+      given = true;
+      return value;
+    });
+  }
   if (o.default !== undefined) opt.default(o.default);
   if (o.hidden) opt.hideHelp();
   cmd.addOption(opt);

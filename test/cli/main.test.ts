@@ -49,6 +49,10 @@ describe('bad input: a one-line error naming the value, exit 2, nothing changed'
     ['bad PORTALCTL_NOW', ['users', 'list'], { PORTALCTL_NOW: 'yesterday' }],
     ['bad TZ', ['users', 'list'], { TZ: 'Mars/Olympus' }],
     ['prune without --yes', ['prune']],
+    // An option that takes a value, given twice: not "the last one wins".
+    ['--email twice', ['users', 'invite', '--email', 'b@example.org', '--email=c@example.org', '--first-name', 'B', '--last-name', 'C']],
+    ['--portal twice', ['--portal', 'grants', 'users', 'set-removal-days', '1', '12', '--portal', 'other']],
+    ['--account twice', ['link', mintToken(), '--service', 'nih', '--account', 'evil1', '--account', 'good1']],
   ];
 
   it.each(cases)('%s', async (_name, args, env) => {
@@ -69,6 +73,16 @@ describe('bad input: a one-line error naming the value, exit 2, nothing changed'
     const doc = JSON.parse(r.stderr);
     expect(Object.keys(doc)).toEqual(['error']);
     expect(doc.error).toEqual(expect.objectContaining({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) }));
+  });
+});
+
+describe('an option given twice', () => {
+  it('is refused by name, without its values (--db may hold a password), before anything runs', async () => {
+    const r = await w.run(['--db', 'postgres://u:s3cret@db.example.org/x', '--db', w.db, 'users', 'list']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe('error: --db is given more than once; give it once.\n');
+    // A flag without a value may repeat: it says the same thing twice.
+    expect((await w.run(['users', 'list', '--json', '--json'])).exitCode).toBe(0);
   });
 });
 
