@@ -57,6 +57,8 @@ export class StoreError extends PortalctlError {
  */
 export function withOutcome(err: unknown, sentence: string): unknown {
   if (!(err instanceof StoreError)) return err;
+  // "Try again" only where the error itself says so (busy, a conflict), not after "restore it from a backup".
+  if (!/[Tt]ry again\.$/.test(err.message)) sentence = sentence.replace(/ Try again\.$/, '');
   const base = err.message.replace(/(?:;|\.)? ?[Tt]ry again\.$/, '').replace(/\.$/, '');
   // "… for more than 5 s; nothing was changed: …", or after a question "… is the disk full? Nothing was changed: …".
   const joined = base.endsWith('?') ? `${base} ${sentence[0]!.toUpperCase()}${sentence.slice(1)}` : `${base}; ${sentence}`;

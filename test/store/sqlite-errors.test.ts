@@ -113,3 +113,13 @@ describe('a damaged store', () => {
     });
   });
 });
+
+describe('a damaged audit trail', () => {
+  it('a write it refuses says what was not done, and not to "try again" after "restore it from a backup"', async () => {
+    damage(['audit', 'events']);
+    const r = await w.run(['users', 'invite', '--email', 'zz@example.org', '--first-name', 'Z', '--last-name', 'Z']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/is damaged \(.*\); restore it from a backup; nothing was changed: "zz@example.org" was not invited\.\n$/);
+    expect(r.stderr).not.toMatch(/[Tt]ry again/);
+  });
+});
