@@ -25,8 +25,14 @@ export function processDeps(): ContextDeps {
       let count = 0;
       const handler = (signal: NodeJS.Signals) => {
         count += 1;
-        // A second Ctrl-C means "now": the store is transactional, so nothing is half-written.
-        if (count > 1) process.exit(EXIT.interrupted);
+        // A second Ctrl-C means "now": the store is transactional, so nothing is half-written. Said before
+        // going (stderr is synchronous on a terminal, a pipe or a file), so nobody is left guessing.
+        if (count > 1) {
+          process.stderr.write(
+            'Stopped at once: what was committed is kept and nothing is half-written, but the work in flight was not finished. Run the command again to finish it (`portalctl outbox list` shows the emails still queued; one that was on its way may go out twice).\n',
+          );
+          process.exit(EXIT.interrupted);
+        }
         abort(signal);
       };
       process.on('SIGINT', handler);

@@ -78,6 +78,9 @@ describe('Ctrl-C during a bulk send', () => {
     t.type('\u0003');
     expect(await t.exit).toBe(130);
     expect(smtp.received).toHaveLength(3);
+    const said = t.text().replace(/\s+/g, ' ');
+    expect(said).toContain('Stopped at once: what was committed is kept and nothing is half-written');
+    expect(said).toContain('`portalctl outbox list` shows the emails still queued');
   });
 
   it('outbox send (SIGINT, no terminal): reports sent and waiting, exit 130', async () => {
