@@ -125,7 +125,6 @@ const one = (v: string | string[] | undefined): string | undefined => (typeof v 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** A header's bytes read as UTF-8 (undefined if they are not). */
 function headerText(value: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(value)) return value;
   try {
     return strictUtf8.decode(Buffer.from(value, 'latin1'));
