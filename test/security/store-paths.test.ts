@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from '../helpers/cli.js';
 import { GRANTS, world, type World } from '../helpers/run.js';
@@ -207,6 +208,61 @@ describe.runIf(canMount)('a store on a read-only file system', () => {
     } finally {
       fs.unmount();
       ro.close();
+    }
+  });
+});
+
+// A store the helpdesk may read but not write: owned by the service's user, in a folder only it may write.
+describe.runIf(isRoot)('a store this user may read but not write, in a folder it may not write', () => {
+  it('read-only commands work without writing anything; a change is refused as store_readonly', async () => {
+    const owner = world();
+    const shared = mkdtempSync(join(tmpdir(), 'portalctl-shared-'));
+    try {
+      const db = join(shared, 'portalctl.db');
+      owner.env.PORTALCTL_DB = db;
+      expect((await owner.run(GRANTS)).exitCode).toBe(0);
+      expect((await owner.run(['users', 'invite', '--email', 'a@example.org', '--first-name', 'A', '--last-name', 'B'])).exitCode).toBe(0);
+      chmodSync(shared, 0o755);
+      chmodSync(db, 0o644);
+      const before = fingerprint(db);
+      const home = mkdtempSync(join(tmpdir(), 'portalctl-helpdesk-'));
+      chmodSync(home, 0o777);
+      const asHelpdesk = (argv: string[]) =>
+        execa('node', [BIN, '--db', db, ...argv], {
+          reject: false,
+          extendEnv: false,
+          uid: 65534,
+          gid: 65534,
+          env: {
+            PATH: process.env.PATH,
+            HOME: home,
+            XDG_CONFIG_HOME: join(home, 'c'),
+            XDG_DATA_HOME: join(home, 'd'),
+            PORTALCTL_NOW: owner.env.PORTALCTL_NOW ?? '',
+          },
+        });
+      for (const argv of [
+        ['users', 'list'],
+        ['users', 'whoami-login', '1'],
+        ['users', 'show', 'a@example.org'],
+      ]) {
+        const r = await asHelpdesk(argv);
+        expect(r.exitCode, `${argv.join(' ')}: ${r.stderr}`).toBe(0);
+      }
+      const r = await asHelpdesk(['--json', 'users', 'invite', '--email', 'b@example.org', '--first-name', 'B', '--last-name', 'C']);
+      expect(r.exitCode).toBe(1);
+      expect(JSON.parse(r.stderr).error.code).toBe('store_readonly');
+      expect(fingerprint(db)).toEqual(before);
+      expect(companions(db)).toEqual([]);
+      // While the owner's serve has it open (a -wal file), the reader cannot see the changes: it says why, not "needs to write".
+      writeFileSync(`${db}-wal`, '');
+      const busy = await asHelpdesk(['--json', 'users', 'list']);
+      expect(busy.exitCode).toBe(1);
+      expect(JSON.parse(busy.stderr).error).toMatchObject({ code: 'store_readonly', message: expect.stringContaining('run this as the store') });
+      rmSync(home, { recursive: true, force: true });
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+      owner.close();
     }
   });
 });

@@ -266,7 +266,8 @@ const MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /**
  * Opens the store for reading only. A store in WAL mode needs its -shm file,
- * which a read-only file system does not let SQLite create; then, provided no
+ * which a read-only file system (or a folder this user may not write) does not
+ * let SQLite create; then, provided no
  * -wal file holds changes the main file lacks (a cleanly closed store has
  * none), the store is read into memory and opened from there — the file
  * itself is never written.
@@ -278,7 +279,15 @@ function openReadOnly(Driver: typeof Database, path: string, timeout: number): D
   } catch (err) {
     db.close();
     const code = (err as { code?: string }).code ?? '';
-    if (code !== 'SQLITE_CANTOPEN' || existsSync(`${path}-wal`)) throw sqliteError(err, path);
+    // CANTOPEN: a read-only file system; READONLY_DIRECTORY: a folder this user may not write (a store
+    // the helpdesk may read, owned by the service's user). Either way no -shm can be made.
+    if (code !== 'SQLITE_CANTOPEN' && code !== 'SQLITE_READONLY_DIRECTORY') throw sqliteError(err, path);
+    if (existsSync(`${path}-wal`)) {
+      throw new StoreError(
+        'store_readonly',
+        `The store ${quote(path, 200)} has changes in its -wal file (it is in use, or was not closed cleanly), and reading those needs write access to its folder, which this user lacks; run this as the store's owner, or let this user write the folder.`,
+      );
+    }
     const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       const st = fstatSync(fd);
