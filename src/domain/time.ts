@@ -225,7 +225,10 @@ export function localZone(env: NodeJS.ProcessEnv): string {
       );
     return name;
   }
-  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+  // TZ set but empty is UTC to the C library; ICU then names the zone "Etc/Unknown", which no formatter
+  // takes (every time shown was an internal error, some after the change was saved).
+  const system = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return system && isValidTimeZone(system) ? system : 'UTC';
 }
 
 /** Whole days left, rounded up, so a fresh 30-day countdown reads "30 days". */

@@ -59,6 +59,15 @@ describe('exit codes, end to end', () => {
     expect(other.stdout).not.toContain('hunter2');
   });
 
+  it('TZ set but empty counts as unset (UTC here), as an empty variable does: times are shown, nothing fails after a write', async () => {
+    const tz = { TZ: '' };
+    const invite = await sb.run(['users', 'invite', '--email', 'tz@example.org', '--first-name', 'T', '--last-name', 'Z'], { env: tz });
+    expect(invite.exitCode, invite.stderr).toBe(0);
+    const who = await sb.run(['users', 'whoami-login', 'tz@example.org'], { env: tz });
+    expect(who.exitCode, who.stderr).toBe(0);
+    expect(who.stderr).toMatch(/Their Step 2 link is valid until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  });
+
   it('a reader that goes away (| head) ends the output quietly, exit 0; a full disk is exit 1 with one line', async () => {
     await seedUsers(sb, 3000); // far more than a pipe holds
     const node = `"${process.execPath}" "${BIN}"`;
