@@ -59,7 +59,10 @@ export function parseSince(raw: string, now: Date, zone: string): Date {
     return value === 'today' ? midnight : startOfLocalDay(new Date(midnight.getTime() - 1), zone);
   }
   try {
-    return parseIsoTime(raw, '--since');
+    const at = parseIsoTime(raw, '--since');
+    // A date alone is that day as the reader's clock has it, as "today" and "yesterday" are.
+    if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return localMidnight(at.getUTCFullYear(), at.getUTCMonth() + 1, at.getUTCDate(), zone);
+    return at;
   } catch {
     throw new UsageError(
       `Invalid --since ${quote(raw, 60)}: give a date (2026-11-01), a time (2026-11-01T09:00:00Z), "yesterday", "today", or a span such as 7d, 12h or 2w.`,
@@ -68,11 +71,33 @@ export function parseSince(raw: string, now: Date, zone: string): Date {
   }
 }
 
+const WALL_CLOCK: Intl.DateTimeFormatOptions = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+
+/** How far `zone`'s clocks are ahead of UTC at the instant `t` (ms). */
+function offsetAt(t: number, zone: string): number {
+  const p = parts(new Date(t), zone, WALL_CLOCK);
+  return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - Math.floor(t / 1000) * 1000;
+}
+
+/**
+ * The first instant of a calendar day in `zone`: its midnight, found by the zone's offset then — not
+ * by going back the hours the clock shows, which is an hour off on the days the clocks change. Where
+ * midnight itself is skipped (clocks that change at midnight), the first hour that exists.
+ */
+function localMidnight(year: number, month: number, day: number, zone: string): Date {
+  const wall = Date.UTC(year, month - 1, day);
+  let t = wall - offsetAt(wall, zone);
+  t = wall - offsetAt(t, zone);
+  const p = parts(new Date(t), zone, WALL_CLOCK);
+  // Skipped midnight: t fell on the day before; the day starts where the clocks jumped.
+  if (Number(p.day) !== day) t += DAY_MS - (Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second)) * 1000;
+  return new Date(t);
+}
+
 /** Midnight at the start of the day `at` falls on, in `zone`. */
 function startOfLocalDay(at: Date, zone: string): Date {
-  const p = parts(at, zone, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  const sinceMidnight = (Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second)) * 1000 + at.getUTCMilliseconds();
-  return new Date(at.getTime() - sinceMidnight);
+  const p = parts(at, zone, WALL_CLOCK);
+  return localMidnight(Number(p.year), Number(p.month), Number(p.day), zone);
 }
 
 /**

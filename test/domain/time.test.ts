@@ -43,6 +43,21 @@ describe('times given by a person', () => {
     expect(err.message).toContain('"last week"');
   });
 
+  it('--since: today, yesterday and a date start at local midnight, also on the days the clocks change', () => {
+    const since = (v: string, now: string, zone: string) => parseSince(v, new Date(now), zone).toISOString();
+    // Los Angeles, November 1 (25 hours long): yesterday began at 00:00 PDT, today at 00:00 PDT.
+    expect(since('yesterday', '2026-11-01T12:00:00Z', 'America/Los_Angeles')).toBe('2026-10-31T07:00:00.000Z');
+    expect(since('today', '2026-11-01T12:00:00Z', 'America/Los_Angeles')).toBe('2026-11-01T07:00:00.000Z');
+    // March 8 (23 hours long): it began at 00:00 PST.
+    expect(since('today', '2026-03-08T12:00:00Z', 'America/Los_Angeles')).toBe('2026-03-08T08:00:00.000Z');
+    expect(since('yesterday', '2026-03-09T12:00:00Z', 'America/Los_Angeles')).toBe('2026-03-08T08:00:00.000Z');
+    // Santiago skips midnight on September 6: the day begins at 01:00.
+    expect(since('today', '2026-09-06T12:00:00Z', 'America/Santiago')).toBe('2026-09-06T04:00:00.000Z');
+    // A date alone is that day on the reader's clock, as today and yesterday are.
+    expect(since('2026-03-03', '2026-03-04T12:00:00Z', 'Asia/Kolkata')).toBe('2026-03-02T18:30:00.000Z');
+    expect(since('2026-03-03', '2026-03-04T12:00:00Z', 'America/Los_Angeles')).toBe('2026-03-03T08:00:00.000Z');
+  });
+
   it('TZ must name a zone portalctl can show times in', () => {
     expect(localZone({ TZ: 'Europe/Berlin' })).toBe('Europe/Berlin');
     expect(localZone({ TZ: ':UTC' })).toBe('UTC');
