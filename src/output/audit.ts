@@ -33,10 +33,13 @@ const WAS_ONLY = new Set(['registrationExpiresAt']);
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z$/;
 
+/** Fields that hold times (removalDueAt, registrationExpiresAt, createdAt, …): only these are shown in local time — a name that looks like a time stays as typed. */
+const isTimeField = (k: string) => k.endsWith('At');
+
 /** A value in words, neutralised: the words keep their own line breaks, so a value may bring none. */
-function show(v: unknown, zone: string | undefined): string {
+function show(v: unknown, zone: string | undefined, key = ''): string {
   if (v === null || v === undefined) return '(none)';
-  if (typeof v === 'string') return zone && ISO_TIME.test(v) ? formatLocal(v, zone) : neutralize(v);
+  if (typeof v === 'string') return zone && isTimeField(key) && ISO_TIME.test(v) ? formatLocal(v, zone) : neutralize(v);
   if (Array.isArray(v) && v.every((x) => typeof x !== 'object')) return v.length ? neutralize(v.join(', ')) : '(none)';
   return neutralize(JSON.stringify(v));
 }
@@ -55,13 +58,13 @@ export function changeWords(before: unknown, after: unknown, zone?: string): str
   const listed = (o: Record<string, unknown>) =>
     Object.entries(o)
       .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k, v]) => `${word(k)}: ${show(v, zone)}`)
+      .map(([k, v]) => `${word(k)}: ${show(v, zone, k)}`)
       .join('; ');
   if (!before && after) return listed(a);
   if (before && !after) return `was ${listed(b)}`;
   return [...new Set([...Object.keys(b), ...Object.keys(a)])]
     .filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]))
-    .map((k) => (WAS_ONLY.has(k) && !(k in a) ? `${word(k)} was ${show(b[k], zone)}` : `${word(k)}: ${show(b[k], zone)} → ${show(a[k], zone)}`))
+    .map((k) => (WAS_ONLY.has(k) && !(k in a) ? `${word(k)} was ${show(b[k], zone, k)}` : `${word(k)}: ${show(b[k], zone, k)} → ${show(a[k], zone, k)}`))
     .join('\n');
 }
 

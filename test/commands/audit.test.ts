@@ -27,6 +27,11 @@ describe('change words', () => {
     expect(changeWords(null, { email: 'a@x.org', loginService: null })).toBe('email: a@x.org');
     expect(changeWords({ email: 'a@x.org' }, null)).toBe('was email: a@x.org');
   });
+
+  it('shows the time fields in local time on a terminal, and a name that looks like a time as typed', () => {
+    const after = { lastName: '2026-03-04T12:00:00Z', removalDueAt: '2026-03-04T12:00:00Z' };
+    expect(changeWords(null, after, 'America/Los_Angeles')).toBe('last name: 2026-03-04T12:00:00Z; removal date: 2026-03-04 04:00 PST');
+  });
 });
 
 describe('audit', () => {
