@@ -18,7 +18,9 @@ export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
   // No spinner: a note is a plain line on stderr.
   const silent: ProgressHandle = { update() {}, note: (t) => void io.stderr.write(`${t}\n`), stop() {} };
   return async (text) => {
-    if (!enabled || !io.stderrIsTTY) return silent;
+    // A terminal that reports no width (0 columns: `script` without a terminal of its own, some CI
+    // consoles) cannot have a line redrawn: ora would clear an endless number of lines, never finishing.
+    if (!enabled || !io.stderrIsTTY || (io.stderr as NodeJS.WriteStream).columns === 0) return silent;
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false, isEnabled: true }).start();
     let last = 0;

@@ -170,3 +170,15 @@ describe('Ctrl-C during prune', () => {
 it('strip keeps what a person reads', () => {
   expect(strip('\u001b[31merror:\u001b[39m x\r\n')).toBe('error: x\n');
 });
+
+describe('a terminal that reports no size (0 columns)', () => {
+  it('a bulk invite finishes, without a spinner that redraws forever', async () => {
+    const csv = join(sb.dir, 'zero.csv');
+    writeFileSync(csv, `email,first_name,last_name\n${Array.from({ length: 15 }, (_, i) => `z${i}@example.org,Zed,Zero ${i}`).join('\n')}\n`);
+    const t = liveTerminal(['users', 'invite', '--from-csv', csv, '--yes'], sb.env, { cols: 0, rows: 0 });
+    const timeout = new Promise<number>((resolve) => setTimeout(() => resolve(-1), 30_000).unref());
+    expect(await Promise.race([t.exit, timeout])).toBe(0);
+    expect(t.text()).toContain('Invited 15 people to grants.');
+    expect(t.text().length).toBeLessThan(20_000);
+  });
+});
