@@ -2,6 +2,7 @@
 // settings, progress on the terminal, Ctrl-C to stop after the messages in
 // flight. Returns the results and the words for them.
 
+import { withOutcome } from '../errors.js';
 import { deliver, type DeliveryResult } from '../mail/deliver.js';
 import { describeDeliveries } from '../output/delivery.js';
 import type { Outcome } from '../output/results.js';
@@ -39,4 +40,19 @@ export async function sendQueued(ctx: Context, outboxIds: number[], opts: { labe
     recorded: opts.recorded,
   });
   return { results, ...words };
+}
+
+/**
+ * What a command reads to show after sending (the users as they are now). If the store fails by
+ * then, the work is done and must not look undone: a sending that failed already says what was
+ * recorded and what is queued, and stands as the answer (nothing is shown); otherwise the store's
+ * error says that the work was done and only the showing failed.
+ */
+export async function readAfterSending<T>(sending: Sending, read: () => Promise<T>, shown: T, done: string): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (sending.error) return shown;
+    throw withOutcome(err, done);
+  }
 }

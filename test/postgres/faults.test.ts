@@ -443,6 +443,38 @@ describe("PostgreSQL's own faults", { timeout: 120_000 }, () => {
       }
     }, 240_000);
 
+    it('gone for good while a bulk invite sends: it gives up 15 s after, says everyone is invited and the rest queued (exit 75)', async () => {
+      const sb = await pgSandbox(cluster, { PORTALCTL_SMTP_URL: smtp.url });
+      try {
+        await sb.run(GRANTS);
+        const n = 300;
+        const f = csv(
+          sb,
+          'gone.csv',
+          Array.from({ length: n }, (_, i) => `g${i}@gone.pg.example.org`),
+        );
+        const start = smtp.messages.length;
+        const child = sb.run(['users', 'invite', '--from-csv', f, '--yes']);
+        const deadline = Date.now() + 30_000;
+        while (smtp.messages.length < start + 10) {
+          if (Date.now() > deadline) throw new Error('never saw the sending');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await cluster.stop({ mode: 'immediate' });
+        const stopped = Date.now();
+        const r = await child;
+        // One outage, one budget: not 15 s again for each transaction the run still had to make.
+        expect(Date.now() - stopped).toBeLessThan(30_000);
+        expect(r.exitCode, r.stderr).toBe(75);
+        expect(r.stderr).toMatch(/300 people are invited to grants and their emails are queued, and that is kept\. Then the store could not be written: /);
+        expect(r.stderr).toMatch(/; \d+ are queued\b/);
+        expect(r.stderr).not.toMatch(/internal error/);
+      } finally {
+        await cluster.start();
+        sb.cleanup();
+      }
+    }, 120_000);
+
     it('down: one clear line, code store_unavailable, exit 1, fast', async () => {
       const sb = await pgSandbox(cluster);
       try {

@@ -10,7 +10,7 @@ import { parseEmail, parseName } from '../../domain/validate.js';
 import { info, type Result } from '../../output/results.js';
 import { confirmIfInteractive, valueOrPrompt } from '../../runtime/ask.js';
 import type { Context } from '../../runtime/context.js';
-import { sendQueued } from '../../runtime/send.js';
+import { readAfterSending, sendQueued } from '../../runtime/send.js';
 import { str, type RawInput } from '../command.js';
 
 export type InviteOptions = { fromCsv: string } | { email?: string; firstName?: string; lastName?: string };
@@ -48,7 +48,12 @@ export async function run(ctx: Context, o: InviteOptions): Promise<Result> {
     throw withOutcome(err, `nothing was changed: ${quote(email)} was not invited. Try again.`);
   });
   const sending = await sendQueued(ctx, [recorded.outboxId], { recorded: `${quote(email)} is invited to ${portal.slug} (user ${recorded.userId})` });
-  const user = await store.read((tx) => tx.users.listing(recorded.userId));
+  const user = await readAfterSending(
+    sending,
+    () => store.read((tx) => tx.users.listing(recorded.userId)),
+    undefined,
+    `${quote(email)} is invited (user ${recorded.userId}) and the email went out; only showing the user failed. Try again.`,
+  );
   return { kind: 'users', users: user ? [toUserView(user, iso(ctx.now))] : [], report: true, messages: sending.messages, error: sending.error };
 }
 
@@ -76,10 +81,14 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<Result> {
   const lineOf = new Map(people.map((p) => [p.email, p.line]));
   const skipped = bulk.skipped.map((s) => ({ line: lineOf.get(s.email) ?? null, email: s.email, userId: s.userId }));
   const ids = bulk.invited.map((i) => i.userId);
+  const done = `${plural(bulk.invited.length, 'person', 'people')} ${bulk.invited.length === 1 ? 'is' : 'are'} invited and ${bulk.invited.length === 1 ? 'their email' : 'their emails'} went out; only the list could not be read (\`portalctl users list --status pending\` shows them). Try again.`;
   const users = (async function* () {
     for (let i = 0; i < ids.length; i += 1000) {
       const slice = ids.slice(i, i + 1000);
-      yield (await store.read((tx) => tx.users.listings(slice))).map((u) => toUserView(u, now));
+      const batch = await readAfterSending(sending, () => store.read((tx) => tx.users.listings(slice)), undefined, done);
+      // The store failed after a sending that already reported it: the list stops, the report stands.
+      if (batch === undefined) return;
+      yield batch.map((u) => toUserView(u, now));
     }
   })();
   const lines = [`Invited ${plural(bulk.invited.length, 'person', 'people')} to ${portal.slug}.`];

@@ -11,7 +11,7 @@ import { info, warning, type Message, type Result } from '../../output/results.j
 import { usernameCell } from '../../output/users.js';
 import { confirmIfInteractive } from '../../runtime/ask.js';
 import type { Context } from '../../runtime/context.js';
-import { sendQueued } from '../../runtime/send.js';
+import { readAfterSending, sendQueued } from '../../runtime/send.js';
 import { flag, str, type RawInput } from '../command.js';
 
 export interface ResendOptions {
@@ -79,14 +79,20 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
     },
   );
   const now = iso(ctx.now);
-  const views = await store.read(async (tx) => {
-    const out = [];
-    for (const id of ids) {
-      const u = await tx.users.listing(id);
-      if (u) out.push(toUserView(u, now));
-    }
-    return out;
-  });
+  const views = await readAfterSending(
+    sending,
+    () =>
+      store.read(async (tx) => {
+        const out = [];
+        for (const id of ids) {
+          const u = await tx.users.listing(id);
+          if (u) out.push(toUserView(u, now));
+        }
+        return out;
+      }),
+    [],
+    `new registration emails for ${plural(recorded.length, 'user')} are recorded and went out; only showing the users failed. Try again.`,
+  );
   return {
     kind: 'users',
     users: views,

@@ -488,6 +488,9 @@ export class PostgresStore implements Store {
    * serialization failure or deadlock, and on a new connection after a lost
    * one (until RECONNECT_BUDGET_MS), unless the loss came during COMMIT.
    */
+  /** When the server was first found gone in the outage under way (undefined: it answers). */
+  private unreachableSince: number | undefined;
+
   private async transact<T>(mode: 'read' | 'write', fn: (tx: Tx, c: Conn) => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreError('store_closed', 'The store was closed.');
     const started = Date.now();
@@ -508,6 +511,7 @@ export class PostgresStore implements Store {
           await conn.settle();
           client.query('COMMIT').catch(() => {});
           client.release();
+          this.unreachableSince = undefined;
           return out;
         }
         conn.flush();
@@ -523,6 +527,7 @@ export class PostgresStore implements Store {
         }
         await commit;
         client.release();
+        this.unreachableSince = undefined;
         return out;
       } catch (err) {
         if (client) {
@@ -543,7 +548,10 @@ export class PostgresStore implements Store {
           await sleep(Math.random() * Math.min(200, 2 ** Math.min(attempt, 8)) + attempt);
           continue;
         }
-        if (phase !== 'commit' && isConnectionError(err) && Date.now() - started < RECONNECT_BUDGET_MS && !this.closed) {
+        // The budget is one outage's, not each transaction's: a command of many transactions (a bulk
+        // invite, a prune) gives up RECONNECT_BUDGET_MS after the server went away, not that long again for each.
+        if (phase !== 'commit' && isConnectionError(err)) this.unreachableSince ??= started;
+        if (phase !== 'commit' && isConnectionError(err) && Date.now() - (this.unreachableSince ?? started) < RECONNECT_BUDGET_MS && !this.closed) {
           await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)));
           continue;
         }
