@@ -6,6 +6,8 @@ import { info, warning, type Column, type Message, type Result } from '../output
 import type { Context } from '../runtime/context.js';
 import { displayUrl } from '../webhooks/deliver.js';
 import type { RawInput } from './command.js';
+import { isPostgresUrl } from '../store/open.js';
+import { postgresUrlText, readPostgresUrl } from '../store/postgres/connect.js';
 
 interface Row {
   name: string;
@@ -18,13 +20,15 @@ interface Row {
 export function maskUrl(raw: string | undefined): string | undefined {
   if (!raw) return raw;
   try {
-    const url = new URL(raw);
+    const postgres = isPostgresUrl(raw);
+    // libpq's postgres://user@/db?host=/socket (a user, no host) is read as the store reads it.
+    const url = postgres ? readPostgresUrl(raw) : new URL(raw);
     // "smtp:user:pw@relay" parses, as an opaque path with no host: the password would be shown in it.
     if (url.host === '' && /[@:]/.test(url.pathname)) return '(not a valid URL)';
     if (url.password) url.password = '***';
     // libpq, and so the PostgreSQL store, also takes the password as ?password=….
     if (url.searchParams.has('password')) url.searchParams.set('password', '***');
-    return url.toString();
+    return postgres ? postgresUrlText(url) : url.toString();
   } catch {
     // Not a URL (a path): nothing in it to mask — unless it looks like one, then show nothing of it.
     return /:\/\//.test(raw) ? '(not a valid URL)' : raw;

@@ -87,6 +87,17 @@ describe('where the password comes from', { timeout: 60_000 }, () => {
   });
 });
 
+describe('the URL forms', { timeout: 60_000 }, () => {
+  it("a user and no host, the socket folder in host= — libpq's form, which a WHATWG URL refuses — connects and is shown as given", async () => {
+    const dbname = new URL(await pgs.createDatabase()).pathname.slice(1);
+    const url = `postgres://portalctl@/${dbname}?host=${encodeURIComponent(pgs.socketDir)}&port=${pgs.port}`;
+    await withSandbox({ PORTALCTL_DB: url }, async (sb) => {
+      await works(sb);
+      expect((await sb.run(['config'])).stdout).toContain(`postgres://portalctl@/${dbname}?host=`);
+    });
+  });
+});
+
 describe('sslmode', { timeout: 60_000 }, () => {
   // The test server has no certificate: TLS is refused by it.
   it('disable and prefer connect to a server without TLS', async () => {

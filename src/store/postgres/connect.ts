@@ -47,10 +47,10 @@ function invalid(what: string): StoreError {
 /** The URL with its password removed (not masked: it says nothing of its length). */
 export function maskPostgresUrl(raw: string): string {
   try {
-    const url = new URL(raw);
+    const url = readPostgresUrl(raw);
     if (url.password) url.password = '***';
     url.searchParams.delete('password');
-    return url.toString();
+    return postgresUrlText(url);
   } catch {
     return 'postgres://(not a valid URL)';
   }
@@ -150,14 +150,32 @@ function osUser(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/** The stand-in host of a URL that names a user but no host (a name that can be no real host). */
+const NO_HOST = 'no-host.portalctl.invalid';
+
+/**
+ * A postgres:// URL as a URL object. libpq takes a user without a host
+ * (postgres://portalctl@/db?host=/run/postgresql: the socket from host= or
+ * PGHOST); a WHATWG URL does not, so such a URL is read with a stand-in host.
+ */
+export function readPostgresUrl(raw: string): URL {
+  return new URL(raw.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i, `$1${NO_HOST}`));
+}
+
+/** A URL read by readPostgresUrl, as text again: without the stand-in host. */
+export function postgresUrlText(url: URL): string {
+  return url.toString().replace(`@${NO_HOST}`, '@');
+}
+
 /** Takes a postgres:// URL apart, with libpq's fallbacks (PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE, PGCONNECT_TIMEOUT). */
 export function parsePostgresUrl(raw: string, env: NodeJS.ProcessEnv, passwordFromFile?: string): PgTarget {
   let url: URL;
   try {
-    url = new URL(raw.trim());
+    url = readPostgresUrl(raw.trim());
   } catch {
     throw invalid('is not a valid URL');
   }
+  const hostless = url.hostname === NO_HOST;
   if (!/^postgres(ql)?:$/i.test(url.protocol)) throw invalid('must start with postgres:// or postgresql://');
   const params = url.searchParams;
   for (const key of params.keys()) if (!KNOWN_PARAMS.includes(key)) throw invalid(`has an unknown parameter ${quote(key)} (known: ${KNOWN_PARAMS.join(', ')})`);
@@ -168,7 +186,7 @@ export function parsePostgresUrl(raw: string, env: NodeJS.ProcessEnv, passwordFr
       throw invalid('has a badly escaped part');
     }
   };
-  const host = (url.hostname ? dec(url.hostname).replace(/^\[(.*)\]$/, '$1') : '') || params.get('host') || env.PGHOST || 'localhost';
+  const host = (url.hostname && !hostless ? dec(url.hostname).replace(/^\[(.*)\]$/, '$1') : '') || params.get('host') || env.PGHOST || 'localhost';
   const portText = url.port || params.get('port') || env.PGPORT || '5432';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`has an invalid port ${quote(portText)}`);
