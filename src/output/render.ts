@@ -320,6 +320,8 @@ async function renderDocument(r: DocumentResult, mode: Mode, o: RenderOptions, s
     o.stdout.write(`${toJson(r.json, 2)}\n`);
     return;
   }
+  // The report of a change (store copy's counts): --quiet silences it, as it does every result table of a change.
+  if (o.quiet && r.report) return;
   let first = true;
   for (const section of r.sections) {
     const title = 'title' in section ? section.title : undefined;

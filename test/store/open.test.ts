@@ -184,3 +184,15 @@ describe('a path that is not a portalctl store is refused untouched (exit 2)', (
     expect(await codeOf(() => SqliteStore.open(join(dir, 'missing.db'), { create: false }))).toBe('store_missing');
   });
 });
+
+describe('store copy --quiet', () => {
+  it('prints nothing on success, as every command that changes something; without it, the counts', async () => {
+    w = world();
+    expect((await w.run(GRANTS)).exitCode).toBe(0);
+    const quiet = await w.run(['--quiet', 'store', 'copy', '--to', join(w.dir, 'quiet.db')]);
+    expect(quiet).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    expect(existsSync(join(w.dir, 'quiet.db'))).toBe(true);
+    const told = await w.run(['store', 'copy', '--to', join(w.dir, 'told.db')]);
+    expect(told.stdout).toMatch(/^Table\tRows\n/);
+  });
+});
