@@ -199,7 +199,8 @@ export function formatRelative(isoTime: string, now: Date, past?: string): strin
           : abs < 60 * DAY_MS
             ? [Math.round(abs / DAY_MS), 'day']
             : [Math.round(abs / (30 * DAY_MS)), 'month'];
-  if (unit === 'now') return past && ms < 0 ? `${past} just now` : 'just now';
+  // At the very moment (ms 0) a link is expired (status expired): said so, as a moment later.
+  if (unit === 'now') return past && ms <= 0 ? `${past} just now` : 'just now';
   const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
   return ms >= 0 ? `in ${text}` : `${past ? `${past} ` : ''}${text} ago`;
 }

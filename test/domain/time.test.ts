@@ -104,6 +104,8 @@ describe('times shown to a person', () => {
     expect(formatRelative('2026-11-28T12:00:00.000Z', NOW)).toBe('2 hours ago');
     expect(formatRelative('2026-11-28T14:00:20.000Z', NOW)).toBe('just now');
     expect(formatRelative('2027-03-28T14:00:00.000Z', NOW)).toBe('in 4 months');
+    // A link expiring at this very moment is expired (as its status says), not "just now".
+    expect(formatRelative(NOW.toISOString(), NOW, 'expired')).toBe('expired just now');
   });
 
   it('days left count whole days, rounded up, so a fresh 30-day countdown reads 30', () => {
