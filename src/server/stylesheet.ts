@@ -18,6 +18,8 @@ body {
   font-family: Arial, Helvetica, sans-serif;
   font-size: 1rem;
   line-height: 1.5;
+  /* A long address or a one-word portal name wraps instead of widening the page past a phone's screen. */
+  overflow-wrap: anywhere;
 }
 /* Only the side padding, so main, header and footer keep their own top and bottom padding. */
 .wrap { max-width: 40rem; margin: 0 auto; padding-left: 1rem; padding-right: 1rem; }

@@ -50,6 +50,13 @@ export function errorOf(code: ErrorCode): string {
   });
 }
 
+/** Names and addresses that are one long run of letters. */
+const UNBROKEN = {
+  portalName: 'InternationalCollaborativeBiomedicalResearchInfrastructurePortal',
+  firstName: 'Maximilianaalexandrinakonstantinopoulouvonundzuhohenstaufenberg',
+  adminEmail: 'clinicalresearch.administrator@nationalinstitutesofbiomedicalresearch.example.org',
+};
+
 /** Name → full HTML document: every page variant. */
 export function allPages(): Record<string, string> {
   const pages: Record<string, string> = {
@@ -60,6 +67,15 @@ export function allPages(): Record<string, string> {
       ...step2,
       portalName: 'National Institute of Something Extraordinarily Long Grants and Cooperative Agreements Portal',
       firstName: 'Maximiliana-Alexandrina-Konstantinopolis',
+    }),
+    // Long runs without a space or hyphen (a one-word portal name, a long first name, long addresses): wrapped, not wider than a phone.
+    'step2-unbroken': step2Page({ ...step2, ...UNBROKEN }),
+    'error-unbroken': errorPage({
+      ...UNBROKEN,
+      portalUrl: 'https://grants.example.org',
+      code: 'link_expired',
+      detail: { whenText: WHEN },
+      assetBase: ASSET_BASE,
     }),
     success: successPage({
       portalName: 'Grants Portal',
@@ -82,5 +98,11 @@ export function allEmails(): Record<string, string> {
     'email-registration-linked': composeRegistrationEmail({ ...email, linkedAs: { username: 'jdoe', serviceName: 'NIH Network Login' } }).html,
     'email-reminder': composeReminderEmail({ ...email, removalAt: REMOVAL_AT }).html,
     'email-removal-warning': composeRemovalWarningEmail({ ...email, removalAt: REMOVAL_AT }).html,
+    'email-unbroken': composeRegistrationEmail({
+      ...email,
+      ...UNBROKEN,
+      to: 'maximiliana.konstantinopoulou@researchinstituteofadvancedbiomedicalstudies.example.org',
+      removalAt: REMOVAL_AT,
+    }).html,
   };
 }
