@@ -94,16 +94,16 @@ _portalctl_options() {
     esac
 }
 
-# _portalctl_value PATH OPTION: 1 if OPTION takes no value; else 0 with REPLY the
-# values to offer (maybe none), or 2 for file names.
+# _portalctl_value PATH OPTION [probe]: 1 if OPTION takes no value; else 0 with REPLY
+# the values to offer (maybe none; with probe, not looked up), or 2 for file names.
 _portalctl_value() {
     case "$1|$2" in
         '|--db') return 2 ;;
-        '|--portal') _portalctl_dynamic portals; return 0 ;;
+        '|--portal') [[ $3 == probe ]] || _portalctl_dynamic portals; return 0 ;;
         '|--actor') REPLY=''; return 0 ;;
         'users list|--status') REPLY='linked pending expired unlinked'; return 0 ;;
         'users list|--search') REPLY=''; return 0 ;;
-        'users list|--sort') REPLY=''; return 0 ;;
+        'users list|--sort') REPLY='id name email status expires removal'; return 0 ;;
         'users list|--limit') REPLY=''; return 0 ;;
         'users invite|--email') REPLY=''; return 0 ;;
         'users invite|--first-name') REPLY=''; return 0 ;;
@@ -135,14 +135,14 @@ _portalctl_value() {
         'portals set|--remind-days') REPLY=''; return 0 ;;
         'portals set|--warn-days') REPLY=''; return 0 ;;
         'portals set|--time-zone') REPLY=''; return 0 ;;
-        'audit|--user') _portalctl_dynamic users; return 0 ;;
+        'audit|--user') [[ $3 == probe ]] || _portalctl_dynamic users; return 0 ;;
         'audit|--since') REPLY=''; return 0 ;;
         'audit|--limit') REPLY=''; return 0 ;;
         'events|--since') REPLY=''; return 0 ;;
-        'events|--type') REPLY=''; return 0 ;;
+        'events|--type') REPLY='invited email_sent email_failed reminded removal_warned link_viewed linked relinked link_failed expired removed'; return 0 ;;
         'store copy|--to') REPLY=''; return 0 ;;
         *'|--db') return 2 ;;
-        *'|--portal') _portalctl_dynamic portals; return 0 ;;
+        *'|--portal') [[ $3 == probe ]] || _portalctl_dynamic portals; return 0 ;;
         *'|--actor') REPLY=''; return 0 ;;
         *) return 1 ;;
     esac
@@ -155,24 +155,24 @@ _portalctl_arg() {
     case $1 in
         'users resend-registration')
             case $2 in
-            *) _portalctl_dynamic users; return 0 ;;
+            *) [[ $3 == probe ]] || _portalctl_dynamic users; return 0 ;;
             esac ;;
         'users set-removal-days')
             case $2 in
-            0) _portalctl_dynamic users; return 0 ;;
+            0) [[ $3 == probe ]] || _portalctl_dynamic users; return 0 ;;
             1) return 3 ;;
             esac ;;
         'users remove')
             case $2 in
-            *) _portalctl_dynamic users; return 0 ;;
+            *) [[ $3 == probe ]] || _portalctl_dynamic users; return 0 ;;
             esac ;;
         'users show')
             case $2 in
-            0) _portalctl_dynamic users; return 0 ;;
+            0) [[ $3 == probe ]] || _portalctl_dynamic users; return 0 ;;
             esac ;;
         'users whoami-login')
             case $2 in
-            0) _portalctl_dynamic users; return 0 ;;
+            0) [[ $3 == probe ]] || _portalctl_dynamic users; return 0 ;;
             esac ;;
         'users help')
             case $2 in
@@ -188,7 +188,7 @@ _portalctl_arg() {
             esac ;;
         'portals set')
             case $2 in
-            0) _portalctl_dynamic portals; return 0 ;;
+            0) [[ $3 == probe ]] || _portalctl_dynamic portals; return 0 ;;
             esac ;;
         'portals help')
             case $2 in
@@ -271,7 +271,17 @@ _portalctl_reply() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         fi
     elif (($1 == 0)); then
-        mapfile -t COMPREPLY < <(compgen -W "$REPLY" -- "$cur")
+        # Not compgen -W: it expands its word list as the shell would, and the store's values (an
+        # address may hold ` or $) are data. Split on white space (no value holds any), match the
+        # typed prefix literally (its backslashes taken off), and insert each value quoted.
+        local -a values
+        local v want=${cur//\\/}
+        IFS=$' \t\n' read -r -d '' -a values <<<"$REPLY"
+        for v in "${values[@]}"; do
+            [[ $v == "$want"* ]] || continue
+            printf -v v '%q' "$v"
+            COMPREPLY+=("$v")
+        done
     fi
     return 0
 }
@@ -299,7 +309,7 @@ _portalctl() {
                 --) dd=1; continue ;;
                 --*=*) continue ;;
                 -?*)
-                    _portalctl_value "$path" "$w"
+                    _portalctl_value "$path" "$w" probe
                     (($? != 1)) && skip=1
                     continue
                     ;;

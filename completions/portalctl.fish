@@ -217,7 +217,7 @@ complete -c portalctl -n "__fish_portalctl_at 'users'" -s h -l help -d 'show hel
 # portalctl users list
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -l status -x -a 'linked pending expired unlinked' -d 'only linked, pending (link valid), expired (link expired) or unlinked users'
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -l search -x -d 'only users whose name, email or username contains TEXT (any case)'
-complete -c portalctl -n "__fish_portalctl_at 'users list'" -l sort -x -d 'order by id, name, email, status, expires, removal (default id)'
+complete -c portalctl -n "__fish_portalctl_at 'users list'" -l sort -x -a 'id name email status expires removal' -d 'order by id, name, email, status, expires, removal (default id)'
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -l limit -x -d 'at most N users (a terminal shows 500 unless told; piped, --json and --csv show all)'
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -l csv -d 'CSV for spreadsheets (RFC 4180, ISO times)'
 complete -c portalctl -n "__fish_portalctl_at 'users list'" -s h -l help -d 'show help for a command'
@@ -344,7 +344,7 @@ complete -c portalctl -n "__fish_portalctl_at 'audit'" -s h -l help -d 'show hel
 # portalctl events
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l since -x -d 'only events after this event id'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l follow -d 'keep printing new events as they happen'
-complete -c portalctl -n "__fish_portalctl_at 'events'" -l type -x -d 'only these event types (comma-separated)'
+complete -c portalctl -n "__fish_portalctl_at 'events'" -l type -x -a 'invited email_sent email_failed reminded removal_warned link_viewed linked relinked link_failed expired removed' -d 'only these event types (comma-separated)'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -l retry-dead -d 'queue the webhook deliveries that gave up again (after fixing the receiver)'
 complete -c portalctl -n "__fish_portalctl_at 'events'" -s h -l help -d 'show help for a command'
 

@@ -15,7 +15,8 @@ function sq(s: string): string {
 function valueArm(v: ValueSpec, fn: string): string {
   if (v.kind === 'file') return 'return 2';
   if (v.kind === 'choices') return `REPLY=${sq(v.choices.join(' '))}; return 0`;
-  if (v.kind === 'dynamic') return `${fn}_dynamic ${v.source}; return 0`;
+  // Only when values are wanted: the walk over the words before the cursor asks whether an option takes a value ("probe").
+  if (v.kind === 'dynamic') return `[[ $3 == probe ]] || ${fn}_dynamic ${v.source}; return 0`;
   return "REPLY=''; return 0";
 }
 
@@ -88,8 +89,8 @@ ${optionArms.join('\n')}
     esac
 }
 
-# ${fn}_value PATH OPTION: 1 if OPTION takes no value; else 0 with REPLY the
-# values to offer (maybe none), or 2 for file names.
+# ${fn}_value PATH OPTION [probe]: 1 if OPTION takes no value; else 0 with REPLY
+# the values to offer (maybe none; with probe, not looked up), or 2 for file names.
 ${fn}_value() {
     case "$1|$2" in
 ${valueArms.join('\n')}
@@ -164,7 +165,17 @@ ${fn}_reply() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         fi
     elif (($1 == 0)); then
-        mapfile -t COMPREPLY < <(compgen -W "$REPLY" -- "$cur")
+        # Not compgen -W: it expands its word list as the shell would, and the store's values (an
+        # address may hold \` or $) are data. Split on white space (no value holds any), match the
+        # typed prefix literally (its backslashes taken off), and insert each value quoted.
+        local -a values
+        local v want=\${cur//\\\\/}
+        IFS=$' \\t\\n' read -r -d '' -a values <<<"$REPLY"
+        for v in "\${values[@]}"; do
+            [[ $v == "$want"* ]] || continue
+            printf -v v '%q' "$v"
+            COMPREPLY+=("$v")
+        done
     fi
     return 0
 }
@@ -192,7 +203,7 @@ ${fn}() {
                 --) dd=1; continue ;;
                 --*=*) continue ;;
                 -?*)
-                    ${fn}_value "$path" "$w"
+                    ${fn}_value "$path" "$w" probe
                     (($? != 1)) && skip=1
                     continue
                     ;;

@@ -6,7 +6,8 @@
 
 import type { Argument, Command, Option } from 'commander';
 import { LOGIN_SERVICES } from '../domain/services.js';
-import { STATUS_FILTERS } from '../domain/users.js';
+import { STATUS_FILTERS, USER_SORTS } from '../domain/users.js';
+import { EVENT_TYPES } from '../store/types.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -68,6 +69,9 @@ const OPTION_VALUES: Record<string, ValueSpec> = {
   '--portal': { kind: 'dynamic', source: 'portals' },
   '--user': { kind: 'dynamic', source: 'users' },
   '--status': { kind: 'choices', choices: [...STATUS_FILTERS] },
+  '--sort': { kind: 'choices', choices: [...USER_SORTS] },
+  // A comma-separated list: one type is offered at a time.
+  '--type': { kind: 'choices', choices: [...EVENT_TYPES] },
   '--from-csv': { kind: 'file' },
   '--db': { kind: 'file' },
 };

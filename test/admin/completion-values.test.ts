@@ -17,6 +17,8 @@ const BASH_COMPLETION = '/usr/share/bash-completion/bash_completion';
 
 let sb: Sandbox;
 let other: string;
+let hostile: string;
+const HOSTILE = ['`touch${IFS}PWNED`@example.org', 'x|y@example.org', "o'neil@example.org", '$HOME@example.org'];
 let env: Record<string, string>;
 beforeAll(async () => {
   sb = sandbox();
@@ -29,6 +31,10 @@ beforeAll(async () => {
   other = join(sb.dir, 'other.db');
   await sb.run(['--db', other, 'portals', 'add', 'solo', '--name', 'Solo', '--url', 'https://solo.example.org', '--admin-email', 'a@example.org']);
   await sb.run(['--db', other, 'users', 'invite', '--email', 'jo.other@example.org', '--first-name', 'Jo', '--last-name', 'Other']);
+  // A store whose addresses are legal (RFC 5322 allows ` $ | ') and hostile to a shell.
+  hostile = join(sb.dir, 'hostile.db');
+  await sb.run(['--db', hostile, 'portals', 'add', 'h', '--name', 'H', '--url', 'https://h.example.org', '--admin-email', 'a@example.org']);
+  for (const address of HOSTILE) await sb.run(['--db', hostile, 'users', 'invite', '--email', address, '--first-name', 'H', '--last-name', 'Ostile']);
   // `portalctl` on PATH, as an installed package puts it.
   const bin = join(sb.dir, 'bin');
   mkdirSync(bin);
@@ -106,6 +112,19 @@ describe.each(SHELLS)('%s', (_name, complete, present) => {
   it.skipIf(!present)('an argument with nothing to offer offers nothing — no options, no "-"', async () => {
     expect(await complete('portalctl --portal grants users set-removal-days 1 ')).toEqual([]);
     expect(await complete('portalctl --portal grants users set-removal-days jane.doe@example.org ')).toEqual([]);
+  });
+
+  it.skipIf(!present)('addresses that are shell code are offered as data: nothing runs, and bash inserts them quoted', async () => {
+    const got = await complete(`portalctl --db ${hostile} users show `);
+    expect(existsSync(join(sb.dir, 'PWNED')), 'a TAB ran the address').toBe(false);
+    expect(got).toHaveLength(HOSTILE.length);
+    if (_name.startsWith('bash')) {
+      // What bash inserts is a word that reads back as the address.
+      expect(got).toContain('x\\|y@example.org');
+      expect(got).toContain("o\\'neil@example.org");
+      for (const word of got) expect((await lines('bash', ['--norc', '--noprofile', '-c', `printf '%s\\n' ${word}`]))[0]).toBeOneOf(HOSTILE);
+    }
+    expect(await complete(`portalctl --db ${hostile} users show x`)).toEqual(_name.startsWith('bash') ? ['x\\|y@example.org'] : ['x|y@example.org']);
   });
 
   it.skipIf(!present)('users show <TAB> offers users, not options', async () => {

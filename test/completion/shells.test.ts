@@ -145,6 +145,8 @@ const LINES = [
   'portalctl users invite --from-csv ',
   'portalctl --db peo',
   'portalctl users invite --email ',
+  'portalctl users list --sort ',
+  'portalctl events --type re',
 ] as const;
 
 /** What every shell must offer. */
@@ -188,6 +190,11 @@ function commonCases(complete: (line: string) => Promise<string[]>) {
     expect(await complete('portalctl users invite --from-csv ')).toEqual(expect.arrayContaining(['people.csv', 'notes.txt']));
     expect(await complete('portalctl --db peo')).toEqual(['people.csv']);
   });
+  it('--sort offers the columns, --type the event types', async () => {
+    expect(await complete('portalctl users list --sort ')).toEqual(sorted(['id', 'name', 'email', 'status', 'expires', 'removal']));
+    expect(await complete('portalctl events --type re')).toEqual(sorted(['reminded', 'relinked', 'removal_warned', 'removed']));
+  });
+
   it('free-text values offer nothing', async () => {
     expect(await complete('portalctl users invite --email ')).toEqual([]);
   });
