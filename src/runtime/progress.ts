@@ -22,7 +22,8 @@ export function spinnerProgress(io: IOStreams, enabled: boolean): Progress {
     // consoles) cannot have a line redrawn: ora would clear an endless number of lines, never finishing.
     if (!enabled || !io.stderrIsTTY || (io.stderr as NodeJS.WriteStream).columns === 0) return silent;
     const { default: ora } = await import('ora');
-    const spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false, isEnabled: true }).start();
+    // Coloured only where stderr's colour is on (NO_COLOR, --no-color, FORCE_COLOR=0 turn it off, as for everything else).
+    const spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false, isEnabled: true, color: io.colorErr ? 'cyan' : false }).start();
     let last = 0;
     return {
       update(t) {

@@ -182,3 +182,16 @@ describe('a terminal that reports no size (0 columns)', () => {
     expect(t.text().length).toBeLessThan(20_000);
   });
 });
+
+describe('NO_COLOR on a terminal', () => {
+  it('the spinner is drawn without colour, like everything else', async () => {
+    await seedPeople(sb, 4, T0);
+    const t = liveTerminal(['outbox', 'send'], { ...sb.env, PORTALCTL_SMTP_URL: smtp.url, NO_COLOR: '1' });
+    await smtp.arrived(4);
+    smtp.release();
+    expect(await t.exit).toBe(0);
+    expect(t.text()).toContain('Sending queued emails');
+    // Cursor and line control may stay; no colour (SGR with a colour) may.
+    expect(t.raw()).not.toMatch(/\u001b\[(?:3[0-9]|9[0-7])m/);
+  });
+});

@@ -19,6 +19,8 @@ export const strip = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b\]
 export interface LiveTerminal {
   /** Everything the command wrote so far, escape sequences removed. */
   text(): string;
+  /** Everything the command wrote so far, as written. */
+  raw(): string;
   /** Resolves once the output matches (rejects if the command exits first). */
   waitFor(pattern: RegExp): Promise<void>;
   /** Types into the terminal: "\u0003" is Ctrl-C. */
@@ -56,6 +58,7 @@ export function liveTerminal(args: string[], env: Record<string, string>, size =
   });
   return {
     text: () => strip(out),
+    raw: () => out,
     waitFor: (pattern) =>
       new Promise<void>((resolve, reject) => {
         waiters.push({ pattern, resolve, reject });
