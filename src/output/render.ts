@@ -223,7 +223,8 @@ async function renderUsers(r: UsersResult, mode: Mode, o: RenderOptions, s: Styl
     if (!sideEffects && !r.summary && shown.length >= cap && total > cap) break;
   }
   if (shown.length === 0) {
-    if (r.empty && !o.quiet) o.stderr.write(`${r.empty}\n`);
+    const empty = r.empty ?? r.emptyOnTerminal;
+    if (empty && !o.quiet) o.stderr.write(`${empty}\n`);
   } else if (!(o.quiet && quietHides)) {
     o.stdout.write(`${await drawForTerminal(columns, shown, o, s, stackedUserColumns(o.now))}\n`);
   }

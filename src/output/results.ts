@@ -80,6 +80,8 @@ export interface UsersResult extends Outcome {
   limit?: number;
   /** Nothing to list: say this on stderr (JSON still prints the empty list). */
   empty?: string;
+  /** Nothing to list, on a terminal only (piped, the header line alone says it): say this on stderr. */
+  emptyOnTerminal?: string;
 }
 
 /**

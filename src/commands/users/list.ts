@@ -1,7 +1,7 @@
 // `users list`: the Users overview.
 
 import { UsageError } from '../../errors.js';
-import { CONTROL } from '../../text.js';
+import { CONTROL, quote } from '../../text.js';
 import { iso } from '../../domain/time.js';
 import { parseStatusFilter, parseUserSort, toUserView } from '../../domain/users.js';
 import { parseWholeNumber } from '../../domain/validate.js';
@@ -51,5 +51,9 @@ export async function run(ctx: Context, o: ListOptions): Promise<Result> {
     csv: o.csv,
     limit: o.limit,
     total: async () => (o.limit === undefined ? store.countUsers(query) : undefined),
+    emptyOnTerminal:
+      o.search !== undefined || o.status !== undefined
+        ? `No users of portal ${portal.slug} match${o.search !== undefined ? ` ${quote(o.search)}` : ''}${o.status !== undefined ? ` with status ${o.status}` : ''}.`
+        : `Portal ${portal.slug} has no users yet; invite one with \`portalctl users invite\`.`,
   };
 }

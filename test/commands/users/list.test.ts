@@ -103,6 +103,15 @@ describe('users list', () => {
     });
   });
 
+  it('nothing to show on a terminal: says so (piped, the header line alone says it)', async () => {
+    const none = await w.run(['users', 'list', '--search', 'zzz'], { tty: true, columns: 80 });
+    expect(none).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(none.stderr).toBe('No users of portal grants match "zzz".\n');
+    const piped = await w.run(['users', 'list', '--search', 'zzz']);
+    expect(piped).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(piped.stdout.split('\n')[0]).toMatch(/^ID\tName\t/);
+  });
+
   it('on a wide terminal: a boxed, coloured table with local times and how long from now', async () => {
     const r = await w.run(['users', 'list'], { tty: true, columns: 200 });
     const lines = boxLines(r.stdout);
