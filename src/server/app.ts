@@ -292,13 +292,25 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   }
 
+  // A link that leads to no registration (cut short, unknown) names no portal; when the store holds
+  // one, its name and Site Administrator contact still belong on the page. Read at most once a minute.
+  let solo: { until: number; portal: Portal | undefined } | undefined;
+  async function onlyPortal(): Promise<Portal | undefined> {
+    const now = Date.now();
+    if (!solo || now >= solo.until) {
+      const all = await store.read((tx) => tx.portals.all()).catch(() => []);
+      solo = { until: now + 60_000, portal: all.length === 1 ? all[0] : undefined };
+    }
+    return solo.portal;
+  }
+
   /** The token of a Step 2 link, or the page that says it is not one. */
   function tokenOf(req: FastifyRequest, reply: FastifyReply, raw: string | undefined): string | undefined {
     try {
       return parseLinkInput(raw ?? '').token;
     } catch {
       // Missing, cut short, altered, or not a link at all: the FAQ's "incorrectly copied".
-      void errorReply(req, reply, 'link_malformed');
+      void onlyPortal().then((portal) => errorReply(req, reply, 'link_malformed', { portal }));
       return undefined;
     }
   }
@@ -360,7 +372,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (error) {
       // The first to notice an expired link records it (SPEC: remind, prune or serve).
       if (error.code === 'link_expired') await sweepExpiries();
-      return refusalReply(req, reply, error, target?.portal);
+      return refusalReply(req, reply, error, target?.portal ?? (await onlyPortal()));
     }
     const { portal, user, registration } = target!;
     const secure = secureFor(req);

@@ -173,6 +173,20 @@ describe('the "Error linking your account" pages', () => {
     await untouched('copied@example.org');
   });
 
+  it('a link that leads nowhere (cut short, missing, unknown) still names the one portal of the store and its Site Administrator', async () => {
+    const a = agent();
+    const link = await invite('nowhere@example.org');
+    for (const r of [
+      await a.request(link.slice(0, -1)),
+      await a.request(`${h.url}/register/link`),
+      await a.request(`${h.url}/register/link?token=${mintToken()}`),
+    ]) {
+      expect(h1(r.text)).toBe('Error linking your account');
+      expect(seen(r.text)).toContain('Grants Portal');
+      expect(seen(r.text)).toContain('admin@example.org');
+    }
+  });
+
   it('superseded by a newer registration email (410); the new link works', async () => {
     const old = await invite('resent@example.org');
     const resent = await h.world.run(['users', 'resend-registration', 'resent@example.org']);
