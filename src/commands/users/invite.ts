@@ -52,7 +52,7 @@ export async function run(ctx: Context, o: InviteOptions): Promise<Result> {
     sending,
     () => store.read((tx) => tx.users.listing(recorded.userId)),
     undefined,
-    `${quote(email)} is invited (user ${recorded.userId}) and the email went out; only showing the user failed. Try again.`,
+    `${quote(email)} is invited (user ${recorded.userId}) and the email went out; only showing the user failed (\`portalctl users show ${recorded.userId}\` shows them once the store answers).`,
   );
   return { kind: 'users', users: user ? [toUserView(user, iso(ctx.now))] : [], report: true, messages: sending.messages, error: sending.error };
 }
@@ -81,7 +81,7 @@ async function inviteFromCsv(ctx: Context, path: string): Promise<Result> {
   const lineOf = new Map(people.map((p) => [p.email, p.line]));
   const skipped = bulk.skipped.map((s) => ({ line: lineOf.get(s.email) ?? null, email: s.email, userId: s.userId }));
   const ids = bulk.invited.map((i) => i.userId);
-  const done = `${plural(bulk.invited.length, 'person', 'people')} ${bulk.invited.length === 1 ? 'is' : 'are'} invited and ${bulk.invited.length === 1 ? 'their email' : 'their emails'} went out; only the list could not be read (\`portalctl users list --status pending\` shows them). Try again.`;
+  const done = `${plural(bulk.invited.length, 'person', 'people')} ${bulk.invited.length === 1 ? 'is' : 'are'} invited and ${bulk.invited.length === 1 ? 'their email' : 'their emails'} went out; only the list could not be read (\`portalctl users list --status pending\` shows them).`;
   const users = (async function* () {
     for (let i = 0; i < ids.length; i += 1000) {
       const slice = ids.slice(i, i + 1000);

@@ -91,7 +91,7 @@ export async function run(ctx: Context, o: ResendOptions): Promise<Result> {
         return out;
       }),
     [],
-    `new registration emails for ${plural(recorded.length, 'user')} are recorded and went out; only showing the users failed. Try again.`,
+    `new registration emails for ${plural(recorded.length, 'user')} are recorded and went out; only showing the users failed (\`portalctl users list --status pending\` shows them once the store answers).`,
   );
   return {
     kind: 'users',
